@@ -1,0 +1,50 @@
+package io.peersocket.transport;
+
+import io.peersocket.identity.PeerId;
+import io.peersocket.multiaddr.Multiaddr;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A transport endpoint: one local port that both accepts and dials (needed for hole punching), with mutual
+ * authentication by public key. Connections, inbound and outbound, are reported to the
+ * {@link TransportHandler} given at creation.
+ */
+public interface Transport extends AutoCloseable {
+
+    /**
+     * Binds the local socket(s). May be called once.
+     *
+     * @param addresses listen addresses, e.g. {@code /ip4/127.0.0.1/udp/0/quic-v1}; port 0 picks a free port
+     * @return the bound addresses (with real ports, without {@code /p2p/})
+     * @throws TransportException (in the future) if an address is unsupported or cannot be bound
+     */
+    CompletableFuture<List<Multiaddr>> listen(List<Multiaddr> addresses);
+
+    /** Bound listen addresses, without {@code /p2p/}; empty before {@link #listen}. */
+    List<Multiaddr> listenAddresses();
+
+    /**
+     * Dials {@code address}. If the address ends in {@code /p2p/ID} the remote must prove it is ID, else the
+     * connection fails with {@link TransportException} ({@code PEER_ID_MISMATCH}). The connection is also
+     * reported to {@link TransportHandler#onConnection}.
+     *
+     * @param address a multiaddr this transport supports
+     * @param expected the required remote peer, or null to take the one in the address (or accept any)
+     * @return completes with the authenticated connection or fails with {@link TransportException}
+     */
+    CompletableFuture<Connection> dial(Multiaddr address, PeerId expected);
+
+    /** True if this transport can dial {@code address}. */
+    boolean canDial(Multiaddr address);
+
+    /** Open connections (a snapshot). */
+    List<Connection> connections();
+
+    /** Closes every connection and the socket; idempotent. Completes when released. */
+    CompletableFuture<Void> closeAsync();
+
+    /** Blocking {@link #closeAsync()}, bounded by a few seconds. */
+    @Override
+    void close();
+}

@@ -18,8 +18,8 @@ import java.util.concurrent.CompletableFuture;
  * {@code Multiaddr}. Times are ms on the caller's clock, {@code >= 0}. Each method validates its arguments at
  * once, throwing {@link IllegalArgumentException} (naming the bad argument) or {@link NullPointerException}
  * on the calling thread; the database work itself is enqueued and its outcome is the returned future (see
- * {@link Store} for ordering, batching and failure rules). Any record method creates an unknown peer, with
- * first and last seen set to its time.
+ * {@link Store} for ordering, batching and failure rules). Every write except {@link #remove} creates an
+ * unknown peer, with first and last seen set to its time.
  *
  * <p>Bounds: at most {@value #MAX_ADDRESSES_PER_PEER} addresses are kept per peer (the least recently seen are
  * dropped); an address is at most {@value #MAX_ADDRESS_LENGTH} chars.

@@ -20,6 +20,7 @@ import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportException;
 import io.peersocket.transport.TransportHandler;
 import io.peersocket.util.Counters;
+import io.peersocket.util.EventLoop;
 import io.peersocket.util.ThreadEventLoop;
 import java.io.IOException;
 import java.net.Inet4Address;
@@ -67,7 +68,9 @@ public final class Node implements AutoCloseable {
 
     private final NodeConfig config;
     private final HostKey hostKey;
-    private final ThreadEventLoop loop;
+    private final EventLoop loop;
+    private final boolean ownsLoop;
+    private final java.nio.channels.FileChannel lockChannel;
     private final Counters counters = new Counters();
     private final Store store; // null when ephemeral
     private final Transport transport;
@@ -92,11 +95,13 @@ public final class Node implements AutoCloseable {
 
     public static NodeBuilder builder() { return new NodeBuilder(); }
 
-    private Node(NodeConfig config, HostKey hostKey, Store store) {
+    private Node(NodeConfig config, HostKey hostKey, Store store, java.nio.channels.FileChannel lockChannel) {
         this.config = config;
         this.hostKey = hostKey;
         this.store = store;
-        this.loop = new ThreadEventLoop("peersocket-event-" + hostKey.peerId().shortString());
+        this.lockChannel = lockChannel;
+        this.ownsLoop = config.eventLoop() == null;
+        this.loop = ownsLoop ? new ThreadEventLoop("peersocket-event-" + hostKey.peerId().shortString()) : config.eventLoop();
         TransportConfig tc = config.transportSettings().apply(TransportConfig.defaults(hostKey, loop));
         this.transport = config.transportFactory().apply(tc, new Handler());
         this.despatcher = new Despatcher(loop, config.despatch(), this::connection, counters);
@@ -109,14 +114,17 @@ public final class Node implements AutoCloseable {
     }
 
     static Node start(NodeConfig config) throws IOException {
-        HostKey key = config.hostKey();
-        if (key == null) key = config.dataDir() == null ? HostKey.generate() : HostKey.loadOrCreate(config.dataDir());
-        Store store = config.dataDir() == null ? null : Store.open(config.dataDir());
+        java.nio.channels.FileChannel lock = config.dataDir() == null ? null : lockDataDir(config.dataDir());
+        Store store = null;
         Node node;
         try {
-            node = new Node(config, key, store);
-        } catch (RuntimeException e) {
+            HostKey key = config.hostKey();
+            if (key == null) key = config.dataDir() == null ? HostKey.generate() : HostKey.loadOrCreate(config.dataDir());
+            store = config.dataDir() == null ? null : Store.open(config.dataDir());
+            node = new Node(config, key, store, lock);
+        } catch (IOException | RuntimeException e) {
             if (store != null) store.close();
+            if (lock != null) lock.close();
             throw e;
         }
         try {
@@ -126,6 +134,20 @@ public final class Node implements AutoCloseable {
             throw e;
         }
         return node;
+    }
+
+    /** Takes an exclusive lock on {@code dir/lock} so two nodes cannot share a data dir. */
+    private static java.nio.channels.FileChannel lockDataDir(java.nio.file.Path dir) throws IOException {
+        java.nio.file.Files.createDirectories(dir);
+        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve("lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+        try {
+            if (ch.tryLock() == null) throw new java.nio.channels.OverlappingFileLockException();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            ch.close();
+            throw new IOException("data dir " + dir + " is in use by another node");
+        }
+        return ch;
     }
 
     private void startup() throws IOException {
@@ -372,7 +394,7 @@ public final class Node implements AutoCloseable {
         if (store != null) {
             store.peers().recordAddresses(info.peer().toString(),
                     dialable.stream().map(a -> a.withoutPeerId().toString()).toList(), loop.nowMs(), "identify");
-            if (!info.agentVersion().isEmpty()) store.peers().setAgent(info.peer().toString(), info.agentVersion());
+            if (!info.agentVersion().isEmpty()) store.peers().setAgent(info.peer().toString(), info.agentVersion(), loop.nowMs());
         }
         emit(new PeerEvent(PeerEvent.Kind.IDENTIFIED, info.peer(), c, info));
     }
@@ -462,27 +484,38 @@ public final class Node implements AutoCloseable {
     @Override public void close() {
         if (closed) return;
         closed = true;
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        loop.execute(() -> {
-            despatcher.close();
-            done.complete(null);
-        });
-        try {
-            done.get(5, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            log.debug("despatcher close: {}", e.toString());
+        if (!ownsLoop || loop.inEventLoop()) {
+            despatcher.close(); // an injected loop is driven by the caller's thread
+        } else {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            loop.execute(() -> {
+                despatcher.close();
+                done.complete(null);
+            });
+            try {
+                done.get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                log.debug("despatcher close: {}", e.toString());
+            }
         }
         try {
             transport.close();
         } catch (RuntimeException e) {
             log.warn("transport close failed", e);
         }
-        loop.close();
+        if (ownsLoop) ((ThreadEventLoop) loop).close();
         if (store != null) {
             try {
                 store.close();
             } catch (RuntimeException e) {
                 log.warn("store close failed", e);
+            }
+        }
+        if (lockChannel != null) {
+            try {
+                lockChannel.close();
+            } catch (IOException e) {
+                log.debug("unlock data dir: {}", e.toString());
             }
         }
     }

@@ -7,6 +7,7 @@ import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportHandler;
 import io.peersocket.transport.quic.QuicTransport;
+import io.peersocket.util.EventLoop;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,7 +41,18 @@ public final class NodeBuilder {
     private UnaryOperator<TransportConfig> transportSettings = UnaryOperator.identity();
     private BiFunction<TransportConfig, TransportHandler, Transport> transportFactory = QuicTransport::new;
 
+    private EventLoop eventLoop;
+
     NodeBuilder() {}
+
+    /**
+     * Runs the node's protocol state on {@code loop} (e.g. a {@code ManualEventLoop} with virtual time, for
+     * deterministic tests and simulation); the node does not close it. Default: a thread of its own.
+     */
+    public NodeBuilder eventLoop(EventLoop loop) {
+        this.eventLoop = Objects.requireNonNull(loop);
+        return this;
+    }
 
     /** Persist identity and store here (created if missing). */
     public NodeBuilder dataDir(Path dir) {
@@ -94,7 +106,7 @@ public final class NodeBuilder {
     public NodeConfig config() {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
-                transportFactory);
+                transportFactory, eventLoop);
     }
 
     /**

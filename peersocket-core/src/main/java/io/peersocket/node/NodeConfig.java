@@ -6,6 +6,7 @@ import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportHandler;
+import io.peersocket.util.EventLoop;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.BiFunction;
@@ -23,6 +24,8 @@ import java.util.function.UnaryOperator;
  * @param despatch despatch limits and timeouts
  * @param transportSettings adjusts the transport defaults (limits, timeouts)
  * @param transportFactory builds the transport (default QUIC)
+ * @param eventLoop the protocol event loop to use (e.g. a {@code ManualEventLoop} in simulation), or null for
+ *     a thread of the node's own
  */
 public record NodeConfig(
         Path dataDir,
@@ -32,4 +35,5 @@ public record NodeConfig(
         String agentVersion,
         DespatchConfig despatch,
         UnaryOperator<TransportConfig> transportSettings,
-        BiFunction<TransportConfig, TransportHandler, Transport> transportFactory) {}
+        BiFunction<TransportConfig, TransportHandler, Transport> transportFactory,
+        EventLoop eventLoop) {}

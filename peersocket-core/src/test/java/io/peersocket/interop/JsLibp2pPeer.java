@@ -589,8 +589,13 @@ public final class JsLibp2pPeer implements AutoCloseable {
 
     /** Throws {@link IllegalStateException} with {@link #NODE_REQUIRED} unless node ≥ 20 and npm are on PATH. */
     static void requireNodeAndNpm() {
-        if (findOnPath("node") == null || findOnPath("npm") == null) {
-            throw new IllegalStateException(NODE_REQUIRED + " (PATH=" + System.getenv("PATH") + ")");
+        requireNodeAndNpm(System.getenv("PATH"));
+    }
+
+    /** As {@link #requireNodeAndNpm()}, searching the given PATH value. */
+    static void requireNodeAndNpm(String pathEnv) {
+        if (findOnPath("node", pathEnv) == null || findOnPath("npm", pathEnv) == null) {
+            throw new IllegalStateException(NODE_REQUIRED + " (PATH=" + pathEnv + ")");
         }
         String version = runForOutput(List.of(executable("node"), "--version"), Duration.ofSeconds(20)).strip();
         int major;
@@ -615,8 +620,7 @@ public final class JsLibp2pPeer implements AutoCloseable {
         return name.equals("npm") ? "npm.cmd" : name + ".exe";
     }
 
-    private static Path findOnPath(String name) {
-        String path = System.getenv("PATH");
+    private static Path findOnPath(String name, String path) {
         if (path == null) {
             return null;
         }

@@ -136,6 +136,13 @@ class JsLibp2pPeerSelfTest {
                 .hasMessageContaining("did not identify " + stranger);
     }
 
+    @Test
+    void missingNodeFailsLoudlyInsteadOfSkipping() {
+        assertThatThrownBy(() -> JsLibp2pPeer.requireNodeAndNpm("/nonexistent-dir-for-test"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith(JsLibp2pPeer.NODE_REQUIRED);
+    }
+
     private static byte[] seedOf(byte b) {
         byte[] seed = new byte[32];
         Arrays.fill(seed, b);

@@ -1,0 +1,385 @@
+package io.peersocket.cli;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.PrintStream;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code peersocket testbed} (seed 002 "p2p-testbed"): starts N real node processes on loopback, each with its
+ * own data dir and UDP port; peer i dials every peer j > i; peer 0 pings random peers; random pairs run a
+ * despatch request/reply and a counting conversation; prints a summary and exits 0 only if every check
+ * passed. Every process and temp dir is removed at the end, also on Ctrl-C.
+ */
+@Command(name = "testbed", mixinStandardHelpOptions = true,
+        description = {"Start N node processes on loopback, connect them (peer i dials every j > i),",
+                "ping, request/reply and converse between them, print a summary; exit 0 only if all checks pass."})
+final class TestbedCommand implements Callable<Integer> {
+    @Option(names = "--peers", paramLabel = "N", defaultValue = "10", description = "Number of node processes (default ${DEFAULT-VALUE}).")
+    int peers;
+
+    @Option(names = "--pings", paramLabel = "N", defaultValue = "20", description = "Pings from peer 0 to random peers (default ${DEFAULT-VALUE}).")
+    int pings;
+
+    @Option(names = "--requests", paramLabel = "N", defaultValue = "40", description = "Request/reply exchanges between random pairs (default ${DEFAULT-VALUE}).")
+    int requests;
+
+    @Option(names = "--conversations", paramLabel = "N", defaultValue = "10", description = "Counting conversations between random pairs (default ${DEFAULT-VALUE}).")
+    int conversations;
+
+    @Option(names = "--seed", paramLabel = "N", description = "Random seed for choosing pairs (default: time).")
+    Long seed;
+
+    @Option(names = "--keep", description = "Keep the data dirs (printed at the end).")
+    boolean keep;
+
+    @Option(names = "--json", description = "Print the summary as JSON.")
+    boolean json;
+
+    private final List<Peer> procs = new ArrayList<>();
+    private Path root;
+    private final PrintStream progress = System.err;
+
+    @Override public Integer call() throws Exception {
+        if (peers < 2) throw new IllegalArgumentException("--peers must be >= 2");
+        if (peers > 64) throw new IllegalArgumentException("--peers must be <= 64 on one machine");
+        Random random = new Random(seed != null ? seed : System.nanoTime());
+        root = Files.createTempDirectory("peersocket-testbed-");
+        Thread cleanup = new Thread(this::cleanup, "testbed-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
+        long t0 = System.nanoTime();
+        Summary s = new Summary();
+        try {
+            run(random, s);
+        } finally {
+            cleanup();
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException ignored) {
+                // already shutting down
+            }
+        }
+        s.seconds = (System.nanoTime() - t0) / 1e9;
+        print(s);
+        return s.failures.isEmpty() ? 0 : 1;
+    }
+
+    private void run(Random random, Summary s) throws Exception {
+        step(1, "starting " + peers + " node processes");
+        for (int i = 0; i < peers; i++) procs.add(Peer.start(i, root.resolve("peer-" + i)));
+        for (Peer p : procs) {
+            p.awaitListening(90_000);
+            progressLine("  started " + (p.index + 1) + "/" + peers + ": " + p.peerId);
+        }
+
+        step(2, "connecting: peer i dials every j > i");
+        List<CompletableFuture<Void>> dials = new ArrayList<>();
+        for (Peer a : procs) {
+            for (Peer b : procs) {
+                if (b.index <= a.index) continue;
+                dials.add(a.command("dial " + b.address).thenAccept(r -> s.check(r, "dial " + a.index + "->" + b.index)));
+            }
+        }
+        awaitAll(dials, "dials");
+        s.expectedConnections = peers * (peers - 1) / 2;
+
+        step(3, "peer 0 pings " + pings + " random peers");
+        Peer p0 = procs.get(0);
+        for (int i = 0; i < pings; i++) {
+            Peer t = procs.get(1 + random.nextInt(peers - 1));
+            Reply r = p0.command("ping " + t.peerId + " 3").get(60, TimeUnit.SECONDS);
+            if (s.check(r, "ping 0->" + t.index)) {
+                for (String v : r.get("rtt_ms").split(",")) s.rtts.add(Double.parseDouble(v));
+                s.pings += 3;
+            }
+        }
+
+        step(4, requests + " request/reply exchanges between random pairs");
+        List<CompletableFuture<Void>> reqs = new ArrayList<>();
+        for (int i = 0; i < requests; i++) {
+            Peer a = procs.get(random.nextInt(peers));
+            Peer b = other(random, a);
+            reqs.add(a.command("request " + b.peerId + " 64").thenAccept(r -> {
+                if (s.check(r, "request " + a.index + "->" + b.index)) {
+                    s.requestRtts.add(Double.parseDouble(r.get("rtt_ms")));
+                }
+            }));
+        }
+        awaitAll(reqs, "requests");
+
+        step(5, conversations + " counting conversations (20 messages each) between random pairs");
+        List<CompletableFuture<Void>> convs = new ArrayList<>();
+        for (int i = 0; i < conversations; i++) {
+            Peer a = procs.get(random.nextInt(peers));
+            Peer b = other(random, a);
+            convs.add(a.command("count " + b.peerId + " 20").thenAccept(r -> {
+                if (s.check(r, "conversation " + a.index + "->" + b.index)) s.conversationsOk++;
+            }));
+        }
+        awaitAll(convs, "conversations");
+
+        step(6, "collecting statistics");
+        for (Peer p : procs) {
+            Reply r = p.command("stats").get(30, TimeUnit.SECONDS);
+            if (!s.check(r, "stats " + p.index)) continue;
+            int connected = Integer.parseInt(r.get("connected"));
+            s.connectedSum += connected;
+            if (connected != peers - 1) s.failures.add("peer " + p.index + " is connected to " + connected + " peers, expected " + (peers - 1));
+            s.messages += r.getLong("despatch.received");
+            for (Map.Entry<String, String> e : r.values.entrySet()) {
+                if (e.getKey().startsWith("despatch.drop.") || e.getKey().equals("despatch.handler.failed")
+                        || e.getKey().equals("despatch.request.timeout")) {
+                    long v = Long.parseLong(e.getValue());
+                    if (v > 0) s.failures.add("peer " + p.index + " " + e.getKey() + "=" + v);
+                }
+            }
+        }
+        step(7, "stopping");
+    }
+
+    private Peer other(Random random, Peer a) {
+        int j = random.nextInt(peers - 1);
+        return procs.get(j >= a.index ? j + 1 : j);
+    }
+
+    private static void awaitAll(List<CompletableFuture<Void>> fs, String what) throws Exception {
+        CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).get(180, TimeUnit.SECONDS);
+    }
+
+    private void step(int n, String what) { progressLine("[" + n + "/7] " + what); }
+
+    private void progressLine(String line) {
+        progress.println(line);
+        progress.flush();
+    }
+
+    private void print(Summary s) {
+        List<Double> all = new ArrayList<>(s.rtts);
+        all.sort(Comparator.naturalOrder());
+        List<Double> req = new ArrayList<>(s.requestRtts);
+        req.sort(Comparator.naturalOrder());
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("peers", peers);
+        m.put("connections", s.connectedSum / 2);
+        m.put("expectedConnections", s.expectedConnections);
+        m.put("pings", s.pings);
+        m.put("pingRttP50Ms", pct(all, 0.50));
+        m.put("pingRttP99Ms", pct(all, 0.99));
+        m.put("requests", req.size());
+        m.put("requestRttP50Ms", pct(req, 0.50));
+        m.put("requestRttP99Ms", pct(req, 0.99));
+        m.put("conversations", s.conversationsOk);
+        m.put("despatchMessages", s.messages);
+        m.put("failures", s.failures.size());
+        m.put("seconds", Math.round(s.seconds * 10) / 10.0);
+        if (json) {
+            m.put("failureDetails", s.failures);
+            System.out.println(Json.value(m));
+        } else {
+            System.out.println();
+            System.out.println("testbed summary");
+            System.out.println("---------------");
+            m.forEach((k, v) -> System.out.printf("%-20s %s%n", k, v instanceof Double d ? String.format("%.3f", d) : v));
+            for (String f : s.failures) System.out.println("FAIL " + f);
+            System.out.println(s.failures.isEmpty() ? "RESULT PASS" : "RESULT FAIL");
+        }
+        if (keep) System.out.println("data dirs kept in " + root);
+    }
+
+    private static double pct(List<Double> sorted, double p) {
+        if (sorted.isEmpty()) return Double.NaN;
+        int i = (int) Math.ceil(p * sorted.size()) - 1;
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, i)));
+    }
+
+    private synchronized void cleanup() {
+        for (Peer p : procs) p.stop();
+        procs.clear();
+        if (root != null && !keep) {
+            try (Stream<Path> walk = Files.walk(root)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException ignored) {
+                // best effort
+            }
+            root = keep ? root : null;
+        }
+    }
+
+    private static final class Summary {
+        final List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        final List<Double> rtts = java.util.Collections.synchronizedList(new ArrayList<>());
+        final List<Double> requestRtts = java.util.Collections.synchronizedList(new ArrayList<>());
+        int pings, expectedConnections, connectedSum;
+        volatile int conversationsOk;
+        long messages;
+        double seconds;
+
+        boolean check(Reply r, String what) {
+            if (r.ok) return true;
+            failures.add(what + ": " + r.error);
+            return false;
+        }
+    }
+
+    /** A reply line from a node's control stdin: {@code ok cmd k=v…} or {@code err cmd reason}. */
+    record Reply(boolean ok, String error, Map<String, String> values) {
+        static Reply parse(String line) {
+            String[] w = line.split(" ", 3);
+            if (w[0].equals("err")) return new Reply(false, w.length > 2 ? w[2] : "error", Map.of());
+            Map<String, String> v = new HashMap<>();
+            if (w.length > 2) {
+                for (String kv : w[2].split(" ")) {
+                    int eq = kv.indexOf('=');
+                    if (eq > 0) v.put(kv.substring(0, eq), kv.substring(eq + 1));
+                }
+            }
+            return new Reply(true, null, v);
+        }
+
+        String get(String k) {
+            String s = values.get(k);
+            if (s == null) throw new IllegalStateException("reply lacks " + k);
+            return s;
+        }
+
+        long getLong(String k) { return Long.parseLong(values.getOrDefault(k, "0")); }
+    }
+
+    /** One node process driven through its control stdin. Commands are answered in order. */
+    private static final class Peer {
+        final int index;
+        final Process process;
+        final Writer stdin;
+        final LinkedBlockingQueue<String> listening = new LinkedBlockingQueue<>();
+        final LinkedBlockingQueue<CompletableFuture<Reply>> waiting = new LinkedBlockingQueue<>();
+        final ExecutorService sender = Executors.newSingleThreadExecutor();
+        final StringBuffer stderrTail = new StringBuffer();
+        String address, peerId;
+        final Map<String, String> extra = new ConcurrentHashMap<>();
+
+        private Peer(int index, Process process) {
+            this.index = index;
+            this.process = process;
+            this.stdin = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+            Thread.ofVirtual().start(this::readStdout);
+            Thread.ofVirtual().start(this::readStderr);
+        }
+
+        static Peer start(int index, Path dataDir) throws IOException {
+            String java = ProcessHandle.current().info().command().orElse(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                    "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                    "node", "--data", dataDir.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--control-stdin"));
+            ProcessBuilder pb = new ProcessBuilder(cmd);
+            return new Peer(index, pb.start());
+        }
+
+        private void readStdout() {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    if (line.startsWith("listening ")) {
+                        listening.add(line.substring("listening ".length()));
+                    } else if (line.startsWith("ok ") || line.startsWith("err ")) {
+                        CompletableFuture<Reply> f = waiting.poll();
+                        if (f != null) f.complete(Reply.parse(line));
+                    }
+                }
+            } catch (IOException ignored) {
+                // process ended
+            }
+            CompletableFuture<Reply> f;
+            while ((f = waiting.poll()) != null) {
+                f.complete(new Reply(false, "node process " + index + " exited: " + tail(), Map.of()));
+            }
+        }
+
+        private void readStderr() {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    stderrTail.append(line).append('\n');
+                    if (stderrTail.length() > 4000) stderrTail.delete(0, stderrTail.length() - 4000);
+                }
+            } catch (IOException ignored) {
+                // process ended
+            }
+        }
+
+        private String tail() {
+            String t = stderrTail.toString().strip();
+            return t.isEmpty() ? "(no output)" : t.lines().reduce((a, b) -> b).orElse(t);
+        }
+
+        void awaitListening(long ms) throws Exception {
+            String a = listening.poll(ms, TimeUnit.MILLISECONDS);
+            if (a == null) {
+                throw new IllegalStateException("node process " + index + " did not start within " + ms + " ms: " + tail());
+            }
+            address = a;
+            peerId = a.substring(a.lastIndexOf("/p2p/") + 5);
+        }
+
+        /** Sends one command; answers arrive in order, so commands to one peer run one at a time. */
+        CompletableFuture<Reply> command(String line) {
+            CompletableFuture<Reply> f = new CompletableFuture<>();
+            sender.execute(() -> {
+                try {
+                    synchronized (this) {
+                        waiting.add(f);
+                        stdin.write(line + "\n");
+                        stdin.flush();
+                    }
+                    // Wait for the answer before sending the next command, so answers match commands.
+                    f.get(120, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    f.complete(new Reply(false, "no answer from node " + index + " to '" + line + "': " + e, Map.of()));
+                }
+            });
+            return f;
+        }
+
+        void stop() {
+            sender.shutdownNow();
+            try {
+                stdin.write("quit\n");
+                stdin.close();
+            } catch (IOException ignored) {
+                // already gone
+            }
+            try {
+                if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                    process.destroy();
+                    if (!process.waitFor(5, TimeUnit.SECONDS)) process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

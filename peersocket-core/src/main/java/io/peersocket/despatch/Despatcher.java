@@ -1,0 +1,699 @@
+package io.peersocket.despatch;
+
+import io.peersocket.identity.PeerId;
+import io.peersocket.negotiation.Multistream;
+import io.peersocket.negotiation.ProtocolHandler;
+import io.peersocket.transport.Connection;
+import io.peersocket.transport.Stream;
+import io.peersocket.transport.StreamHandler;
+import io.peersocket.util.Counters;
+import io.peersocket.util.EventLoop;
+import io.peersocket.util.FrameDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The despatch layer (seed 000 "Peer Socket"), protocol {@value #PROTOCOL_ID}: reads each message's
+ * {@link Header} and routes it —
+ * <ul>
+ *   <li>a reply ({@code in-reply-to}) to the one-shot reply handler registered by {@link #request} for
+ *       (peer, in-reply-to), removed on delivery; replies nobody waits for are dropped and counted
+ *       ({@code despatch.drop.unknown_reply});</li>
+ *   <li>a conversation message ({@code in-regards-to}) to the conversation's state machine, keyed by (peer,
+ *       who opened it, opening message id), one message at a time;</li>
+ *   <li>a conversation-opening message to a new state machine made by the factory registered for its type;</li>
+ *   <li>anything else to the stateless handler registered for its type.</li>
+ * </ul>
+ *
+ * <p>Wire: each side sends on one despatch stream per peer (opened on first use; a stream the remote opened
+ * is used too), frames are varint-length-prefixed {@link Header} + payload. Unreliable messages go in one QUIC
+ * datagram each; a message larger than one datagram goes on the stream instead.
+ *
+ * <p>Threading: routing state belongs to the event loop; public methods may be called from any thread and
+ * enqueue to it. Handlers run on virtual threads. Bad input (malformed header, oversized frame) resets that
+ * stream and is counted; the node keeps serving.
+ */
+public final class Despatcher implements ProtocolHandler, AutoCloseable {
+    public static final String PROTOCOL_ID = "/peersocket/despatch/1.0.0";
+    private static final Logger log = LoggerFactory.getLogger(Despatcher.class);
+
+    private final EventLoop loop;
+    private final DespatchConfig config;
+    private final Function<PeerId, CompletableFuture<Connection>> connector;
+    private final Counters counters;
+    private final ExecutorService handlerThreads = Executors.newVirtualThreadPerTaskExecutor();
+    private final AtomicLong nextId = new AtomicLong(1);
+    private final Map<Integer, MessageHandler> handlers = new ConcurrentHashMap<>();
+    private final Map<Integer, ConversationFactory> factories = new ConcurrentHashMap<>();
+
+    // Event-loop state.
+    private final Map<PeerId, Link> links = new HashMap<>();
+    private final Map<PendingKey, Pending> pending = new HashMap<>();
+    private final Map<ConvKey, ConvState> conversations = new HashMap<>();
+    private boolean closed;
+
+    private record PendingKey(PeerId peer, long id) {}
+
+    private record ConvKey(PeerId peer, boolean openedLocally, long id) {}
+
+    private static final class Pending {
+        final CompletableFuture<Message> future;
+        EventLoop.Cancellable timer;
+
+        Pending(CompletableFuture<Message> future) { this.future = future; }
+    }
+
+    /**
+     * @param loop the node's event loop
+     * @param connector returns an open connection to a peer, dialling if needed
+     * @param counters where message and drop counts go
+     */
+    public Despatcher(EventLoop loop, DespatchConfig config, Function<PeerId, CompletableFuture<Connection>> connector,
+                      Counters counters) {
+        this.loop = Objects.requireNonNull(loop);
+        this.config = Objects.requireNonNull(config);
+        this.connector = Objects.requireNonNull(connector);
+        this.counters = Objects.requireNonNull(counters);
+    }
+
+    public DespatchConfig config() { return config; }
+
+    // ---- registration -------------------------------------------------------------------------------
+
+    /**
+     * Registers the stateless handler for {@code type}, replacing any earlier one.
+     *
+     * @throws IllegalArgumentException if {@code type} is negative or is a conversation-opening type
+     */
+    public void register(int type, MessageHandler handler) {
+        checkType(type);
+        if (factories.containsKey(type)) throw new IllegalArgumentException("type " + type + " opens conversations");
+        handlers.put(type, Objects.requireNonNull(handler));
+    }
+
+    /** Registers the factory for conversations a remote opens with a message of {@code type}. */
+    public void registerConversation(int type, ConversationFactory factory) {
+        checkType(type);
+        if (handlers.containsKey(type)) throw new IllegalArgumentException("type " + type + " has a stateless handler");
+        factories.put(type, Objects.requireNonNull(factory));
+    }
+
+    private static void checkType(int type) {
+        if (type < 0) throw new IllegalArgumentException("message type must be >= 0, got " + type);
+    }
+
+    // ---- sending ------------------------------------------------------------------------------------
+
+    /**
+     * Sends a one-way message reliably.
+     *
+     * @return completes when handed to the transport; fails with {@link IllegalArgumentException} if the
+     *     payload is over {@link DespatchConfig#maxMessageBytes()}, or with the dial or transport failure
+     */
+    public CompletableFuture<Void> send(PeerId peer, int type, byte[] payload) {
+        checkType(type);
+        checkSize(payload);
+        Header h = new Header(0, type, nextId.getAndIncrement(), 0, 0, null);
+        return submit(peer, h, payload, true);
+    }
+
+    /**
+     * Sends a one-way message unreliably (a QUIC datagram): it may be lost, duplicated or reordered. A
+     * message too large for one datagram is sent reliably instead.
+     */
+    public CompletableFuture<Void> sendUnreliable(PeerId peer, int type, byte[] payload) {
+        checkType(type);
+        checkSize(payload);
+        Header h = new Header(0, type, nextId.getAndIncrement(), 0, 0, null);
+        return submit(peer, h, payload, false);
+    }
+
+    /** {@link #request(PeerId, int, byte[], long)} with the configured default timeout. */
+    public CompletableFuture<Message> request(PeerId peer, int type, byte[] payload) {
+        return request(peer, type, payload, config.requestTimeoutMs());
+    }
+
+    /**
+     * Sends a request and returns its reply.
+     *
+     * @param timeoutMs how long to wait for the reply, ms
+     * @return completes with the reply; fails with {@link TimeoutException} after {@code timeoutMs},
+     *     {@link RemoteException} if the remote answered with an error (e.g. no handler for {@code type}), or
+     *     the dial/transport failure
+     */
+    public CompletableFuture<Message> request(PeerId peer, int type, byte[] payload, long timeoutMs) {
+        checkType(type);
+        checkSize(payload);
+        if (timeoutMs <= 0) throw new IllegalArgumentException("timeoutMs must be > 0");
+        long id = nextId.getAndIncrement();
+        Header h = new Header(Header.F_REQUEST, type, id, 0, 0, null);
+        CompletableFuture<Message> reply = new CompletableFuture<>();
+        loop.execute(() -> {
+            if (closed) {
+                reply.completeExceptionally(new IllegalStateException("despatcher closed"));
+                return;
+            }
+            if (pending.size() >= config.maxPendingRequests()) {
+                counters.increment("despatch.request.refused_limit");
+                reply.completeExceptionally(new IllegalStateException("too many outstanding requests (" + pending.size() + ")"));
+                return;
+            }
+            PendingKey key = new PendingKey(peer, id);
+            Pending p = new Pending(reply);
+            pending.put(key, p);
+            p.timer = loop.schedule(() -> {
+                if (pending.remove(key) != null) {
+                    counters.increment("despatch.request.timeout");
+                    reply.completeExceptionally(new TimeoutException("no reply from " + peer + " to message type "
+                            + type + " within " + timeoutMs + " ms"));
+                }
+            }, timeoutMs);
+            sendOnLoop(peer, h, payload, true).whenComplete((v, err) -> {
+                if (err != null && pending.remove(key) != null) {
+                    p.timer.cancel();
+                    reply.completeExceptionally(err);
+                }
+            });
+        });
+        return reply;
+    }
+
+    /**
+     * Opens a conversation with {@code peer}: sends the opening message; later messages in either direction
+     * go to {@code handler}, one at a time.
+     *
+     * @return the conversation (usable at once; its messages queue behind the opening one)
+     */
+    public Conversation openConversation(PeerId peer, int type, byte[] payload, ConversationHandler handler) {
+        checkType(type);
+        checkSize(payload);
+        Objects.requireNonNull(handler);
+        long id = nextId.getAndIncrement();
+        Conversation c = new Conversation(this, peer, id, true);
+        Header h = new Header(Header.F_CONVERSATION_OPEN, type, id, 0, 0, null);
+        loop.execute(() -> {
+            if (closed) {
+                c.ended = true;
+                runEnd(handler, c, ConversationHandler.EndReason.SHUTDOWN, "despatcher closed");
+                return;
+            }
+            ConvState st = new ConvState(new ConvKey(peer, true, id), c, handler);
+            conversations.put(st.key, st);
+            st.touch();
+            sendOnLoop(peer, h, payload, true).whenComplete((v, err) -> {
+                if (err != null) finish(st, ConversationHandler.EndReason.ERROR, "opening message not sent: " + err.getMessage(), false);
+            });
+        });
+        return c;
+    }
+
+    CompletableFuture<Void> sendInConversation(Conversation c, int type, byte[] payload, boolean end) {
+        checkType(type);
+        checkSize(payload);
+        if (c.ended) return CompletableFuture.failedFuture(new IllegalStateException(c + " has ended"));
+        int flags = Header.F_IN_REGARDS_TO | (c.isOpenedLocally() ? Header.F_OPENED_BY_SENDER : 0)
+                | (end ? Header.F_CONVERSATION_END : 0);
+        Header h = new Header(flags, type, nextId.getAndIncrement(), 0, c.id(), null);
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        loop.execute(() -> {
+            ConvState st = conversations.get(new ConvKey(c.peer(), c.isOpenedLocally(), c.id()));
+            if (st == null) {
+                result.completeExceptionally(new IllegalStateException(c + " has ended"));
+                return;
+            }
+            st.touch();
+            sendOnLoop(c.peer(), h, payload, true).whenComplete((v, err) -> {
+                if (err != null) result.completeExceptionally(err);
+                else result.complete(null);
+            });
+            if (end) finish(st, ConversationHandler.EndReason.LOCAL, null, false);
+        });
+        return result;
+    }
+
+    void endConversation(Conversation c) {
+        loop.execute(() -> {
+            ConvState st = conversations.get(new ConvKey(c.peer(), c.isOpenedLocally(), c.id()));
+            if (st != null) finish(st, ConversationHandler.EndReason.LOCAL, null, true);
+        });
+    }
+
+    CompletableFuture<Void> reply(Message request, int type, byte[] payload, boolean error) {
+        checkType(type);
+        checkSize(payload);
+        if (!request.isRequest()) throw new IllegalStateException("message " + request.id() + " is not a request");
+        if (!replied(request)) throw new IllegalStateException("request " + request.id() + " was already answered");
+        int flags = Header.F_IN_REPLY_TO | (error ? Header.F_ERROR : 0);
+        Header h = new Header(flags, type, nextId.getAndIncrement(), request.id(), 0, null);
+        return submit(request.peer(), h, payload, true);
+    }
+
+    private final Map<Message, Boolean> answered = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+    private boolean replied(Message m) { return answered.putIfAbsent(m, Boolean.TRUE) == null; }
+
+    private void checkSize(byte[] payload) {
+        if (payload.length > config.maxMessageBytes()) {
+            throw new IllegalArgumentException("message of " + payload.length + " bytes exceeds limit "
+                    + config.maxMessageBytes());
+        }
+    }
+
+    private CompletableFuture<Void> submit(PeerId peer, Header h, byte[] payload, boolean reliable) {
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        loop.execute(() -> sendOnLoop(peer, h, payload, reliable).whenComplete((v, err) -> {
+            if (err != null) result.completeExceptionally(err);
+            else result.complete(null);
+        }));
+        return result;
+    }
+
+    private CompletableFuture<Void> sendOnLoop(PeerId peer, Header h, byte[] payload, boolean reliable) {
+        if (closed) return CompletableFuture.failedFuture(new IllegalStateException("despatcher closed"));
+        byte[] frame = h.encode(payload);
+        counters.increment("despatch.sent");
+        counters.add("despatch.sent_bytes", frame.length);
+        Link link = links.get(peer);
+        if (!reliable) {
+            if (link != null && link.isUsable() && link.connection != null
+                    && frame.length <= link.connection.maxDatagramSize()) {
+                if (link.connection.sendDatagram(frame)) {
+                    counters.increment("despatch.sent_datagrams");
+                    return CompletableFuture.completedFuture(null);
+                }
+            }
+            counters.increment("despatch.datagram_fallback_reliable");
+        }
+        if (link == null || !link.isUsable()) {
+            link = new Link(peer);
+            links.put(peer, link);
+            openLink(link);
+        }
+        return link.write(FrameDecoder.frame(frame));
+    }
+
+    // ---- links (one despatch stream per peer) -------------------------------------------------------
+
+    private final class Link {
+        final PeerId peer;
+        Connection connection;
+        Stream stream;
+        final ArrayDeque<Object[]> queued = new ArrayDeque<>(); // {byte[] frame, CompletableFuture<Void>}
+        boolean failed;
+
+        Link(PeerId peer) { this.peer = peer; }
+
+        /** Opening (stream not yet negotiated) or open on a live connection. */
+        boolean isUsable() { return !failed && (stream == null || connection.isOpen()); }
+
+        @SuppressWarnings("unchecked")
+        CompletableFuture<Void> write(byte[] data) {
+            if (stream != null) return stream.write(data);
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            queued.add(new Object[] {data, f});
+            return f;
+        }
+
+        @SuppressWarnings("unchecked")
+        void ready(Stream s) {
+            stream = s;
+            connection = s.connection();
+            Object[] q;
+            while ((q = queued.poll()) != null) {
+                CompletableFuture<Void> f = (CompletableFuture<Void>) q[1];
+                s.write((byte[]) q[0]).whenComplete((v, err) -> {
+                    if (err != null) f.completeExceptionally(err);
+                    else f.complete(null);
+                });
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        void fail(Throwable err) {
+            failed = true;
+            Object[] q;
+            while ((q = queued.poll()) != null) ((CompletableFuture<Void>) q[1]).completeExceptionally(err);
+        }
+    }
+
+    private void openLink(Link link) {
+        connector.apply(link.peer).thenCompose(conn -> {
+            CompletableFuture<Multistream.Negotiated> n = new CompletableFuture<>();
+            loop.execute(() -> Multistream.select(conn, List.of(PROTOCOL_ID), id -> new Reader(link.peer))
+                    .whenComplete((r, e) -> {
+                        if (e != null) n.completeExceptionally(e);
+                        else n.complete(r);
+                    }));
+            return n;
+        }).whenComplete((negotiated, err) -> loop.execute(() -> {
+            if (err != null) {
+                Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                        ? err.getCause() : err;
+                counters.increment("despatch.link.failed");
+                log.debug("despatch link to {} failed: {}", link.peer, cause.toString());
+                if (links.get(link.peer) == link) links.remove(link.peer);
+                link.fail(cause);
+                return;
+            }
+            link.ready(negotiated.stream());
+        }));
+    }
+
+    /** Inbound despatch stream (multistream chose our protocol). */
+    @Override public StreamHandler onNegotiated(Stream stream, String protocolId) {
+        PeerId peer = stream.connection().remotePeer();
+        Link existing = links.get(peer);
+        if (existing == null || !existing.isUsable()) {
+            Link link = new Link(peer);
+            link.ready(stream);
+            links.put(peer, link);
+        }
+        return new Reader(peer);
+    }
+
+    /** Datagrams from the transport carry exactly one despatch frame. */
+    public void onDatagram(Connection connection, byte[] data) {
+        counters.add("despatch.received_bytes", data.length);
+        Header.Frame frame;
+        try {
+            frame = Header.decode(data);
+        } catch (MalformedFrameException e) {
+            counters.increment("despatch.drop.malformed");
+            log.debug("malformed datagram from {}: {}", connection.remotePeer(), e.getMessage());
+            return;
+        }
+        if (frame.payload().length > config.maxMessageBytes()) {
+            counters.increment("despatch.drop.oversize");
+            return;
+        }
+        route(connection.remotePeer(), frame, false);
+    }
+
+    /** Forgets the streams of a closed connection; the next send opens a new one. */
+    public void onConnectionClosed(Connection connection) {
+        Link link = links.get(connection.remotePeer());
+        if (link != null && link.connection == connection) {
+            links.remove(connection.remotePeer());
+            link.fail(new IllegalStateException("connection to " + connection.remotePeer() + " closed"));
+        }
+    }
+
+    private final class Reader implements StreamHandler {
+        final PeerId peer;
+        final FrameDecoder decoder = new FrameDecoder(config.maxMessageBytes() + Header.MAX_BYTES);
+
+        Reader(PeerId peer) { this.peer = peer; }
+
+        @Override public void onData(Stream s, byte[] data) {
+            counters.add("despatch.received_bytes", data.length);
+            try {
+                decoder.feed(data, bytes -> {
+                    Header.Frame f = Header.decode(bytes);
+                    if (f.payload().length > config.maxMessageBytes()) {
+                        throw new FrameDecoder.FrameException("payload of " + f.payload().length + " bytes exceeds limit "
+                                + config.maxMessageBytes());
+                    }
+                    route(peer, f, true);
+                });
+            } catch (FrameDecoder.FrameException e) {
+                counters.increment("despatch.drop.oversize");
+                log.warn("despatch stream from {} reset: {}", peer, e.getMessage());
+                resetLink(s);
+            } catch (MalformedFrameException e) {
+                counters.increment("despatch.drop.malformed");
+                log.warn("despatch stream from {} reset: {}", peer, e.getMessage());
+                resetLink(s);
+            }
+        }
+
+        private void resetLink(Stream s) {
+            s.reset();
+            Link link = links.get(peer);
+            if (link != null && link.stream == s) links.remove(peer);
+        }
+
+        @Override public void onRemoteWriteClosed(Stream s) { s.closeWrite(); }
+
+        @Override public void onClosed(Stream s, Throwable cause) {
+            Link link = links.get(peer);
+            if (link != null && link.stream == s) links.remove(peer);
+        }
+    }
+
+    // ---- routing ------------------------------------------------------------------------------------
+
+    private void route(PeerId peer, Header.Frame f, boolean reliable) {
+        if (closed) return;
+        Header h = f.header();
+        counters.increment("despatch.received");
+        Message m = new Message(this, peer, h, f.payload(), reliable);
+        if (h.has(Header.F_IN_REPLY_TO)) {
+            Pending p = pending.remove(new PendingKey(peer, h.inReplyTo()));
+            if (p == null) {
+                counters.increment("despatch.drop.unknown_reply");
+                log.debug("dropped reply from {} to unknown message {}", peer, h.inReplyTo());
+                return;
+            }
+            p.timer.cancel();
+            if (h.has(Header.F_ERROR)) p.future.completeExceptionally(new RemoteException(m.payloadUtf8()));
+            else p.future.complete(m);
+            return;
+        }
+        if (h.has(Header.F_IN_REGARDS_TO)) {
+            ConvKey key = new ConvKey(peer, !h.has(Header.F_OPENED_BY_SENDER), h.inRegardsTo());
+            ConvState st = conversations.get(key);
+            if (st == null) {
+                counters.increment("despatch.drop.unknown_conversation");
+                if (!h.has(Header.F_CONVERSATION_END)) {
+                    sendEnd(peer, key, "unknown conversation " + h.inRegardsTo());
+                }
+                return;
+            }
+            st.touch();
+            if (h.has(Header.F_ERROR)) {
+                finish(st, ConversationHandler.EndReason.ERROR, m.payloadUtf8(), false);
+                return;
+            }
+            if (m.payload().length > 0 || !h.has(Header.F_CONVERSATION_END)) st.deliver(m);
+            if (h.has(Header.F_CONVERSATION_END)) finish(st, ConversationHandler.EndReason.REMOTE, null, false);
+            return;
+        }
+        if (h.has(Header.F_CONVERSATION_OPEN)) {
+            ConvKey key = new ConvKey(peer, false, h.messageId());
+            ConversationFactory factory = factories.get(h.type());
+            if (factory == null) {
+                counters.increment("despatch.drop.no_conversation_factory");
+                sendEnd(peer, key, "no conversation for message type " + h.type());
+                return;
+            }
+            if (conversations.size() >= config.maxConversations()) {
+                counters.increment("despatch.conversation.refused_limit");
+                sendEnd(peer, key, "too many conversations");
+                return;
+            }
+            if (conversations.containsKey(key)) {
+                counters.increment("despatch.drop.duplicate_open");
+                return;
+            }
+            ConversationHandler handler;
+            try {
+                handler = factory.create(m);
+            } catch (RuntimeException e) {
+                log.warn("conversation factory for type {} failed", h.type(), e);
+                handler = null;
+            }
+            if (handler == null) {
+                counters.increment("despatch.conversation.refused");
+                sendEnd(peer, key, "conversation refused");
+                return;
+            }
+            ConvState st = new ConvState(key, new Conversation(this, peer, h.messageId(), false), handler);
+            conversations.put(key, st);
+            counters.increment("despatch.conversation.opened");
+            st.touch();
+            st.deliver(m);
+            return;
+        }
+        MessageHandler handler = handlers.get(h.type());
+        if (handler == null) {
+            counters.increment("despatch.drop.no_handler");
+            if (h.has(Header.F_REQUEST)) replyErrorOnLoop(peer, h, "no handler for message type " + h.type());
+            return;
+        }
+        handlerThreads.execute(() -> {
+            try {
+                handler.handle(m);
+            } catch (Throwable t) {
+                counters.increment("despatch.handler.failed");
+                log.warn("handler for type {} from {} failed: {}", h.type(), peer, t.toString());
+                if (m.isRequest() && replied(m)) {
+                    String reason = "handler failed: " + (t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage());
+                    loop.execute(() -> replyErrorOnLoop(peer, h, reason));
+                }
+            }
+        });
+    }
+
+    private void replyErrorOnLoop(PeerId peer, Header request, String reason) {
+        Header h = new Header(Header.F_IN_REPLY_TO | Header.F_ERROR, request.type(), nextId.getAndIncrement(),
+                request.messageId(), 0, null);
+        sendOnLoop(peer, h, reason.getBytes(StandardCharsets.UTF_8), true);
+    }
+
+    private void sendEnd(PeerId peer, ConvKey key, String reason) {
+        int flags = Header.F_IN_REGARDS_TO | Header.F_CONVERSATION_END | (reason != null ? Header.F_ERROR : 0)
+                | (key.openedLocally ? Header.F_OPENED_BY_SENDER : 0);
+        Header h = new Header(flags, 0, nextId.getAndIncrement(), 0, key.id, null);
+        sendOnLoop(peer, h, reason == null ? new byte[0] : reason.getBytes(StandardCharsets.UTF_8), true);
+    }
+
+    // ---- conversations ------------------------------------------------------------------------------
+
+    private final class ConvState {
+        final ConvKey key;
+        final Conversation conversation;
+        final ConversationHandler handler;
+        final ArrayDeque<Message> inbox = new ArrayDeque<>(); // guarded by this
+        boolean running; // guarded by this
+        boolean endQueued; // guarded by this
+        ConversationHandler.EndReason endReason;
+        String endDetail;
+        EventLoop.Cancellable idleTimer;
+        final AtomicBoolean endRun = new AtomicBoolean();
+
+        ConvState(ConvKey key, Conversation conversation, ConversationHandler handler) {
+            this.key = key;
+            this.conversation = conversation;
+            this.handler = handler;
+        }
+
+        void touch() {
+            if (idleTimer != null) idleTimer.cancel();
+            idleTimer = loop.schedule(() -> {
+                if (conversations.get(key) == this) {
+                    counters.increment("despatch.conversation.timeout");
+                    finish(this, ConversationHandler.EndReason.TIMEOUT, "idle for " + config.conversationIdleTimeoutMs() + " ms", true);
+                }
+            }, config.conversationIdleTimeoutMs());
+        }
+
+        void deliver(Message m) {
+            synchronized (this) {
+                inbox.add(m);
+                if (running) return;
+                running = true;
+            }
+            handlerThreads.execute(this::drain);
+        }
+
+        void queueEnd(ConversationHandler.EndReason reason, String detail) {
+            synchronized (this) {
+                endQueued = true;
+                endReason = reason;
+                endDetail = detail;
+                if (running) return;
+                running = true;
+            }
+            handlerThreads.execute(this::drain);
+        }
+
+        private void drain() {
+            while (true) {
+                Message m;
+                synchronized (this) {
+                    m = inbox.poll();
+                    if (m == null) {
+                        if (endQueued) {
+                            endQueued = false;
+                            running = false;
+                            break;
+                        }
+                        running = false;
+                        return;
+                    }
+                }
+                if (conversation.ended && endReason != null && endReason != ConversationHandler.EndReason.REMOTE
+                        && endReason != ConversationHandler.EndReason.LOCAL) {
+                    continue; // error/timeout: drop what is left
+                }
+                try {
+                    handler.onMessage(conversation, m);
+                } catch (Throwable t) {
+                    counters.increment("despatch.handler.failed");
+                    log.warn("{} handler failed: {}", conversation, t.toString());
+                    String reason = "conversation handler failed: " + t.getMessage();
+                    loop.execute(() -> finish(this, ConversationHandler.EndReason.ERROR, reason, true));
+                }
+            }
+            if (endRun.compareAndSet(false, true)) runEnd(handler, conversation, endReason, endDetail);
+        }
+    }
+
+    /** Ends a conversation locally (on the loop); tells the remote if {@code notifyRemote}. */
+    private void finish(ConvState st, ConversationHandler.EndReason reason, String detail, boolean notifyRemote) {
+        if (conversations.get(st.key) != st) return;
+        conversations.remove(st.key);
+        if (st.idleTimer != null) st.idleTimer.cancel();
+        st.conversation.ended = true;
+        if (notifyRemote) {
+            sendEnd(st.key.peer, st.key, reason == ConversationHandler.EndReason.LOCAL ? null : reason + ": " + detail);
+        }
+        st.queueEnd(reason, detail);
+    }
+
+    private void runEnd(ConversationHandler handler, Conversation c, ConversationHandler.EndReason reason, String detail) {
+        try {
+            handler.onEnd(c, reason, detail);
+        } catch (Throwable t) {
+            log.warn("{} onEnd failed: {}", c, t.toString());
+        }
+    }
+
+    // ---- inspection and shutdown --------------------------------------------------------------------
+
+    /** Open conversations (event loop snapshot; call from the loop or accept a racy count). */
+    public int conversationCount() { return conversations.size(); }
+
+    /** Outstanding requests. */
+    public int pendingRequestCount() { return pending.size(); }
+
+    /**
+     * Fails outstanding requests, ends conversations with SHUTDOWN, and stops handler threads. Must run on the
+     * event loop or after it stopped.
+     */
+    @Override public void close() {
+        if (closed) return;
+        closed = true;
+        IllegalStateException e = new IllegalStateException("despatcher closed");
+        for (Pending p : new ArrayList<>(pending.values())) {
+            p.timer.cancel();
+            p.future.completeExceptionally(e);
+        }
+        pending.clear();
+        for (ConvState st : new ArrayList<>(conversations.values())) {
+            conversations.remove(st.key);
+            if (st.idleTimer != null) st.idleTimer.cancel();
+            st.conversation.ended = true;
+            st.queueEnd(ConversationHandler.EndReason.SHUTDOWN, null);
+        }
+        for (Link l : links.values()) l.fail(e);
+        links.clear();
+        handlerThreads.shutdown();
+    }
+
+}

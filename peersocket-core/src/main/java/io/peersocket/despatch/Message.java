@@ -1,0 +1,77 @@
+package io.peersocket.despatch;
+
+import io.peersocket.identity.PeerId;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * An incoming despatch message as handlers see it. Immutable; may be used from any thread.
+ * {@link #reply} answers a request (once; later calls fail).
+ */
+public final class Message {
+    private final Despatcher despatcher;
+    private final PeerId peer;
+    private final Header header;
+    private final byte[] payload;
+    private final boolean reliable;
+
+    Message(Despatcher despatcher, PeerId peer, Header header, byte[] payload, boolean reliable) {
+        this.despatcher = despatcher;
+        this.peer = peer;
+        this.header = header;
+        this.payload = payload;
+        this.reliable = reliable;
+    }
+
+    /** The sender. */
+    public PeerId peer() { return peer; }
+
+    public int type() { return header.type(); }
+
+    /** The sender's id for this message. */
+    public long id() { return header.messageId(); }
+
+    /** The id of our request this answers, or 0. */
+    public long inReplyTo() { return header.inReplyTo(); }
+
+    /** The id of the message that opened this message's conversation, or 0. */
+    public long inRegardsTo() { return header.inRegardsTo(); }
+
+    /** True if the sender waits for a reply. */
+    public boolean isRequest() { return header.has(Header.F_REQUEST); }
+
+    /** True if this is an error answer (payload is a UTF-8 reason). */
+    public boolean isError() { return header.has(Header.F_ERROR); }
+
+    /** True if it came on a stream, false if in a datagram. */
+    public boolean isReliable() { return reliable; }
+
+    /** Trace context bytes (W3C traceparent), empty if none. */
+    public byte[] traceContext() { return header.trace().clone(); }
+
+    public Header header() { return header; }
+
+    /** The payload (not copied: do not modify). */
+    public byte[] payload() { return payload; }
+
+    public String payloadUtf8() { return new String(payload, StandardCharsets.UTF_8); }
+
+    /**
+     * Answers this request with {@code payload}, reliably, as message {@code type}.
+     *
+     * @return completes when handed to the transport
+     * @throws IllegalStateException if this is not a request or was already answered
+     */
+    public CompletableFuture<Void> reply(int type, byte[] payload) {
+        return despatcher.reply(this, type, payload, false);
+    }
+
+    /** Answers this request with an error; the requester's future fails with {@link RemoteException}. */
+    public CompletableFuture<Void> replyError(String reason) {
+        return despatcher.reply(this, type(), reason.getBytes(StandardCharsets.UTF_8), true);
+    }
+
+    @Override public String toString() {
+        return "Message[from=" + peer.shortString() + ", " + header + ", " + payload.length + " bytes]";
+    }
+}

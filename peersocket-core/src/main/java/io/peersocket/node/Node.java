@@ -1,0 +1,526 @@
+package io.peersocket.node;
+
+import io.peersocket.despatch.Despatcher;
+import io.peersocket.identity.HostKey;
+import io.peersocket.identity.PeerId;
+import io.peersocket.multiaddr.Multiaddr;
+import io.peersocket.multiaddr.Protocol;
+import io.peersocket.negotiation.Multistream;
+import io.peersocket.negotiation.ProtocolHandler;
+import io.peersocket.protocol.identify.Identify;
+import io.peersocket.protocol.identify.IdentifyInfo;
+import io.peersocket.protocol.ping.Ping;
+import io.peersocket.store.PeerRecord;
+import io.peersocket.store.Store;
+import io.peersocket.transport.Connection;
+import io.peersocket.transport.Stream;
+import io.peersocket.transport.StreamHandler;
+import io.peersocket.transport.Transport;
+import io.peersocket.transport.TransportConfig;
+import io.peersocket.transport.TransportException;
+import io.peersocket.transport.TransportHandler;
+import io.peersocket.util.Counters;
+import io.peersocket.util.EventLoop;
+import io.peersocket.util.ThreadEventLoop;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Peersocket node (seed 004 "Peer vs Socket"): identity, transport, protocol negotiation, the
+ * despatch layer, ping and identify, and the store, wired together. Build with {@link #builder()}.
+ *
+ * <p>Threading: all protocol state lives on one event thread ({@code peersocket-event-…}); public methods
+ * may be called from any thread and return futures completed on that thread (do not block in callbacks
+ * attached to them — use the {@code ...Async} variants or join from your own thread). User despatch handlers
+ * run on virtual threads.
+ *
+ * <p>Lifecycle: started by {@link NodeBuilder#start()}, stopped by {@link #close()} (idempotent; closes
+ * connections, flushes the store, stops threads).
+ */
+public final class Node implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Node.class);
+    /** Known peers loaded from the store at start. */
+    static final int MAX_LOADED_PEERS = 10_000;
+    /** Addresses remembered per peer. */
+    static final int MAX_ADDRESSES_PER_PEER = 16;
+
+    private final NodeConfig config;
+    private final HostKey hostKey;
+    private final EventLoop loop;
+    private final boolean ownsLoop;
+    private final java.nio.channels.FileChannel lockChannel;
+    private final Counters counters = new Counters();
+    private final Store store; // null when ephemeral
+    private final Transport transport;
+    private final Despatcher despatcher;
+    private final Ping ping;
+    private final Identify identify;
+    private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
+    private final List<Consumer<PeerEvent>> listeners = new CopyOnWriteArrayList<>();
+    private volatile List<Multiaddr> listenAddresses = List.of();
+    private volatile boolean closed;
+
+    // Event-loop state.
+    private final Map<PeerId, List<Connection>> connections = new HashMap<>();
+    private final Map<PeerId, LinkedHashSet<Multiaddr>> addressBook = new HashMap<>();
+    private final Map<PeerId, IdentifyInfo> identified = new ConcurrentHashMap<>();
+    private final Map<PeerId, CompletableFuture<Connection>> dialling = new HashMap<>();
+
+    /** What happened to a peer; delivered to {@link #onPeerEvent} listeners on the event thread. */
+    public record PeerEvent(Kind kind, PeerId peer, Connection connection, IdentifyInfo identify) {
+        public enum Kind { CONNECTED, IDENTIFIED, DISCONNECTED }
+    }
+
+    public static NodeBuilder builder() { return new NodeBuilder(); }
+
+    private Node(NodeConfig config, HostKey hostKey, Store store, java.nio.channels.FileChannel lockChannel) {
+        this.config = config;
+        this.hostKey = hostKey;
+        this.store = store;
+        this.lockChannel = lockChannel;
+        this.ownsLoop = config.eventLoop() == null;
+        this.loop = ownsLoop ? new ThreadEventLoop("peersocket-event-" + hostKey.peerId().shortString()) : config.eventLoop();
+        TransportConfig tc = config.transportSettings().apply(TransportConfig.defaults(hostKey, loop));
+        this.transport = config.transportFactory().apply(tc, new Handler());
+        this.despatcher = new Despatcher(loop, config.despatch(), this::connection, counters);
+        this.ping = new Ping(loop);
+        this.identify = new Identify(hostKey, config.agentVersion(), () -> List.copyOf(protocols.keySet()),
+                () -> listenAddresses);
+        protocols.put(Ping.ID, ping);
+        protocols.put(Identify.ID, identify);
+        protocols.put(Despatcher.PROTOCOL_ID, despatcher);
+    }
+
+    static Node start(NodeConfig config) throws IOException {
+        java.nio.channels.FileChannel lock = config.dataDir() == null ? null : lockDataDir(config.dataDir());
+        Store store = null;
+        Node node;
+        try {
+            HostKey key = config.hostKey();
+            if (key == null) key = config.dataDir() == null ? HostKey.generate() : HostKey.loadOrCreate(config.dataDir());
+            store = config.dataDir() == null ? null : Store.open(config.dataDir());
+            node = new Node(config, key, store, lock);
+        } catch (IOException | RuntimeException e) {
+            if (store != null) store.close();
+            if (lock != null) lock.close();
+            throw e;
+        }
+        try {
+            node.startup();
+        } catch (IOException | RuntimeException e) {
+            node.close();
+            throw e;
+        }
+        return node;
+    }
+
+    /** Takes an exclusive lock on {@code dir/lock} so two nodes cannot share a data dir. */
+    private static java.nio.channels.FileChannel lockDataDir(java.nio.file.Path dir) throws IOException {
+        java.nio.file.Files.createDirectories(dir);
+        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve("lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+        try {
+            if (ch.tryLock() == null) throw new java.nio.channels.OverlappingFileLockException();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            ch.close();
+            throw new IOException("data dir " + dir + " is in use by another node");
+        }
+        return ch;
+    }
+
+    private void startup() throws IOException {
+        List<Multiaddr> bound;
+        try {
+            bound = transport.listen(config.listenAddresses()).get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new IOException("cannot listen on " + config.listenAddresses() + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException | TimeoutException e) {
+            throw new IOException("cannot listen on " + config.listenAddresses() + ": " + e, e);
+        }
+        listenAddresses = expandWildcards(bound);
+        if (store != null) {
+            try {
+                List<PeerRecord> known = store.peers().knownPeers(MAX_LOADED_PEERS).get(30, TimeUnit.SECONDS);
+                loop.execute(() -> {
+                    for (PeerRecord r : known) {
+                        try {
+                            PeerId id = PeerId.parse(r.peerId());
+                            for (String a : r.addresses()) rememberAddress(id, Multiaddr.parse(a));
+                        } catch (IllegalArgumentException e) {
+                            log.debug("skipping unparseable stored peer {}: {}", r.peerId(), e.getMessage());
+                        }
+                    }
+                });
+            } catch (ExecutionException | InterruptedException | TimeoutException e) {
+                throw new IOException("cannot read known peers from the store: " + e, e);
+            }
+        }
+        log.info("node {} listening on {}", hostKey.peerId(), listenAddresses);
+        for (Multiaddr b : config.bootstrapPeers()) {
+            connect(b).whenComplete((c, err) -> {
+                if (err != null) log.warn("bootstrap peer {} unreachable: {}", b, unwrap(err).getMessage());
+            });
+        }
+    }
+
+    // ---- identity and addresses ---------------------------------------------------------------------
+
+    public PeerId peerId() { return hostKey.peerId(); }
+
+    public HostKey hostKey() { return hostKey; }
+
+    /**
+     * Addresses other nodes can dial, without {@code /p2p/}; a wildcard listen address (0.0.0.0, ::) is
+     * expanded to this host's interface addresses.
+     */
+    public List<Multiaddr> listenAddresses() { return listenAddresses; }
+
+    /** {@link #listenAddresses()} with {@code /p2p/<this peer>} appended. */
+    public List<Multiaddr> addresses() {
+        return listenAddresses.stream().map(a -> a.withPeerId(peerId())).toList();
+    }
+
+    public Despatcher despatcher() { return despatcher; }
+
+    /** Named counters: despatch messages and drops, connections, negotiation failures. */
+    public Counters counters() { return counters; }
+
+    /** The store, or null for an ephemeral node. */
+    public Store store() { return store; }
+
+    // ---- protocols ----------------------------------------------------------------------------------
+
+    /** Serves {@code protocolId} on streams remotes open (multistream-select). Replaces an earlier handler. */
+    public void registerProtocol(String protocolId, ProtocolHandler handler) {
+        protocols.put(protocolId, handler);
+    }
+
+    /** Protocol ids this node serves. */
+    public List<String> protocols() { return List.copyOf(protocols.keySet()); }
+
+    /**
+     * Opens a stream to {@code peer} speaking {@code protocolId} (connecting first if needed).
+     *
+     * @param handler receives the stream's data once negotiated
+     */
+    public CompletableFuture<Stream> openStream(PeerId peer, String protocolId, StreamHandler handler) {
+        return connection(peer).thenCompose(c -> onLoop(() -> Multistream.select(c, List.of(protocolId), id -> handler)))
+                .thenApply(Multistream.Negotiated::stream);
+    }
+
+    // ---- connections --------------------------------------------------------------------------------
+
+    /**
+     * Dials {@code address}; if it ends in {@code /p2p/ID} the remote must be that peer.
+     *
+     * @return completes with the connection or fails with {@link TransportException}
+     */
+    public CompletableFuture<Connection> connect(Multiaddr address) {
+        if (closed) return CompletableFuture.failedFuture(new IllegalStateException("node closed"));
+        PeerId expected = address.peerId();
+        return transport.dial(address, expected).whenComplete((c, err) -> {
+            if (err == null) {
+                loop.execute(() -> rememberAddress(c.remotePeer(), address.withoutPeerId()));
+            } else if (expected != null && store != null) {
+                store.peers().recordDialFailure(expected.toString(), loop.nowMs());
+            }
+        });
+    }
+
+    /**
+     * An open connection to {@code peer}, dialling its known addresses in turn if there is none.
+     *
+     * @return fails with {@link TransportException} if no address is known or none answers
+     */
+    public CompletableFuture<Connection> connection(PeerId peer) {
+        return onLoop(() -> {
+            Connection c = openConnection(peer);
+            if (c != null) return CompletableFuture.completedFuture(c);
+            CompletableFuture<Connection> inFlight = dialling.get(peer);
+            if (inFlight != null) return inFlight;
+            List<Multiaddr> addrs = new ArrayList<>(addressBook.getOrDefault(peer, new LinkedHashSet<>()));
+            Collections.reverse(addrs); // most recently learned first
+            addrs.removeIf(a -> !transport.canDial(a));
+            if (addrs.isEmpty()) {
+                return CompletableFuture.failedFuture(new TransportException(TransportException.Kind.BAD_ADDRESS,
+                        "no known address for " + peer));
+            }
+            CompletableFuture<Connection> result = new CompletableFuture<>();
+            dialling.put(peer, result);
+            dialInTurn(peer, addrs, 0, result, null);
+            result.whenComplete((x, e) -> loop.execute(() -> dialling.remove(peer, result)));
+            return result;
+        });
+    }
+
+    private void dialInTurn(PeerId peer, List<Multiaddr> addrs, int i, CompletableFuture<Connection> result, Throwable last) {
+        if (i >= addrs.size()) {
+            result.completeExceptionally(last);
+            return;
+        }
+        transport.dial(addrs.get(i), peer).whenComplete((c, err) -> {
+            if (err == null) result.complete(c);
+            else dialInTurn(peer, addrs, i + 1, result, unwrap(err));
+        });
+    }
+
+    private Connection openConnection(PeerId peer) {
+        List<Connection> list = connections.get(peer);
+        if (list == null) return null;
+        for (Connection c : list) if (c.isOpen()) return c;
+        return null;
+    }
+
+    /** Peers with an open connection. */
+    public CompletableFuture<List<PeerId>> connectedPeers() {
+        return onLoop(() -> CompletableFuture.completedFuture(List.copyOf(connections.keySet())));
+    }
+
+    /** The last identify answer from {@code peer}, or null. */
+    public IdentifyInfo identifyInfo(PeerId peer) { return identified.get(peer); }
+
+    /** Adds a listener for connect / identify / disconnect events (called on the event thread; keep it quick). */
+    public void onPeerEvent(Consumer<PeerEvent> listener) { listeners.add(listener); }
+
+    /** Closes all connections to {@code peer}. */
+    public CompletableFuture<Void> disconnect(PeerId peer) {
+        return onLoop(() -> {
+            List<CompletableFuture<Void>> fs = new ArrayList<>();
+            for (Connection c : connections.getOrDefault(peer, List.of())) fs.add(c.close());
+            return CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new));
+        });
+    }
+
+    // ---- ping ---------------------------------------------------------------------------------------
+
+    /** One libp2p ping to {@code peer} (connecting if needed); completes with the round-trip time. */
+    public CompletableFuture<Duration> ping(PeerId peer) {
+        return pingSession(peer).thenCompose(s -> s.ping().whenComplete((r, e) -> s.close()))
+                .thenApply(Duration::ofNanos);
+    }
+
+    /** A ping stream to {@code peer} for repeated pings; close it when done. */
+    public CompletableFuture<Ping.Session> pingSession(PeerId peer) {
+        return connection(peer).thenCompose(c -> onLoop(() -> ping.open(c)));
+    }
+
+    /** Runs identify against {@code peer} now. */
+    public CompletableFuture<IdentifyInfo> identify(PeerId peer) {
+        return connection(peer).thenCompose(c -> onLoop(() -> identify.request(c)))
+                .whenComplete((info, err) -> {
+                    if (info != null) loop.execute(() -> onIdentified(info, null));
+                });
+    }
+
+    // ---- transport upcalls (event loop) -------------------------------------------------------------
+
+    private final class Handler implements TransportHandler {
+        @Override public void onConnection(Connection c) {
+            if (closed) {
+                c.close();
+                return;
+            }
+            PeerId peer = c.remotePeer();
+            connections.computeIfAbsent(peer, k -> new ArrayList<>()).add(c);
+            counters.increment("node.connection.opened." + c.direction().name().toLowerCase());
+            log.debug("connected {} {} {}", c.direction(), peer, c.remoteAddress());
+            if (store != null) {
+                List<String> addrs = c.direction() == Connection.Direction.OUTBOUND
+                        ? List.of(c.remoteAddress().toString()) : List.of();
+                store.peers().recordConnected(peer.toString(), addrs, loop.nowMs());
+            }
+            if (c.direction() == Connection.Direction.OUTBOUND) rememberAddress(peer, c.remoteAddress());
+            emit(new PeerEvent(PeerEvent.Kind.CONNECTED, peer, c, null));
+            identify.request(c).whenComplete((info, err) -> {
+                if (err != null) {
+                    counters.increment("node.identify.failed");
+                    log.debug("identify {} failed: {}", peer, unwrap(err).getMessage());
+                } else {
+                    onIdentified(info, c);
+                }
+            });
+        }
+
+        @Override public StreamHandler onStream(Stream stream) {
+            counters.increment("node.stream.inbound");
+            return Multistream.listener(stream, protocols, reason -> {
+                counters.increment("node.negotiation.failed");
+                log.debug("negotiation with {} failed: {}", stream.connection().remotePeer(), reason);
+            });
+        }
+
+        @Override public void onDatagram(Connection c, byte[] data) { despatcher.onDatagram(c, data); }
+
+        @Override public void onConnectionClosed(Connection c, String reason) {
+            PeerId peer = c.remotePeer();
+            List<Connection> list = connections.get(peer);
+            if (list != null) {
+                list.remove(c);
+                if (list.isEmpty()) connections.remove(peer);
+            }
+            counters.increment("node.connection.closed");
+            log.debug("disconnected {} ({})", peer, reason);
+            despatcher.onConnectionClosed(c);
+            emit(new PeerEvent(PeerEvent.Kind.DISCONNECTED, peer, c, null));
+        }
+    }
+
+    private void onIdentified(IdentifyInfo info, Connection c) {
+        identified.put(info.peer(), info);
+        List<Multiaddr> dialable = info.listenAddresses().stream().filter(transport::canDial).toList();
+        for (Multiaddr a : dialable) rememberAddress(info.peer(), a.withoutPeerId());
+        if (store != null) {
+            store.peers().recordAddresses(info.peer().toString(),
+                    dialable.stream().map(a -> a.withoutPeerId().toString()).toList(), loop.nowMs(), "identify");
+            if (!info.agentVersion().isEmpty()) store.peers().setAgent(info.peer().toString(), info.agentVersion(), loop.nowMs());
+        }
+        emit(new PeerEvent(PeerEvent.Kind.IDENTIFIED, info.peer(), c, info));
+    }
+
+    private void rememberAddress(PeerId peer, Multiaddr address) {
+        LinkedHashSet<Multiaddr> set = addressBook.computeIfAbsent(peer, k -> new LinkedHashSet<>());
+        set.remove(address);
+        set.add(address);
+        while (set.size() > MAX_ADDRESSES_PER_PEER) {
+            set.remove(set.iterator().next());
+        }
+    }
+
+    /** Adds addresses for {@code peer} to the address book (used by {@link #connection(PeerId)}). */
+    public void addAddresses(PeerId peer, List<Multiaddr> addresses) {
+        loop.execute(() -> {
+            for (Multiaddr a : addresses) rememberAddress(peer, a.withoutPeerId());
+        });
+    }
+
+    private void emit(PeerEvent e) {
+        for (Consumer<PeerEvent> l : listeners) {
+            try {
+                l.accept(e);
+            } catch (RuntimeException ex) {
+                log.warn("peer event listener failed", ex);
+            }
+        }
+    }
+
+    private <T> CompletableFuture<T> onLoop(java.util.function.Supplier<CompletableFuture<T>> task) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                task.get().whenComplete((v, e) -> {
+                    if (e != null) result.completeExceptionally(unwrap(e));
+                    else result.complete(v);
+                });
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        return result;
+    }
+
+    static Throwable unwrap(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) t = t.getCause();
+        while (t instanceof ExecutionException && t.getCause() != null) t = t.getCause();
+        return t;
+    }
+
+    private static List<Multiaddr> expandWildcards(List<Multiaddr> bound) {
+        List<Multiaddr> out = new ArrayList<>();
+        for (Multiaddr a : bound) {
+            String ip4 = a.valueOf(Protocol.IP4);
+            String ip6 = a.valueOf(Protocol.IP6);
+            boolean any4 = "0.0.0.0".equals(ip4);
+            boolean any6 = ip6 != null && (ip6.equals("::") || ip6.equals("0:0:0:0:0:0:0:0"));
+            if (!any4 && !any6) {
+                out.add(a);
+                continue;
+            }
+            String port = a.valueOf(Protocol.UDP);
+            Set<String> seen = new LinkedHashSet<>();
+            try {
+                for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                    if (!ni.isUp()) continue;
+                    for (InetAddress ia : Collections.list(ni.getInetAddresses())) {
+                        if (any4 && ia instanceof Inet4Address) seen.add("/ip4/" + ia.getHostAddress());
+                        if (any6 && ia instanceof Inet6Address && !ia.isLinkLocalAddress()) {
+                            seen.add("/ip6/" + ia.getHostAddress().replaceAll("%.*$", ""));
+                        }
+                    }
+                }
+            } catch (SocketException e) {
+                log.debug("cannot list interfaces: {}", e.toString());
+            }
+            if (seen.isEmpty()) out.add(a);
+            for (String s : seen) out.add(Multiaddr.parse(s + "/udp/" + port + "/quic-v1"));
+        }
+        return List.copyOf(out);
+    }
+
+    // ---- shutdown -----------------------------------------------------------------------------------
+
+    /** Stops the node: closes connections and the transport, flushes and closes the store. Idempotent. */
+    @Override public void close() {
+        if (closed) return;
+        closed = true;
+        if (!ownsLoop || loop.inEventLoop()) {
+            despatcher.close(); // an injected loop is driven by the caller's thread
+        } else {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            loop.execute(() -> {
+                despatcher.close();
+                done.complete(null);
+            });
+            try {
+                done.get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                log.debug("despatcher close: {}", e.toString());
+            }
+        }
+        try {
+            transport.close();
+        } catch (RuntimeException e) {
+            log.warn("transport close failed", e);
+        }
+        if (ownsLoop) ((ThreadEventLoop) loop).close();
+        if (store != null) {
+            try {
+                store.close();
+            } catch (RuntimeException e) {
+                log.warn("store close failed", e);
+            }
+        }
+        if (lockChannel != null) {
+            try {
+                lockChannel.close();
+            } catch (IOException e) {
+                log.debug("unlock data dir: {}", e.toString());
+            }
+        }
+    }
+
+    public boolean isClosed() { return closed; }
+
+    @Override public String toString() { return "Node(" + peerId() + ")"; }
+}

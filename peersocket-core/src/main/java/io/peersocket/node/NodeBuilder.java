@@ -1,0 +1,121 @@
+package io.peersocket.node;
+
+import io.peersocket.despatch.DespatchConfig;
+import io.peersocket.identity.HostKey;
+import io.peersocket.multiaddr.Multiaddr;
+import io.peersocket.transport.Transport;
+import io.peersocket.transport.TransportConfig;
+import io.peersocket.transport.TransportHandler;
+import io.peersocket.transport.quic.QuicTransport;
+import io.peersocket.util.EventLoop;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.BiFunction;
+import java.util.function.UnaryOperator;
+
+/**
+ * Builds and starts a {@link Node}. Defaults: ephemeral identity, listen on {@code /ip4/127.0.0.1/udp/0/quic-v1},
+ * QUIC transport, {@link DespatchConfig#defaults()}.
+ *
+ * <pre>{@code
+ * try (Node node = Node.builder().dataDir(Path.of("data")).listen("/ip4/0.0.0.0/udp/4001/quic-v1").start()) {
+ *     node.despatcher().register(1, msg -> msg.reply(2, msg.payload()));
+ *     ...
+ * }
+ * }</pre>
+ *
+ * Not thread-safe; use from one thread.
+ */
+public final class NodeBuilder {
+    public static final String DEFAULT_AGENT = "peersocket/0.1.0";
+
+    private Path dataDir;
+    private HostKey hostKey;
+    private final List<Multiaddr> listen = new ArrayList<>();
+    private final List<Multiaddr> bootstrap = new ArrayList<>();
+    private String agent = DEFAULT_AGENT;
+    private DespatchConfig despatch = DespatchConfig.defaults();
+    private UnaryOperator<TransportConfig> transportSettings = UnaryOperator.identity();
+    private BiFunction<TransportConfig, TransportHandler, Transport> transportFactory = QuicTransport::new;
+
+    private EventLoop eventLoop;
+
+    NodeBuilder() {}
+
+    /**
+     * Runs the node's protocol state on {@code loop} (e.g. a {@code ManualEventLoop} with virtual time, for
+     * deterministic tests and simulation); the node does not close it. Default: a thread of its own.
+     */
+    public NodeBuilder eventLoop(EventLoop loop) {
+        this.eventLoop = Objects.requireNonNull(loop);
+        return this;
+    }
+
+    /** Persist identity and store here (created if missing). */
+    public NodeBuilder dataDir(Path dir) {
+        this.dataDir = dir;
+        return this;
+    }
+
+    /** Use this identity instead of the data dir's key file. */
+    public NodeBuilder hostKey(HostKey key) {
+        this.hostKey = key;
+        return this;
+    }
+
+    /** Adds a listen address, e.g. {@code /ip4/0.0.0.0/udp/4001/quic-v1}. @throws io.peersocket.multiaddr.MultiaddrException */
+    public NodeBuilder listen(String multiaddr) { return listen(Multiaddr.parse(multiaddr)); }
+
+    public NodeBuilder listen(Multiaddr address) {
+        listen.add(Objects.requireNonNull(address));
+        return this;
+    }
+
+    /** Adds a peer to dial at start; it must end in {@code /p2p/ID}. */
+    public NodeBuilder bootstrap(Multiaddr peer) {
+        if (peer.peerId() == null) throw new IllegalArgumentException("bootstrap address needs /p2p/<peer id>: " + peer);
+        bootstrap.add(peer);
+        return this;
+    }
+
+    public NodeBuilder agentVersion(String agent) {
+        this.agent = Objects.requireNonNull(agent);
+        return this;
+    }
+
+    public NodeBuilder despatch(DespatchConfig config) {
+        this.despatch = Objects.requireNonNull(config);
+        return this;
+    }
+
+    /** Adjusts transport limits, e.g. {@code c -> c.withIdleTimeoutMs(10_000)}. */
+    public NodeBuilder transportSettings(UnaryOperator<TransportConfig> settings) {
+        this.transportSettings = Objects.requireNonNull(settings);
+        return this;
+    }
+
+    /** Replaces the transport (e.g. an in-memory one for simulation). */
+    public NodeBuilder transport(BiFunction<TransportConfig, TransportHandler, Transport> factory) {
+        this.transportFactory = Objects.requireNonNull(factory);
+        return this;
+    }
+
+    public NodeConfig config() {
+        List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
+        return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
+                transportFactory, eventLoop);
+    }
+
+    /**
+     * Creates and starts the node: loads or creates the identity, opens the store, binds the listen
+     * addresses, dials bootstrap peers in the background.
+     *
+     * @throws IOException if the data dir, key or store cannot be used, or an address cannot be bound
+     */
+    public Node start() throws IOException {
+        return Node.start(config());
+    }
+}

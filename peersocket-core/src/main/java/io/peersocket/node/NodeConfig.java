@@ -1,0 +1,39 @@
+package io.peersocket.node;
+
+import io.peersocket.despatch.DespatchConfig;
+import io.peersocket.identity.HostKey;
+import io.peersocket.multiaddr.Multiaddr;
+import io.peersocket.transport.Transport;
+import io.peersocket.transport.TransportConfig;
+import io.peersocket.transport.TransportHandler;
+import io.peersocket.util.EventLoop;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.BiFunction;
+import java.util.function.UnaryOperator;
+
+/**
+ * Everything a {@link Node} is built from; made by {@link NodeBuilder}.
+ *
+ * @param dataDir where the identity key and the store live; null for an ephemeral node (random key, nothing
+ *     persisted)
+ * @param hostKey explicit identity (overrides the data dir's key file), or null
+ * @param listenAddresses addresses to listen on
+ * @param bootstrapPeers peers dialled at start (multiaddrs with {@code /p2p/})
+ * @param agentVersion reported in identify
+ * @param despatch despatch limits and timeouts
+ * @param transportSettings adjusts the transport defaults (limits, timeouts)
+ * @param transportFactory builds the transport (default QUIC)
+ * @param eventLoop the protocol event loop to use (e.g. a {@code ManualEventLoop} in simulation), or null for
+ *     a thread of the node's own
+ */
+public record NodeConfig(
+        Path dataDir,
+        HostKey hostKey,
+        List<Multiaddr> listenAddresses,
+        List<Multiaddr> bootstrapPeers,
+        String agentVersion,
+        DespatchConfig despatch,
+        UnaryOperator<TransportConfig> transportSettings,
+        BiFunction<TransportConfig, TransportHandler, Transport> transportFactory,
+        EventLoop eventLoop) {}

@@ -56,6 +56,8 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * <p>Stateless and thread-safe.
  */
 public final class Libp2pTls {
+    private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
+
     /** OID of the libp2p public key extension. */
     public static final String EXTENSION_OID = "1.3.6.1.4.1.53594.1.1";
     /** ALPN protocol id for libp2p over QUIC and TLS. */
@@ -188,6 +190,13 @@ public final class Libp2pTls {
         }
         if (der.length > MAX_CERTIFICATE_BYTES) {
             throw new Libp2pTlsException("certificate is " + der.length + " bytes, limit " + MAX_CERTIFICATE_BYTES);
+        }
+        // Re-parse with BouncyCastle: Netty hands over a lazy certificate whose getters (other than getEncoded)
+        // use the JDK parser, which rejects the empty issuer/subject DN other libp2p implementations use.
+        try {
+            cert = new JcaX509CertificateConverter().setProvider(BC).getCertificate(new X509CertificateHolder(der));
+        } catch (IOException | GeneralSecurityException | RuntimeException e) {
+            throw new Libp2pTlsException("certificate cannot be parsed: " + e.getMessage(), e);
         }
         try {
             cert.checkValidity(Date.from(now));

@@ -6,9 +6,10 @@
 //
 // It starts `peer.mjs --dht` as S, and an in-process js-libp2p node R without
 // kad-dht that handles /ipfs/kad/1.0.0 itself: R logs every request S sends it
-// and answers with an empty message of the same type. R then sends requests to
-// S on raw streams. Nothing here is used by the tests; it documents facts (see
-// README.md, "Facts about kad-dht 16").
+// and answers with an empty message of the same type (PUT_VALUE /test/echoed
+// is echoed; GET_VALUE /test/from-r gets a record without timeReceived). R
+// then sends requests to S on raw streams. Nothing here is used by the tests;
+// it documents facts (see README.md, "Facts about kad-dht 16").
 
 if (typeof Promise.withResolvers !== 'function') {
   Object.defineProperty(Promise, 'withResolvers', {
@@ -108,7 +109,12 @@ await r.handle(PROTOCOL, async (stream, connection) => {
       n++
       inbound.push(describeMessage(msg))
       finding('S->R request', describeMessage(msg))
-      if (msg.type !== MessageType.ADD_PROVIDER) {
+      if (msg.type === MessageType.PUT_VALUE && Buffer.from(msg.key ?? []).toString() === '/test/echoed') {
+        await pb.write(msg) // echo, as kad-dht's own PUT_VALUE handler does
+      } else if (msg.type === MessageType.GET_VALUE && Buffer.from(msg.key ?? []).toString() === '/test/from-r') {
+        // a record without timeReceived
+        await pb.write({ type: msg.type, key: msg.key, record: Record.encode({ key: msg.key, value: enc.encode('vr') }), closer: [], providers: [] })
+      } else if (msg.type !== MessageType.ADD_PROVIDER) {
         await pb.write({ type: msg.type, key: msg.key, closer: [], providers: [] })
       }
       await new Promise((resolve) => setTimeout(resolve, 200))
@@ -244,6 +250,8 @@ await exchange('GET_PROVIDERS for the record whose provider was not the sender',
 // S as client: what it sends to R and how it ends the streams.
 finding('S findPeer of unknown id via R', await sCall({ cmd: 'findPeer', peerId: '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN', timeoutMs: 5000 }))
 finding('S put /test/from-s', await sCall({ cmd: 'put', key: '/test/from-s', value: Buffer.from('vs').toString('base64'), timeoutMs: 5000 }))
+finding('S put /test/echoed (R echoes the request)', await sCall({ cmd: 'put', key: '/test/echoed', value: Buffer.from('ve').toString('base64'), timeoutMs: 5000 }))
+finding('S get /test/from-r (R answers a record without timeReceived)', await sCall({ cmd: 'get', key: '/test/from-r', timeoutMs: 5000 }))
 finding('S get /test/none2', await sCall({ cmd: 'get', key: '/test/none2', timeoutMs: 5000 }))
 finding('S provide', await sCall({ cmd: 'provide', multihash: Buffer.from(await mhOf('from-s')).toString('base64'), timeoutMs: 5000 }))
 finding('S findProviders', await sCall({ cmd: 'findProviders', multihash: Buffer.from(await mhOf('nobody')).toString('base64'), timeoutMs: 5000 }))

@@ -1,0 +1,788 @@
+package io.peersocket.interop;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStreamWriter;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Runs and drives an independent js-libp2p peer ({@code interop/js/peer.mjs}: js-libp2p 3 over
+ * {@code @chainsafe/libp2p-quic}, with {@code /ipfs/ping/1.0.0} and {@code /ipfs/id/1.0.0}) for interop tests.
+ *
+ * <p>{@link #start(Path, byte[])} installs the pinned npm packages when needed ({@code npm ci}, serialised across
+ * JVMs with a file lock), starts {@code node peer.mjs}, and waits for its ready line. Commands are JSON lines on
+ * the process's stdin; answers and events are JSON lines on its stdout (see the header of {@code peer.mjs}).
+ * Node.js ≥ 20 and npm must be on {@code PATH}; otherwise {@code start} throws {@link IllegalStateException} —
+ * the interop test fails rather than being skipped.
+ *
+ * <p>Thread-safe: commands may be issued from several threads at once; each carries an id that the JS peer
+ * echoes. {@link #close()} stops the process tree (gracefully, then forcibly); a JVM shutdown hook stops any
+ * peer that was not closed. The last {@value #STDERR_KEEP_CHARS} characters of the process's stderr are kept
+ * for failure messages ({@link #stderrTail()}).
+ */
+public final class JsLibp2pPeer implements AutoCloseable {
+    /** Message of the exception thrown when Node.js or npm cannot be found. */
+    public static final String NODE_REQUIRED =
+            "node and npm are required for the js-libp2p interop test; install Node.js ≥ 20";
+
+    /** How long {@link #start} waits for the ready line. */
+    public static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+    /** Default timeout of a ping or identify command (passed to the JS peer as {@code timeoutMs}). */
+    public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(10);
+    /** Upper bound for {@code npm ci}. */
+    public static final Duration NPM_CI_TIMEOUT = Duration.ofMinutes(5);
+
+    /** js-libp2p debug namespaces enabled unless {@code DEBUG} is set in the environment. */
+    public static final String DEFAULT_DEBUG = "libp2p:quic*,*:error";
+
+    static final int STDERR_KEEP_CHARS = 64 * 1024;
+    private static final int MAX_STDOUT_LINE_BYTES = 1 << 20;
+    /** Extra time the Java side waits beyond the JS-side timeout before giving up on an answer. */
+    private static final Duration ANSWER_GRACE = Duration.ofSeconds(5);
+    private static final Duration STOP_GRACE = Duration.ofSeconds(5);
+
+    private static final ReentrantLock NPM_LOCK_IN_JVM = new ReentrantLock();
+    private static final Set<JsLibp2pPeer> LIVE = ConcurrentHashMap.newKeySet();
+
+    static {
+        Thread hook = new Thread(() -> {
+            for (JsLibp2pPeer peer : LIVE) {
+                peer.destroyTree(Duration.ofSeconds(2));
+            }
+        }, "js-libp2p-peer-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /** One identify result: of the peer we asked ({@link #identify}), or of a peer the JS peer identified. */
+    public record IdentifyInfo(
+            String peerId,
+            List<String> protocols,
+            List<String> listenAddrs,
+            String agentVersion,
+            String protocolVersion,
+            String observedAddr) {
+        public IdentifyInfo {
+            Objects.requireNonNull(peerId, "peerId");
+            protocols = List.copyOf(protocols);
+            listenAddrs = List.copyOf(listenAddrs);
+        }
+
+        static IdentifyInfo fromJson(Map<String, Object> json) {
+            return new IdentifyInfo(
+                    str(json, "peerId"),
+                    strings(json.get("protocols")),
+                    strings(json.get("listenAddrs")),
+                    optStr(json, "agentVersion"),
+                    optStr(json, "protocolVersion"),
+                    optStr(json, "observedAddr"));
+        }
+    }
+
+    /** An error the JS peer reported for a command (its {@code "error"} text is the message). */
+    public static final class JsPeerException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final String jsError;
+
+        /**
+         * @param jsError the JS peer's {@code "error"} text
+         * @param message full message: command, JS error and the tail of the JS peer's stderr
+         */
+        public JsPeerException(String jsError, String message) {
+            super(message);
+            this.jsError = jsError;
+        }
+
+        /** The JS peer's error text alone, e.g. {@code "Dialed peer X but connected to Y"}. */
+        public String jsError() {
+            return jsError;
+        }
+    }
+
+    private final Process process;
+    private final String peerId;
+    private final List<String> addresses;
+    private final BufferedWriter stdin;
+    private final Object stdinLock = new Object();
+    private final AtomicLong nextId = new AtomicLong(1);
+    private final Map<String, CompletableFuture<Map<String, Object>>> pending = new ConcurrentHashMap<>();
+    private final List<IdentifyInfo> identified = new ArrayList<>(); // guarded by itself
+    private final StringBuilder stderr = new StringBuilder(); // guarded by itself
+    private final CompletableFuture<Map<String, Object>> ready = new CompletableFuture<>();
+    private final CompletableFuture<Void> stdoutClosed = new CompletableFuture<>();
+    private volatile boolean closing;
+
+    private JsLibp2pPeer(Process process) {
+        this.process = process;
+        this.stdin = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
+        LIVE.add(this);
+        startDaemon("js-peer-stderr-" + process.pid(), this::pumpStderr);
+        startDaemon("js-peer-stdout-" + process.pid(), this::pumpStdout);
+        Map<String, Object> readyLine;
+        try {
+            readyLine = awaitReady();
+        } catch (RuntimeException | Error e) {
+            destroyTree(STOP_GRACE);
+            throw e;
+        }
+        this.peerId = str(readyLine, "peerId");
+        this.addresses = strings(readyLine.get("addrs"));
+        if (addresses.isEmpty()) {
+            destroyTree(STOP_GRACE);
+            throw new IllegalStateException("js peer reported no listen addresses" + stderrSuffix());
+        }
+    }
+
+    /**
+     * Starts a JS peer with a fresh random identity; finds the repository root from the working directory.
+     *
+     * @see #start(Path, byte[])
+     */
+    public static JsLibp2pPeer start() {
+        return start(findRepoRoot(), null);
+    }
+
+    /**
+     * Starts a JS peer listening on {@code /ip4/127.0.0.1/udp/0/quic-v1}.
+     *
+     * @param repoRoot   the repository root (contains {@code interop/js/package.json}); see {@link #findRepoRoot()}
+     * @param seedOrNull a 32-byte Ed25519 seed for a deterministic identity, or null for a random one
+     * @return the running peer, ready for commands
+     * @throws IllegalStateException if node/npm are missing or too old, {@code npm ci} fails, or the peer does not
+     *                               become ready within {@link #READY_TIMEOUT} (the message carries its stderr)
+     */
+    public static JsLibp2pPeer start(Path repoRoot, byte[] seedOrNull) {
+        if (seedOrNull != null && seedOrNull.length != 32) {
+            throw new IllegalArgumentException("seed must be 32 bytes, got " + seedOrNull.length);
+        }
+        Path jsDir = repoRoot.resolve("interop").resolve("js");
+        if (!Files.isRegularFile(jsDir.resolve("package.json"))) {
+            throw new IllegalStateException("no interop/js/package.json under " + repoRoot);
+        }
+        requireNodeAndNpm();
+        ensureNodeModules(jsDir);
+
+        List<String> command = new ArrayList<>(List.of(executable("node"), "peer.mjs"));
+        if (seedOrNull != null) {
+            command.add("--seed");
+            command.add(HexFormat.of().formatHex(seedOrNull));
+        }
+        ProcessBuilder pb = new ProcessBuilder(command).directory(jsDir.toFile());
+        // QUIC/TLS details and every libp2p error log go to stderr, which failure messages quote.
+        pb.environment().putIfAbsent("DEBUG", DEFAULT_DEBUG);
+        Process process;
+        try {
+            process = pb.start();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start " + String.join(" ", command) + " in " + jsDir, e);
+        }
+        return new JsLibp2pPeer(process);
+    }
+
+    /**
+     * Finds the repository root: the first directory, walking up from {@code user.dir}, that contains
+     * {@code interop/js/package.json}.
+     *
+     * @throws IllegalStateException if there is none
+     */
+    public static Path findRepoRoot() {
+        Path start = Path.of(System.getProperty("user.dir")).toAbsolutePath();
+        for (Path dir = start; dir != null; dir = dir.getParent()) {
+            if (Files.isRegularFile(dir.resolve("interop").resolve("js").resolve("package.json"))) {
+                return dir;
+            }
+        }
+        throw new IllegalStateException("no directory containing interop/js/package.json at or above " + start);
+    }
+
+    /** The JS peer's id, base58btc ({@code 12D3KooW…}). */
+    public String peerId() {
+        return peerId;
+    }
+
+    /** The JS peer's listen addresses, each ending in {@code /p2p/<peerId>}. */
+    public List<String> addresses() {
+        return addresses;
+    }
+
+    /** The operating-system process id of the node process. */
+    public long pid() {
+        return process.pid();
+    }
+
+    /**
+     * Dials (if needed) and pings a peer with {@code /ipfs/ping/1.0.0}; timeout {@link #DEFAULT_COMMAND_TIMEOUT}.
+     *
+     * @param multiaddr where to reach it, e.g. {@code /ip4/127.0.0.1/udp/4001/quic-v1/p2p/12D3KooW…}
+     * @return the round-trip time in ms as measured by js-libp2p
+     * @throws JsPeerException with the JS error text if the dial or ping failed
+     */
+    public long ping(String multiaddr) {
+        return ping(multiaddr, DEFAULT_COMMAND_TIMEOUT);
+    }
+
+    /** {@link #ping(String)} with an explicit timeout. */
+    public long ping(String multiaddr, Duration timeout) {
+        Map<String, Object> answer = call("ping", Map.of("addr", multiaddr), timeout);
+        Object rtt = answer.get("rttMs");
+        if (!(rtt instanceof Number n)) {
+            throw new IllegalStateException("ping answer without numeric rttMs: " + answer);
+        }
+        return n.longValue();
+    }
+
+    /**
+     * Dials (if needed) a peer and returns its identify ({@code /ipfs/id/1.0.0}) answer for that connection;
+     * timeout {@link #DEFAULT_COMMAND_TIMEOUT}.
+     *
+     * @throws JsPeerException with the JS error text if the dial or identify failed
+     */
+    public IdentifyInfo identify(String multiaddr) {
+        return identify(multiaddr, DEFAULT_COMMAND_TIMEOUT);
+    }
+
+    /** {@link #identify(String)} with an explicit timeout. */
+    public IdentifyInfo identify(String multiaddr, Duration timeout) {
+        return IdentifyInfo.fromJson(call("identify", Map.of("addr", multiaddr), timeout));
+    }
+
+    /** Peer ids the JS peer currently has a connection to. */
+    public List<String> connectedPeers() {
+        Map<String, Object> answer = call("peers", Map.of(), DEFAULT_COMMAND_TIMEOUT);
+        List<String> ids = new ArrayList<>();
+        if (answer.get("peers") instanceof List<?> list) {
+            for (Object o : list) {
+                if (o instanceof Map<?, ?> m && m.get("peerId") instanceof String id) {
+                    ids.add(id);
+                }
+            }
+        }
+        return ids;
+    }
+
+    /** Closes all connections of the JS peer to {@code peerId}. */
+    public void hangUp(String peerId) {
+        call("hangup", Map.of("peerId", peerId), DEFAULT_COMMAND_TIMEOUT);
+    }
+
+    /**
+     * Waits until the JS peer has identified {@code peerId} (it ran {@code /ipfs/id/1.0.0} against that peer on
+     * some connection, inbound or outbound). Results that arrived before this call count.
+     *
+     * @return the latest identify result for that peer
+     * @throws AssertionError if none arrives within {@code timeout}, or the JS peer exits first
+     */
+    public IdentifyInfo awaitIdentifiedBy(String peerId, Duration timeout) {
+        Objects.requireNonNull(peerId, "peerId");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (identified) {
+            while (true) {
+                for (int i = identified.size() - 1; i >= 0; i--) {
+                    if (identified.get(i).peerId().equals(peerId)) {
+                        return identified.get(i);
+                    }
+                }
+                if (stdoutClosed.isDone()) {
+                    throw new AssertionError("js peer exited before identifying " + peerId + stderrSuffix());
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new AssertionError("js peer " + this.peerId + " did not identify " + peerId + " within "
+                            + timeout.toMillis() + " ms; identified so far: "
+                            + identified.stream().map(IdentifyInfo::peerId).toList() + stderrSuffix());
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(identified, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while waiting for identify of " + peerId, e);
+                }
+            }
+        }
+    }
+
+    /** All identify results the JS peer has reported so far, oldest first. */
+    public List<IdentifyInfo> identifiedSoFar() {
+        synchronized (identified) {
+            return List.copyOf(identified);
+        }
+    }
+
+    /** The last {@value #STDERR_KEEP_CHARS} characters the node process wrote to stderr. */
+    public String stderrTail() {
+        synchronized (stderr) {
+            return stderr.toString();
+        }
+    }
+
+    /** Whether the node process is still running. */
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /**
+     * Stops the peer: asks it to quit, closes its stdin, waits up to 5 s, then kills the process tree. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        try {
+            if (process.isAlive()) {
+                try {
+                    synchronized (stdinLock) {
+                        stdin.write(MiniJson.write(Map.of("cmd", "quit", "id", "quit")));
+                        stdin.write('\n');
+                        stdin.flush();
+                        stdin.close();
+                    }
+                } catch (IOException ignored) {
+                    // Already gone: destroyTree below handles it.
+                }
+                try {
+                    process.waitFor(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        } finally {
+            destroyTree(STOP_GRACE);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "JsLibp2pPeer[" + peerId + ", pid " + process.pid() + ", " + addresses + "]";
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    private Map<String, Object> call(String cmd, Map<String, Object> args, Duration timeout) {
+        if (closing) {
+            throw new IllegalStateException("js peer is closed");
+        }
+        if (!process.isAlive() || stdoutClosed.isDone()) {
+            throw new IllegalStateException("js peer has exited" + exitSuffix() + stderrSuffix());
+        }
+        String id = Long.toString(nextId.getAndIncrement());
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("id", id);
+        line.put("cmd", cmd);
+        line.put("timeoutMs", Math.max(1, timeout.toMillis()));
+        line.putAll(args);
+        CompletableFuture<Map<String, Object>> answer = new CompletableFuture<>();
+        pending.put(id, answer);
+        try {
+            synchronized (stdinLock) {
+                stdin.write(MiniJson.write(line));
+                stdin.write('\n');
+                stdin.flush();
+            }
+            if (stdoutClosed.isDone()) {
+                // The pump may have failed all pending futures before ours was registered.
+                answer.completeExceptionally(new IllegalStateException("js peer has exited" + exitSuffix()));
+            }
+            Map<String, Object> result = answer.get(timeout.plus(ANSWER_GRACE).toMillis(), TimeUnit.MILLISECONDS);
+            if (!Boolean.TRUE.equals(result.get("ok"))) {
+                Object error = result.get("error");
+                String jsError = error instanceof String e ? e : MiniJson.write(result);
+                throw new JsPeerException(jsError, cmd + " failed in js peer: " + jsError + stderrSuffix(4000));
+            }
+            return result;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write to js peer stdin" + exitSuffix() + stderrSuffix(), e);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("js peer did not answer " + cmd + " within "
+                    + timeout.plus(ANSWER_GRACE).toMillis() + " ms" + stderrSuffix(), e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(cmd + ": " + e.getCause().getMessage() + stderrSuffix(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for " + cmd, e);
+        } finally {
+            pending.remove(id);
+        }
+    }
+
+    private Map<String, Object> awaitReady() {
+        try {
+            return CompletableFuture.anyOf(ready, stdoutClosed)
+                    .thenApply(x -> {
+                        if (!ready.isDone()) {
+                            throw new IllegalStateException("js peer exited before it was ready" + exitSuffix()
+                                    + stderrSuffix());
+                        }
+                        return ready.join();
+                    })
+                    .get(READY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("js peer not ready within " + READY_TIMEOUT.toSeconds() + " s"
+                    + stderrSuffix(), e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException("js peer failed to start: " + cause, cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the js peer", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- output pumps
+
+    private void pumpStdout() {
+        try (InputStream in = process.getInputStream()) {
+            String line;
+            while ((line = readLine(in)) != null) {
+                handleStdoutLine(line);
+            }
+        } catch (IOException | RuntimeException e) {
+            appendStderr("[JsLibp2pPeer] stdout reader failed: " + e + "\n");
+        } finally {
+            stdoutClosed.complete(null);
+            IllegalStateException gone = new IllegalStateException("js peer closed its stdout" + exitSuffix());
+            pending.values().forEach(f -> f.completeExceptionally(gone));
+            synchronized (identified) {
+                identified.notifyAll();
+            }
+        }
+    }
+
+    private void handleStdoutLine(String line) {
+        if (line.isBlank()) {
+            return;
+        }
+        Map<String, Object> json;
+        try {
+            json = MiniJson.parseObject(line);
+        } catch (IllegalArgumentException e) {
+            appendStderr("[JsLibp2pPeer] non-JSON line on stdout: " + line + "\n");
+            return;
+        }
+        Object event = json.get("event");
+        if ("ready".equals(event)) {
+            ready.complete(json);
+        } else if ("identified".equals(event)) {
+            IdentifyInfo info = IdentifyInfo.fromJson(json);
+            synchronized (identified) {
+                identified.add(info);
+                identified.notifyAll();
+            }
+        } else if (event != null) {
+            appendStderr("[JsLibp2pPeer] unknown event: " + line + "\n");
+        } else if (json.get("id") != null) {
+            CompletableFuture<Map<String, Object>> f = pending.get(String.valueOf(json.get("id")));
+            if (f != null) {
+                f.complete(json);
+            }
+        } else {
+            appendStderr("[JsLibp2pPeer] answer without id: " + line + "\n");
+        }
+    }
+
+    /** Reads one '\n'-terminated UTF-8 line (CR stripped), or null at end of stream. Bounded in length. */
+    private static String readLine(InputStream in) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(256);
+        int b;
+        boolean any = false;
+        while ((b = in.read()) != -1) {
+            any = true;
+            if (b == '\n') {
+                break;
+            }
+            if (!buf.hasRemaining()) {
+                if (buf.capacity() >= MAX_STDOUT_LINE_BYTES) {
+                    throw new IOException("js peer stdout line longer than " + MAX_STDOUT_LINE_BYTES + " bytes");
+                }
+                ByteBuffer bigger = ByteBuffer.allocate(Math.min(buf.capacity() * 2, MAX_STDOUT_LINE_BYTES));
+                buf.flip();
+                bigger.put(buf);
+                buf = bigger;
+            }
+            buf.put((byte) b);
+        }
+        if (!any) {
+            return null;
+        }
+        int len = buf.position();
+        if (len > 0 && buf.get(len - 1) == '\r') {
+            len--;
+        }
+        return new String(buf.array(), 0, len, StandardCharsets.UTF_8);
+    }
+
+    private void pumpStderr() {
+        byte[] chunk = new byte[4096];
+        try (InputStream err = process.getErrorStream()) {
+            int n;
+            while ((n = err.read(chunk)) != -1) {
+                appendStderr(new String(chunk, 0, n, StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            appendStderr("[JsLibp2pPeer] stderr reader failed: " + e + "\n");
+        }
+    }
+
+    private void appendStderr(String s) {
+        synchronized (stderr) {
+            stderr.append(s);
+            if (stderr.length() > STDERR_KEEP_CHARS) {
+                stderr.delete(0, stderr.length() - STDERR_KEEP_CHARS);
+            }
+        }
+    }
+
+    private String stderrSuffix() {
+        return stderrSuffix(8000);
+    }
+
+    private String stderrSuffix(int maxChars) {
+        String tail = stderrTail().strip();
+        if (tail.isEmpty()) {
+            return "";
+        }
+        if (tail.length() > maxChars) {
+            tail = "…" + tail.substring(tail.length() - maxChars);
+        }
+        return "\n--- js peer stderr ---\n" + tail;
+    }
+
+    private String exitSuffix() {
+        if (process.isAlive()) {
+            return "";
+        }
+        return " (exit code " + process.exitValue() + ")";
+    }
+
+    private void destroyTree(Duration grace) {
+        try {
+            List<ProcessHandle> descendants = process.descendants().toList();
+            descendants.forEach(ProcessHandle::destroy);
+            process.destroy();
+            if (!process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            descendants.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        } finally {
+            LIVE.remove(this);
+        }
+    }
+
+    private static void startDaemon(String name, Runnable body) {
+        Thread t = new Thread(body, name);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    // ---------------------------------------------------------------- environment
+
+    /** Throws {@link IllegalStateException} with {@link #NODE_REQUIRED} unless node ≥ 20 and npm are on PATH. */
+    static void requireNodeAndNpm() {
+        requireNodeAndNpm(System.getenv("PATH"));
+    }
+
+    /** As {@link #requireNodeAndNpm()}, searching the given PATH value. */
+    static void requireNodeAndNpm(String pathEnv) {
+        if (findOnPath("node", pathEnv) == null || findOnPath("npm", pathEnv) == null) {
+            throw new IllegalStateException(NODE_REQUIRED + " (PATH=" + pathEnv + ")");
+        }
+        String version = runForOutput(List.of(executable("node"), "--version"), Duration.ofSeconds(20)).strip();
+        int major;
+        try {
+            major = Integer.parseInt(version.replaceFirst("^v", "").split("\\.")[0]);
+        } catch (NumberFormatException e) {
+            throw new IllegalStateException(NODE_REQUIRED + "; cannot read `node --version` output: " + version);
+        }
+        if (major < 20) {
+            throw new IllegalStateException(NODE_REQUIRED + "; found node " + version);
+        }
+    }
+
+    private static boolean isWindows() {
+        return System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows");
+    }
+
+    private static String executable(String name) {
+        if (!isWindows()) {
+            return name;
+        }
+        return name.equals("npm") ? "npm.cmd" : name + ".exe";
+    }
+
+    private static Path findOnPath(String name, String path) {
+        if (path == null) {
+            return null;
+        }
+        String exe = executable(name);
+        for (String dir : path.split(java.io.File.pathSeparator)) {
+            if (dir.isEmpty()) {
+                continue;
+            }
+            Path candidate = Path.of(dir).resolve(exe);
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Runs {@code npm ci --no-audit --no-fund} in {@code jsDir} unless {@code node_modules} is newer than
+     * {@code package-lock.json}. Serialised across threads and JVMs with a lock on
+     * {@code interop/js/.npm-install.lock}.
+     */
+    static void ensureNodeModules(Path jsDir) {
+        if (!needsInstall(jsDir)) {
+            return;
+        }
+        NPM_LOCK_IN_JVM.lock();
+        try (FileChannel ch = FileChannel.open(jsDir.resolve(".npm-install.lock"),
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock ignored = ch.lock()) {
+            if (!needsInstall(jsDir)) {
+                return; // another JVM installed while we waited for the lock
+            }
+            List<String> cmd = List.of(executable("npm"), "ci", "--no-audit", "--no-fund");
+            String output = runForOutput(cmd, jsDir, NPM_CI_TIMEOUT);
+            if (needsInstall(jsDir)) {
+                throw new IllegalStateException("npm ci finished but node_modules still looks stale in " + jsDir
+                        + "\n" + tail(output));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock " + jsDir.resolve(".npm-install.lock"), e);
+        } finally {
+            NPM_LOCK_IN_JVM.unlock();
+        }
+    }
+
+    private static boolean needsInstall(Path jsDir) {
+        // npm ci writes node_modules/.package-lock.json (the "hidden lockfile") last, after a full install.
+        Path stamp = jsDir.resolve("node_modules").resolve(".package-lock.json");
+        Path lock = jsDir.resolve("package-lock.json");
+        try {
+            if (!Files.isRegularFile(stamp)) {
+                return true;
+            }
+            FileTime installed = Files.getLastModifiedTime(stamp);
+            return installed.compareTo(Files.getLastModifiedTime(lock)) < 0;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    private static String runForOutput(List<String> cmd, Duration timeout) {
+        return runForOutput(cmd, null, timeout);
+    }
+
+    /** Runs a short helper command, returning stdout+stderr; throws IllegalStateException on failure. */
+    private static String runForOutput(List<String> cmd, Path dir, Duration timeout) {
+        Path out = null;
+        try {
+            out = Files.createTempFile("js-libp2p-peer-", ".log");
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(nullDevice()));
+            if (dir != null) {
+                pb.directory(dir.toFile());
+            }
+            Process p = pb.start();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                throw new IllegalStateException(String.join(" ", cmd) + " did not finish within "
+                        + timeout.toSeconds() + " s\n" + tail(Files.readString(out)));
+            }
+            String output = Files.readString(out);
+            if (p.exitValue() != 0) {
+                throw new IllegalStateException(String.join(" ", cmd) + " failed with exit code " + p.exitValue()
+                        + (dir != null ? " in " + dir : "") + "\n" + tail(output));
+            }
+            return output;
+        } catch (IOException e) {
+            if (cmd.get(0).startsWith("node") || cmd.get(0).startsWith("npm")) {
+                throw new IllegalStateException(NODE_REQUIRED + "; cannot run " + String.join(" ", cmd), e);
+            }
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running " + String.join(" ", cmd), e);
+        } finally {
+            if (out != null) {
+                try {
+                    Files.deleteIfExists(out);
+                } catch (IOException ignored) {
+                    // temp file; best effort
+                }
+            }
+        }
+    }
+
+    private static java.io.File nullDevice() {
+        return new java.io.File(isWindows() ? "NUL" : "/dev/null");
+    }
+
+    private static String tail(String s) {
+        return s.length() <= 8000 ? s : "…" + s.substring(s.length() - 8000);
+    }
+
+    // ---------------------------------------------------------------- JSON helpers
+
+    private static String str(Map<String, Object> json, String key) {
+        if (!(json.get(key) instanceof String s)) {
+            throw new IllegalStateException("js peer line lacks string \"" + key + "\": " + MiniJson.write(json));
+        }
+        return s;
+    }
+
+    private static String optStr(Map<String, Object> json, String key) {
+        return json.get(key) instanceof String s ? s : null;
+    }
+
+    private static List<String> strings(Object value) {
+        if (value == null) {
+            return List.of();
+        }
+        if (!(value instanceof List<?> list)) {
+            throw new IllegalStateException("expected a JSON array of strings, got " + MiniJson.typeName(value));
+        }
+        List<String> out = new ArrayList<>(list.size());
+        for (Object o : list) {
+            if (!(o instanceof String s)) {
+                throw new IllegalStateException("expected a string in array, got " + MiniJson.typeName(o));
+            }
+            out.add(s);
+        }
+        return List.copyOf(out);
+    }
+}

@@ -255,6 +255,25 @@ class DespatcherTest {
     }
 
     @Test
+    void conversationHandlerFailureEndsBothSidesWithError() {
+        Node a = net.start(1), b = net.start(2);
+        Recorder remote = new Recorder() {
+            @Override void react(Conversation c, Message m) {
+                if (m.payloadUtf8().equals("bad")) throw new IllegalStateException("cannot digest");
+            }
+        };
+        b.despatcher().registerConversation(10, opening -> remote);
+        Recorder local = new Recorder();
+        Conversation conv = a.despatcher().openConversation(b.peerId(), 10, utf8("good"), local);
+        conv.send(10, utf8("bad"));
+        assertThat(net.await(remote.end)).isEqualTo(ConversationHandler.EndReason.ERROR);
+        assertThat(net.await(local.end)).isEqualTo(ConversationHandler.EndReason.ERROR);
+        assertThat(local.endDetail).contains("cannot digest");
+        assertThat(b.counters().get("despatch.handler.failed")).isEqualTo(1);
+        assertThat(conv.isOpen()).isFalse();
+    }
+
+    @Test
     void refusedConversationEndsTheOpenerWithError() {
         Node a = net.start(1), b = net.start(2);
         b.despatcher().registerConversation(12, opening -> null);

@@ -65,6 +65,8 @@ public final class Simulator implements AutoCloseable {
     private final Map<PeerId, Integer> indexOf;
     private final Thread driver;
     private long wallNanos;
+    private long cpuNanos;
+    private final java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
     private boolean closed;
 
     private Simulator(SimConfig config) {
@@ -173,22 +175,22 @@ public final class Simulator implements AutoCloseable {
 
     /** Runs what is due now without moving time. */
     public void runPending() {
-        long t0 = System.nanoTime();
+        long[] t0 = clocks();
         try {
             loop.runPending();
         } finally {
-            wallNanos += System.nanoTime() - t0;
+            account(t0);
         }
     }
 
     /** Advances virtual time by {@code virtualMs}, running everything due on the way. */
     public void runFor(long virtualMs) {
         checkThread();
-        long t0 = System.nanoTime();
+        long[] t0 = clocks();
         try {
             loop.runFor(virtualMs);
         } finally {
-            wallNanos += System.nanoTime() - t0;
+            account(t0);
         }
     }
 
@@ -201,12 +203,23 @@ public final class Simulator implements AutoCloseable {
     public boolean runUntil(BooleanSupplier condition, long virtualTimeoutMs) {
         checkThread();
         if (virtualTimeoutMs < 0) throw new IllegalArgumentException("timeout must be >= 0, got " + virtualTimeoutMs);
-        long t0 = System.nanoTime();
+        long[] t0 = clocks();
         try {
             return loop.runUntil(condition, loop.nowMs() + virtualTimeoutMs);
         } finally {
-            wallNanos += System.nanoTime() - t0;
+            account(t0);
         }
+    }
+
+    /** Real time and this thread's CPU time now, ns (measured only, never used to decide anything). */
+    private long[] clocks() {
+        return new long[] {System.nanoTime(), threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : 0};
+    }
+
+    private void account(long[] t0) {
+        long[] t1 = clocks();
+        wallNanos += t1[0] - t0[0];
+        cpuNanos += t1[1] - t0[1];
     }
 
     /**
@@ -301,7 +314,7 @@ public final class Simulator implements AutoCloseable {
     public SimStats stats() {
         int alive = 0;
         for (SimNode n : nodes) if (n.alive) alive++;
-        return new SimStats(nodes.size(), alive, loop.elapsedMs(), loop.tasksRun(), wallNanos / 1_000_000,
+        return new SimStats(nodes.size(), alive, loop.elapsedMs(), loop.tasksRun(), wallNanos / 1_000_000, cpuNanos / 1_000_000,
                 links.sends, network.datagramsSent(), network.datagramsLost(), network.connectionCount(),
                 loop.failedTasks(), loop.foreignSubmissions());
     }

@@ -412,7 +412,13 @@ public final class PeerExchange implements AutoCloseable {
                 if (batch.size() >= config.maxEntriesPerMessage()) break;
                 PeersProto.Entry pb = PeersCodec.toProto(e);
                 int size = PeersCodec.sizeInDelta(pb);
-                if (bytes + size > config.maxMessageBytes()) break; // one entry always fits (config bound)
+                if (bytes + size > config.maxMessageBytes()) {
+                    if (!batch.isEmpty()) break;
+                    log.warn("log entry {} for {} does not fit a {}-byte message; skipped", e.seq(), e.peer(),
+                            config.maxMessageBytes()); // cannot happen with a valid config; never loop on it
+                    upTo = e.seq();
+                    continue;
+                }
                 batch.add(pb);
                 bytes += size;
                 upTo = e.seq();

@@ -6,8 +6,8 @@ package io.peersocket.protocol.peers;
  * @param maxListSize most peers in our connection log (the oldest are dropped), {@code >= 1}
  * @param maxAddressesPerPeer most addresses kept and accepted per peer, 1 to 64
  * @param maxEntriesPerMessage most entries in one delta message, {@code >= 1}
- * @param maxMessageBytes largest message sent or accepted, bytes, {@code >= 4096} (room for one entry with the
- *     maximum number of addresses)
+ * @param maxMessageBytes largest message sent or accepted, bytes, {@code >= 4096} and room for one entry with
+ *     {@code maxAddressesPerPeer} addresses of {@value #MAX_ADDRESS_BYTES} bytes
  * @param maxKnownPeers most peers learned from others that are kept (the least recently seen are dropped)
  * @param maxCounterparties most counterparties whose cursors (and whose logs' positions) are kept (the least
  *     recently updated are dropped; a dropped counterparty is later sent our whole log again)
@@ -26,7 +26,11 @@ public record PeerExchangeConfig(int maxListSize, int maxAddressesPerPeer, int m
             throw new IllegalArgumentException("maxAddressesPerPeer must be in [1, 64], got " + maxAddressesPerPeer);
         }
         positive("maxEntriesPerMessage", maxEntriesPerMessage);
-        if (maxMessageBytes < 4096) throw new IllegalArgumentException("maxMessageBytes must be >= 4096, got " + maxMessageBytes);
+        int oneEntry = maxAddressesPerPeer * (MAX_ADDRESS_BYTES + 3) + 256;
+        if (maxMessageBytes < Math.max(4096, oneEntry)) {
+            throw new IllegalArgumentException("maxMessageBytes must be >= " + Math.max(4096, oneEntry)
+                    + " (room for one entry with " + maxAddressesPerPeer + " addresses), got " + maxMessageBytes);
+        }
         positive("maxKnownPeers", maxKnownPeers);
         positive("maxCounterparties", maxCounterparties);
         positive("exchangeIntervalMs", exchangeIntervalMs);

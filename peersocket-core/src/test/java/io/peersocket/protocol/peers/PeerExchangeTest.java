@@ -141,6 +141,19 @@ class PeerExchangeTest {
     }
 
     @Test
+    void periodicExchangeBringsConnectedCounterpartiesUpToDate() throws Exception {
+        PeerExchangeConfig fast = PeerExchangeConfig.defaults().withExchangeIntervalMs(100);
+        P a = start("a", null, fast), b = start("b", null, fast), c = start("c", null, fast);
+        connect(a, b);
+        long aReceived = a.counter(PeerExchange.ENTRIES_RECEIVED);
+        connect(c, b); // b's log gains c; a stays connected and is now behind
+        await(() -> known(a).contains(c.id()), "a learns c from b's periodic exchange");
+        await(() -> b.pex().cursorFor(a.id()) == b.pex().lastSeq(), "a acknowledged b's whole log");
+        assertThat(a.counter(PeerExchange.ENTRIES_RECEIVED) - aReceived).isEqualTo(1);
+        assertThat(peers(a.pex().recencyList())).containsExactly(b.id()); // still only whom a connected to
+    }
+
+    @Test
     void afterReconnectOnlyNewEntriesAreSent() throws Exception {
         P a = start("a"), b = start("b"), c = start("c"), d = start("d"), e = start("e");
         connect(b, c);

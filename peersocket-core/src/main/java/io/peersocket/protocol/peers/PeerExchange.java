@@ -26,6 +26,7 @@ import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeoutException;
@@ -364,16 +365,21 @@ public final class PeerExchange implements AutoCloseable {
         // On the connection that passed the handshake if it is still open: after the peer restarted, an old
         // connection may linger until its close arrives.
         Connection c = readyConnections.get(peer);
-        CompletableFuture<Stream> opened = c != null && c.isOpen()
-                ? Multistream.select(c, List.of(ID), id -> s).thenApply(Multistream.Negotiated::stream)
-                : host.openStream(peer, ID, s);
+        CompletableFuture<Stream> opened;
+        if (c != null && c.isOpen()) {
+            s.connection = c;
+            opened = Multistream.select(c, List.of(ID), id -> s).thenApply(Multistream.Negotiated::stream);
+        } else {
+            opened = host.openStream(peer, ID, s);
+        }
         opened.whenComplete((stream, err) -> loop.execute(() -> {
             if (err != null) {
-                s.finish(err);
+                s.finish(err instanceof CompletionException && err.getCause() != null ? err.getCause() : err);
             } else if (s.finished) {
                 stream.reset();
             } else {
                 s.stream = stream;
+                s.connection = stream.connection();
                 s.sendNext();
             }
         }));
@@ -386,6 +392,7 @@ public final class PeerExchange implements AutoCloseable {
         final CompletableFuture<ExchangeResult> done = new CompletableFuture<>();
         final FrameDecoder decoder = new FrameDecoder(config.maxMessageBytes());
         Stream stream;
+        Connection connection;
         long inflightUpTo = -1;
         int entriesSent, batches;
         boolean startedOver, finished;
@@ -477,8 +484,7 @@ public final class PeerExchange implements AutoCloseable {
 
         @Override public void onClosed(Stream s, Throwable cause) {
             if (!finished) {
-                finish(new PeerExchangeException("exchange stream with " + peer + " closed"
-                        + (cause == null ? "" : ": " + cause.getMessage())));
+                finish(cause != null ? cause : new PeerExchangeException("exchange stream with " + peer + " closed"));
             }
         }
 
@@ -494,7 +500,26 @@ public final class PeerExchange implements AutoCloseable {
                 if (stream != null) stream.reset();
                 host.counters().increment(EXCHANGE_FAILED);
                 done.completeExceptionally(err);
+                retryOnNewerConnection(err);
             }
+        }
+
+        /**
+         * A session that failed because its connection went away (not because the peer broke the protocol or did
+         * not answer) is retried at once if the peer has since passed the handshake on another open connection;
+         * e.g. after the peer restarted, the old connection lingers until its close arrives.
+         */
+        private void retryOnNewerConnection(Throwable err) {
+            if (closed || err instanceof PeerExchangeException || err instanceof TimeoutException
+                    || err instanceof IllegalStateException) {
+                return;
+            }
+            Connection now = readyConnections.get(peer);
+            if (now == null || now == connection || !now.isOpen()) return;
+            log.debug("retrying the exchange with {} on its newer connection", peer);
+            startSession(peer).whenComplete((r, e) -> {
+                if (e != null) log.debug("exchange with {} failed again: {}", peer, e.getMessage());
+            });
         }
     }
 

@@ -11,6 +11,7 @@ import io.peersocket.negotiation.Multistream;
 import io.peersocket.negotiation.ProtocolHandler;
 import io.peersocket.protocol.handshake.Handshake;
 import io.peersocket.protocol.handshake.HandshakeInfo;
+import io.peersocket.protocol.peers.PeerExchange;
 import io.peersocket.protocol.identify.Identify;
 import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.protocol.ping.Ping;
@@ -82,6 +83,7 @@ public final class Node implements Host, AutoCloseable {
     private final Ping ping;
     private final Identify identify;
     private final Handshake handshake;
+    private final PeerExchange peerExchange;
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
     private final List<Consumer<PeerEvent>> listeners = new CopyOnWriteArrayList<>();
     private volatile List<Multiaddr> listenAddresses = List.of();
@@ -114,6 +116,8 @@ public final class Node implements Host, AutoCloseable {
         protocols.put(Ping.ID, ping);
         protocols.put(Identify.ID, identify);
         protocols.put(Despatcher.PROTOCOL_ID, despatcher);
+        // Protocols built on Host: they only register handlers and listeners here, so passing this is safe.
+        this.peerExchange = new PeerExchange(this, config.peerExchange());
     }
 
     static Node start(NodeConfig config) throws IOException {
@@ -206,6 +210,9 @@ public final class Node implements Host, AutoCloseable {
     }
 
     public Despatcher despatcher() { return despatcher; }
+
+    /** Peer exchange (seed 000 recency lists): our list, what others told us, per-counterparty cursors. */
+    public PeerExchange peerExchange() { return peerExchange; }
 
     @Override public EventLoop loop() { return loop; }
 
@@ -502,11 +509,11 @@ public final class Node implements Host, AutoCloseable {
         if (closed) return;
         closed = true;
         if (loop.inEventLoop() || !(loop instanceof ThreadEventLoop)) {
-            despatcher.close(); // a manual loop is driven by the caller's thread
+            closeProtocols(); // a manual loop is driven by the caller's thread
         } else {
             CompletableFuture<Void> done = new CompletableFuture<>();
             loop.execute(() -> {
-                despatcher.close();
+                closeProtocols();
                 done.complete(null);
             });
             try {
@@ -535,6 +542,16 @@ public final class Node implements Host, AutoCloseable {
                 log.debug("unlock data dir: {}", e.toString());
             }
         }
+    }
+
+    /** Stops protocol timers and fails pending work; on the loop (or the thread driving a manual loop). */
+    private void closeProtocols() {
+        try {
+            peerExchange.close();
+        } catch (RuntimeException e) {
+            log.warn("peer exchange close failed", e);
+        }
+        despatcher.close();
     }
 
     public boolean isClosed() { return closed; }

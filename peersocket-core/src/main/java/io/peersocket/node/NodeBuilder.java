@@ -4,6 +4,7 @@ import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.protocol.handshake.HandshakeConfig;
+import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportHandler;
@@ -44,6 +45,7 @@ public final class NodeBuilder {
 
     private EventLoop eventLoop;
     private HandshakeConfig handshake = HandshakeConfig.defaults();
+    private PeerExchangeConfig peerExchange = PeerExchangeConfig.defaults();
 
     NodeBuilder() {}
 
@@ -120,6 +122,12 @@ public final class NodeBuilder {
         return this;
     }
 
+    /** Peer exchange settings (list size, batch size, period). */
+    public NodeBuilder peerExchange(PeerExchangeConfig config) {
+        this.peerExchange = Objects.requireNonNull(config);
+        return this;
+    }
+
     /** Replaces the handshake settings (network id, light flag, versions, timeout) as a whole. */
     public NodeBuilder handshake(HandshakeConfig config) {
         this.handshake = Objects.requireNonNull(config);
@@ -129,7 +137,7 @@ public final class NodeBuilder {
     public NodeConfig config() {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
-                transportFactory, eventLoop, handshake);
+                transportFactory, eventLoop, handshake, peerExchange);
     }
 
     /**

@@ -50,17 +50,14 @@ class PeerExchangeTest {
 
         long counter(String name) { return node.counters().get(name); }
 
-        void close() {
-            pex.close();
-            node.close();
-        }
+        void close() { node.close(); }
     }
 
     private P start(String dir, HostKey key, PeerExchangeConfig cfg) throws Exception {
-        var b = Node.builder().listen(LOOPBACK).dataDir(tmp.resolve(dir));
+        var b = Node.builder().listen(LOOPBACK).dataDir(tmp.resolve(dir)).peerExchange(cfg);
         if (key != null) b.hostKey(key);
         Node n = b.start();
-        P p = new P(n, new PeerExchange(n, cfg));
+        P p = new P(n, n.peerExchange());
         closeables.add(p::close);
         get(p.pex().loaded());
         return p;

@@ -70,6 +70,8 @@ public final class Node implements Host, AutoCloseable {
     static final int MAX_LOADED_PEERS = 10_000;
     /** Addresses remembered per peer. */
     static final int MAX_ADDRESSES_PER_PEER = 16;
+    /** Most recently connected stored peers dialled at start. */
+    static final int REDIAL_ON_START = 8;
 
     private final NodeConfig config;
     private final HostKey hostKey;
@@ -171,10 +173,18 @@ public final class Node implements Host, AutoCloseable {
             try {
                 List<PeerRecord> known = store.peers().knownPeers(MAX_LOADED_PEERS).get(30, TimeUnit.SECONDS);
                 loop.execute(() -> {
+                    int redial = 0;
                     for (PeerRecord r : known) {
                         try {
                             PeerId id = PeerId.parse(r.peerId());
                             for (String a : r.addresses()) rememberAddress(id, Multiaddr.parse(a));
+                            // Seed 000: a restarted node reconnects to the peers it knew most recently, so it
+                            // needs no bootstrap address.
+                            if (r.lastConnectedMs() >= 0 && redial++ < REDIAL_ON_START) {
+                                connection(id).whenComplete((c, err) -> {
+                                    if (err != null) log.debug("redial of {} failed: {}", id, unwrap(err).getMessage());
+                                });
+                            }
                         } catch (IllegalArgumentException e) {
                             log.debug("skipping unparseable stored peer {}: {}", r.peerId(), e.getMessage());
                         }

@@ -486,11 +486,11 @@ public final class Kademlia implements AutoCloseable {
         counters.increment("kad.outbound.request." + msg.type().name().toLowerCase());
         Outbound handler = new Outbound(peer, msg.type(), result);
         EventLoop.Cancellable timer = loop.schedule(() -> {
-            if (result.completeExceptionally(new KadException("kad " + msg.type() + " to " + peer + " timed out after "
-                    + config.requestTimeoutMs() + " ms"))) {
-                counters.increment("kad.outbound.timeout");
-                handler.abort();
-            }
+            if (result.isDone()) return;
+            counters.increment("kad.outbound.timeout");
+            handler.abort();
+            result.completeExceptionally(new KadException("kad " + msg.type() + " to " + peer + " timed out after "
+                    + config.requestTimeoutMs() + " ms"));
         }, config.requestTimeoutMs());
         result.whenComplete((m, e) -> timer.cancel());
         host.openStream(peer, PROTOCOL_ID, handler).whenComplete((stream, err) -> onLoop(() -> {

@@ -115,7 +115,7 @@ public final class Kademlia implements AutoCloseable {
     private final RecordStore records;
     private final ProviderStore providers;
     private final Map<ByteKey, byte[]> published = new LinkedHashMap<>();
-    private final Set<ByteKey> provided = new java.util.LinkedHashSet<>();
+    private final Map<ByteKey, Boolean> provided = new LinkedHashMap<>();
     private final Map<PeerId, RateLimiter> limiters = new LinkedHashMap<>(16, 0.75f, true) {
         @Override protected boolean removeEldestEntry(Map.Entry<PeerId, RateLimiter> e) { return size() > MAX_RATE_LIMITED_PEERS; }
     };
@@ -682,8 +682,9 @@ public final class Kademlia implements AutoCloseable {
      * Stores {@code value} under {@code key} locally and at the k closest peers (PUT_VALUE), and republishes it
      * every {@link KadConfig#recordRepublishMs()}.
      *
-     * @return fails with {@link InvalidRecordException} if no validator accepts the record, or
-     *     {@link KadException} if the table is empty
+     * @return fails with {@link InvalidRecordException} if no validator accepts the record or the local store
+     *     holds a better one (validator {@code select}), or {@link KadException} if the table is empty; peers that
+     *     refuse the record count as {@code failed}
      */
     public CompletableFuture<PutValueResult> putValue(byte[] key, byte[] value) {
         byte[] k = key.clone();
@@ -694,7 +695,7 @@ public final class Kademlia implements AutoCloseable {
                 throw new IllegalArgumentException("value of " + v.length + " bytes exceeds limit " + KadCodec.MAX_VALUE_BYTES);
             }
             storeRecord(k, v, loop.nowMs());
-            if (config.recordRepublishMs() > 0) published.put(new ByteKey(k), v);
+            if (config.recordRepublishMs() > 0) remember(published, new ByteKey(k), v, config.maxRecords());
             return publish(k, v);
         });
     }
@@ -800,7 +801,7 @@ public final class Kademlia implements AutoCloseable {
         byte[] k = key.clone();
         return call(() -> {
             checkKey(k);
-            if (config.providerRepublishMs() > 0) provided.add(new ByteKey(k));
+            if (config.providerRepublishMs() > 0) remember(provided, new ByteKey(k), Boolean.TRUE, config.maxProviderKeys());
             return announce(k);
         });
     }
@@ -848,6 +849,13 @@ public final class Kademlia implements AutoCloseable {
                 return found.size() >= count;
             }).thenApply(o -> new FindProvidersResult(List.copyOf(found.values()), stats(o, lastHop[0])));
         });
+    }
+
+    /** Puts {@code key} last in {@code map}, dropping the oldest entries beyond {@code max}. */
+    private static <V> void remember(Map<ByteKey, V> map, ByteKey key, V value, int max) {
+        map.remove(key);
+        map.put(key, value);
+        while (map.size() > max) map.remove(map.keySet().iterator().next());
     }
 
     private static void checkKey(byte[] key) {
@@ -905,7 +913,7 @@ public final class Kademlia implements AutoCloseable {
         }
         if (config.providerRepublishMs() > 0) {
             every(config.providerRepublishMs(), () -> {
-                for (ByteKey k : new ArrayList<>(provided)) {
+                for (ByteKey k : new ArrayList<>(provided.keySet())) {
                     counters.increment("kad.provider.republished");
                     announce(k.bytes()).exceptionally(ex -> null);
                 }

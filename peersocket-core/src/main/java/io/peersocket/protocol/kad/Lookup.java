@@ -157,10 +157,8 @@ final class Lookup {
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
-        f.whenComplete((resp, err) -> {
-            if (loop.inEventLoop()) onAnswer(c, resp, err);
-            else loop.execute(() -> onAnswer(c, resp, err));
-        });
+        // always a separate task: an answer that completes at once must not re-enter step() mid-iteration
+        f.whenComplete((resp, err) -> loop.execute(() -> onAnswer(c, resp, err)));
     }
 
     private void onAnswer(Candidate c, KadMessage resp, Throwable err) {

@@ -55,6 +55,15 @@ import org.slf4j.LoggerFactory;
  * clock. Keys look like {@code /namespace/...}; a record is accepted only if a {@link Validator} is registered
  * for its namespace and accepts it ({@code /pk/} is built in).
  *
+ * <p>Counters (on {@link Host#counters()}): {@code kad.inbound.request.<type>}, {@code kad.inbound.malformed},
+ * {@code .rate_limited}, {@code .record_rejected}, {@code .provider_rejected}, {@code .refused}, {@code .idle};
+ * {@code kad.outbound.request.<type>}, {@code kad.outbound.failed}, {@code .timeout}; {@code kad.response.malformed},
+ * {@code .dropped_peers}, {@code .dropped_addresses}, {@code .invalid_record}; {@code kad.lookup.started},
+ * {@code .completed}, {@code .failed}; {@code kad.table.added}, {@code .evicted}, {@code .removed.failed},
+ * {@code .removed.not_server}; {@code kad.record.stored}, {@code .stale}, {@code .expired}, {@code .republished},
+ * {@code .corrected}; {@code kad.provider.stored}, {@code .expired}, {@code .republished}; and
+ * {@code kad.connmgr.*} from {@link KadConnectionManager}.
+ *
  * <p>Threading: state lives on the host's event loop. Public methods may be called from any thread and return
  * futures completed on the loop (do not block in their callbacks). Construct before the node connects to
  * anyone: peers identified earlier are not seen.

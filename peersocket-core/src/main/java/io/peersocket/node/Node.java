@@ -9,6 +9,8 @@ import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.multiaddr.Protocol;
 import io.peersocket.negotiation.Multistream;
 import io.peersocket.negotiation.ProtocolHandler;
+import io.peersocket.protocol.handshake.Handshake;
+import io.peersocket.protocol.handshake.HandshakeInfo;
 import io.peersocket.protocol.identify.Identify;
 import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.protocol.ping.Ping;
@@ -51,7 +53,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running Peersocket node (seed 004 "Peer vs Socket"): identity, transport, protocol negotiation, the
- * despatch layer, ping and identify, and the store, wired together. Build with {@link #builder()}.
+ * despatch layer, the handshake, ping and identify, and the store, wired together. Build with {@link #builder()}.
  *
  * <p>Threading: all protocol state lives on one event thread ({@code peersocket-event-…}); public methods
  * may be called from any thread and return futures completed on that thread (do not block in callbacks
@@ -79,6 +81,7 @@ public final class Node implements Host, AutoCloseable {
     private final Despatcher despatcher;
     private final Ping ping;
     private final Identify identify;
+    private final Handshake handshake;
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
     private final List<Consumer<PeerEvent>> listeners = new CopyOnWriteArrayList<>();
     private volatile List<Multiaddr> listenAddresses = List.of();
@@ -105,6 +108,9 @@ public final class Node implements Host, AutoCloseable {
         this.ping = new Ping(loop);
         this.identify = new Identify(hostKey, config.agentVersion(), () -> List.copyOf(protocols.keySet()),
                 () -> listenAddresses);
+        this.handshake = new Handshake(loop, counters, config.handshake(),
+                (c, info) -> emit(new PeerEvent(PeerEvent.Kind.READY, c.remotePeer(), c, null)));
+        protocols.put(Handshake.ID, handshake);
         protocols.put(Ping.ID, ping);
         protocols.put(Identify.ID, identify);
         protocols.put(Despatcher.PROTOCOL_ID, despatcher);
@@ -307,7 +313,10 @@ public final class Node implements Host, AutoCloseable {
     /** The last identify answer from {@code peer}, or null. */
     public IdentifyInfo identifyInfo(PeerId peer) { return identified.get(peer); }
 
-    /** Adds a listener for connect / identify / disconnect events (called on the event thread; keep it quick). */
+    /** What {@code peer} said in the Peersocket handshake of an open connection that passed it, or null. */
+    @Override public HandshakeInfo handshakeOf(PeerId peer) { return handshake.infoOf(peer); }
+
+    /** Adds a listener for connect / ready / identify / disconnect events (called on the event thread; keep it quick). */
     @Override public void onPeerEvent(Consumer<PeerEvent> listener) { listeners.add(listener); }
 
     /** Closes all connections to {@code peer}. */
@@ -359,6 +368,7 @@ public final class Node implements Host, AutoCloseable {
             }
             if (c.direction() == Connection.Direction.OUTBOUND) rememberAddress(peer, c.remoteAddress());
             emit(new PeerEvent(PeerEvent.Kind.CONNECTED, peer, c, null));
+            handshake.start(c); // READY follows when it passes; a refused or stalled connection is closed
             identify.request(c).whenComplete((info, err) -> {
                 if (err != null) {
                     counters.increment("node.identify.failed");
@@ -389,6 +399,7 @@ public final class Node implements Host, AutoCloseable {
             counters.increment("node.connection.closed");
             log.debug("disconnected {} ({})", peer, reason);
             despatcher.onConnectionClosed(c);
+            handshake.onConnectionClosed(c);
             emit(new PeerEvent(PeerEvent.Kind.DISCONNECTED, peer, c, null));
         }
     }
@@ -490,8 +501,8 @@ public final class Node implements Host, AutoCloseable {
     @Override public void close() {
         if (closed) return;
         closed = true;
-        if (!ownsLoop || loop.inEventLoop()) {
-            despatcher.close(); // an injected loop is driven by the caller's thread
+        if (loop.inEventLoop() || !(loop instanceof ThreadEventLoop)) {
+            despatcher.close(); // a manual loop is driven by the caller's thread
         } else {
             CompletableFuture<Void> done = new CompletableFuture<>();
             loop.execute(() -> {

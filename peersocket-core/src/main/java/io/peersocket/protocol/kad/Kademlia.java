@@ -48,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>Routing table</b>: fed from the host's peer events: a peer whose identify lists
  * {@code /ipfs/kad/1.0.0} joins the {@link RoutingTable}; disconnects mark it unconnected; failed queries remove
  * it; peers learned from answers become candidates for {@link KadConnectionManager}. In client mode the
- * protocol is not registered, so identify does not list it and others never add this node.
+ * protocol is not registered, so identify does not list it and others never add this node. Peers whose Peersocket
+ * handshake says they are light nodes are never added either (seed 001: light nodes do not serve).
  *
  * <p><b>Records</b>: kept in memory, expiring after {@link KadConfig#recordTtlMs()} /
  * {@link KadConfig#providerTtlMs()}; records this node put and keys it provides are republished on the loop's
@@ -60,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * {@code kad.outbound.request.<type>}, {@code kad.outbound.failed}, {@code .timeout}; {@code kad.response.malformed},
  * {@code .dropped_peers}, {@code .dropped_addresses}, {@code .invalid_record}; {@code kad.lookup.started},
  * {@code .completed}, {@code .failed}; {@code kad.table.added}, {@code .evicted}, {@code .removed.failed},
- * {@code .removed.not_server}; {@code kad.record.stored}, {@code .stale}, {@code .expired}, {@code .republished},
+ * {@code .removed.not_server}, {@code .removed.light}; {@code kad.record.stored}, {@code .stale}, {@code .expired}, {@code .republished},
  * {@code .corrected}; {@code kad.provider.stored}, {@code .expired}, {@code .republished}; and
  * {@code kad.connmgr.*} from {@link KadConnectionManager}.
  *
@@ -198,12 +199,15 @@ public final class Kademlia implements AutoCloseable {
         switch (e.kind()) {
             case CONNECTED -> table.setConnected(peer, true);
             case IDENTIFIED -> {
-                if (e.identify().protocols().contains(PROTOCOL_ID)) {
+                if (e.identify().protocols().contains(PROTOCOL_ID) && !isLight(peer)) {
                     addVerified(peer);
                 } else if (table.knows(peer)) {
-                    table.remove(peer); // not (or no longer) a kad server
+                    table.remove(peer); // not (or no longer) a kad server, or a light node
                     counters.increment("kad.table.removed.not_server");
                 }
+            }
+            case READY -> { // the handshake may finish after identify: a light node must not serve
+                if (isLight(peer) && table.remove(peer)) counters.increment("kad.table.removed.light");
             }
             case DISCONNECTED -> {
                 if (!host.isConnected(peer)) table.setConnected(peer, false);
@@ -211,7 +215,14 @@ public final class Kademlia implements AutoCloseable {
         }
     }
 
+    /** True if the peer said in the Peersocket handshake that it is a light node (seed 001: it does not serve). */
+    private boolean isLight(PeerId peer) {
+        io.peersocket.protocol.handshake.HandshakeInfo h = host.handshakeOf(peer);
+        return h != null && h.light();
+    }
+
     private void addVerified(PeerId peer) {
+        if (isLight(peer)) return;
         boolean known = table.isMember(peer);
         RoutingTable.AddResult r = table.addPeer(peer, host.isConnected(peer), loop.nowMs());
         if (r == RoutingTable.AddResult.ADDED && !known) counters.increment("kad.table.added");

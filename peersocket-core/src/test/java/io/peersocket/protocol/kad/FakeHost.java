@@ -6,6 +6,7 @@ import io.peersocket.identity.PeerId;
 import io.peersocket.identity.PublicKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.negotiation.ProtocolHandler;
+import io.peersocket.protocol.handshake.HandshakeInfo;
 import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.store.Store;
 import io.peersocket.transport.Connection;
@@ -37,6 +38,7 @@ final class FakeHost implements Host {
     final List<String> dials = new ArrayList<>();
     final Map<PeerId, List<Long>> dialTimes = new HashMap<>();
     final List<PeerId> closed = new ArrayList<>();
+    final Map<PeerId, HandshakeInfo> handshakes = new HashMap<>();
     private final List<Consumer<PeerEvent>> listeners = new ArrayList<>();
 
     FakeHost(PeerId self) { this.self = self; }
@@ -71,6 +73,7 @@ final class FakeHost implements Host {
     void connect(PeerId peer, boolean kad) {
         connected.add(peer);
         emit(new PeerEvent(PeerEvent.Kind.CONNECTED, peer, null, null));
+        if (handshakes.containsKey(peer)) emit(new PeerEvent(PeerEvent.Kind.READY, peer, null, null));
         IdentifyInfo info = new IdentifyInfo(peer, null, "ipfs/0.1.0", "fake", List.of(), null,
                 kad ? List.of(Kademlia.PROTOCOL_ID) : List.of(), 0);
         emit(new PeerEvent(PeerEvent.Kind.IDENTIFIED, peer, null, info));
@@ -85,6 +88,8 @@ final class FakeHost implements Host {
     @Override public List<Multiaddr> addressesOf(PeerId peer) { return List.of(); }
 
     @Override public void addAddresses(PeerId peer, List<Multiaddr> addresses) {}
+
+    @Override public HandshakeInfo handshakeOf(PeerId peer) { return handshakes.get(peer); }
 
     @Override public void onPeerEvent(Consumer<PeerEvent> listener) { listeners.add(listener); }
 

@@ -67,6 +67,15 @@ class KadConnectionManagerTest {
         kad.table().addCandidate(plain, 1);
         host.connect(plain, false);
         assertThat(kad.table().knows(plain)).isFalse();
+        // nor does a light node (Peersocket handshake), even if it lists the protocol
+        PeerId light = in(3);
+        host.handshakes.put(light, new io.peersocket.protocol.handshake.HandshakeInfo(1, 0, true));
+        host.connect(light, true);
+        assertThat(kad.table().knows(light)).isFalse();
+        PeerId full = in(3);
+        host.handshakes.put(full, new io.peersocket.protocol.handshake.HandshakeInfo(1, 0, false));
+        host.connect(full, true);
+        assertThat(kad.table().isMember(full)).isTrue();
     }
 
     @Test

@@ -62,7 +62,7 @@ import org.slf4j.LoggerFactory;
  * {@code .dropped_peers}, {@code .dropped_addresses}, {@code .invalid_record}; {@code kad.lookup.started},
  * {@code .completed}, {@code .failed}; {@code kad.table.added}, {@code .evicted}, {@code .removed.failed},
  * {@code .removed.not_server}, {@code .removed.light}; {@code kad.record.stored}, {@code .stale}, {@code .expired}, {@code .republished},
- * {@code .corrected}; {@code kad.provider.stored}, {@code .expired}, {@code .republished}; and
+ * {@code .corrected}, {@code .not_stored}; {@code kad.provider.stored}, {@code .expired}, {@code .republished}; and
  * {@code kad.connmgr.*} from {@link KadConnectionManager}.
  *
  * <p>Threading: state lives on the host's event loop. Public methods may be called from any thread and return
@@ -386,10 +386,11 @@ public final class Kademlia implements AutoCloseable {
                 int added = 0;
                 for (KadPeer p : req.providerPeers()) {
                     if (!p.id().equals(from)) continue; // only the sender may announce itself
-                    if (!providers.add(req.key(), from, p.addresses(), now, config.providerTtlMs())) {
+                    List<Multiaddr> addrs = p.addresses().stream().map(Multiaddr::withoutPeerId).distinct().toList();
+                    if (!providers.add(req.key(), from, addrs, now, config.providerTtlMs())) {
                         throw new KadException("provider store full");
                     }
-                    if (!p.addresses().isEmpty()) host.addAddresses(from, p.addresses());
+                    if (!addrs.isEmpty()) host.addAddresses(from, addrs);
                     added++;
                 }
                 counters.increment(added > 0 ? "kad.provider.stored" : "kad.inbound.provider_rejected");
@@ -727,7 +728,10 @@ public final class Kademlia implements AutoCloseable {
                         .thenApply(ok -> new PutValueResult(ok, o.closest().size() - ok, stats(o, o.hops()))));
     }
 
-    /** Sends {@code msg} to each peer; completes on the loop with how many succeeded. */
+    /**
+     * Sends {@code msg} to each peer; completes on the loop with how many succeeded. A PUT_VALUE succeeds only if
+     * the answer echoes the record's value (as go-libp2p-kad-dht and @libp2p/kad-dht check).
+     */
     private CompletableFuture<Integer> sendToAll(List<KadPeer> peers, KadMessage msg, boolean expectAnswer) {
         CompletableFuture<Integer> done = new CompletableFuture<>();
         if (peers.isEmpty()) {
@@ -738,8 +742,15 @@ public final class Kademlia implements AutoCloseable {
         int[] ok = {0};
         for (KadPeer p : peers) {
             request(p.id(), msg, expectAnswer).whenComplete((m, e) -> onLoop(() -> {
-                if (e == null) ok[0]++;
-                else log.debug("kad {} to {} failed: {}", msg.type(), p.id(), unwrap(e).toString());
+                if (e != null) {
+                    log.debug("kad {} to {} failed: {}", msg.type(), p.id(), unwrap(e).toString());
+                } else if (msg.type() == KadMessage.Type.PUT_VALUE
+                        && (m.record() == null || !Arrays.equals(m.record().value(), msg.record().value()))) {
+                    counters.increment("kad.record.not_stored");
+                    log.debug("kad PUT_VALUE to {}: answer does not echo the record", p.id());
+                } else {
+                    ok[0]++;
+                }
                 if (--left[0] == 0) done.complete(ok[0]);
             }));
         }

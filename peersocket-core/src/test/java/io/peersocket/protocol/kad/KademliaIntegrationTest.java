@@ -304,6 +304,21 @@ class KademliaIntegrationTest {
         List<PeerId> providers = get(server.inspect(t -> server.localProviders(utf8("cid"))));
         assertThat(providers).isEmpty();
 
+        // a genuine announcement (addresses with /p2p/, as js-libp2p sends them) is stored without the suffix
+        io.peersocket.multiaddr.Multiaddr announced = io.peersocket.multiaddr.Multiaddr.parse("/ip4/127.0.0.1/udp/9/quic-v1")
+                .withPeerId(attacker.peerId());
+        Stream add = open(attacker, server.self(), new Raw());
+        add.write(FrameDecoder.frame(KadCodec.encode(KadMessage.of(KadMessage.Type.ADD_PROVIDER, utf8("cid"))
+                .withProviderPeers(List.of(new KadPeer(attacker.peerId(), List.of(announced), KadPeer.ConnectionType.CONNECTED))))));
+        add.closeWrite();
+        awaitTrue(() -> server.host().counters().get("kad.provider.stored") == 1, "provider stored");
+        Raw providersOf = new Raw();
+        open(attacker, server.self(), providersOf).write(FrameDecoder.frame(KadCodec.encode(
+                KadMessage.of(KadMessage.Type.GET_PROVIDERS, utf8("cid")))));
+        awaitTrue(() -> providersOf.answers.size() == 1, "GET_PROVIDERS answer");
+        assertThat(providersOf.answers.get(0).providerPeers()).containsExactly(
+                new KadPeer(attacker.peerId(), List.of(announced.withoutPeerId()), KadPeer.ConnectionType.CONNECTED));
+
         // the server still works
         Raw ok = new Raw();
         open(attacker, server.self(), ok).write(FrameDecoder.frame(KadCodec.encode(KadMessage.of(KadMessage.Type.PING, new byte[0]))));

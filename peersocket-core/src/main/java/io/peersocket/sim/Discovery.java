@@ -37,6 +37,9 @@ public interface Discovery extends AutoCloseable {
     /** Peers in the routing table now (call on the simulation thread). */
     int tableSize();
 
+    /** How often joining had to be retried (after failed attempts, or because the table emptied); default 0. */
+    default int joinRetries() { return 0; }
+
     /** Stops the protocol's timers. */
     @Override void close();
 }

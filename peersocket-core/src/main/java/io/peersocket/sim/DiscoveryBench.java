@@ -60,6 +60,7 @@ public final class DiscoveryBench {
      *
      * @param settings the settings
      * @param joined nodes whose join completed
+     * @param joinRetries join attempts after the first and re-joins after a table emptied, summed over nodes
      * @param lookups lookups run
      * @param found lookups that found their target
      * @param hops histogram: hops → lookups (successful ones)
@@ -72,7 +73,7 @@ public final class DiscoveryBench {
      * @param digest the trace digest at the end
      * @param failures a few failure messages (at most 10)
      */
-    public record Result(Settings settings, int joined, int lookups, int found, TreeMap<Integer, Integer> hops,
+    public record Result(Settings settings, int joined, int joinRetries, int lookups, int found, TreeMap<Integer, Integer> hops,
                          long[] lookupMs, long[] oneRequestMs, long[] connectedRequestMs, int[] tableSizes,
                          long heapBytesPerNode, SimStats stats, long digest, List<String> failures) {
 
@@ -90,8 +91,8 @@ public final class DiscoveryBench {
             Settings s = settings;
             b.append(String.format(Locale.ROOT, "nodes %d, seed %d, link one-way %d+U[0,%d] ms, loss %.3f%n",
                     s.nodes(), s.seed(), s.baseMs(), s.jitterMs(), s.lossRate()));
-            b.append(String.format(Locale.ROOT, "joined %d/%d; table size min/p50/max %d/%d/%d%n", joined,
-                    s.nodes() - 1, tableSizes.length == 0 ? 0 : tableSizes[0], percentileInt(tableSizes, 50),
+            b.append(String.format(Locale.ROOT, "joined %d/%d (%d retries); table size min/p50/max %d/%d/%d%n", joined,
+                    s.nodes() - 1, joinRetries, tableSizes.length == 0 ? 0 : tableSizes[0], percentileInt(tableSizes, 50),
                     tableSizes.length == 0 ? 0 : tableSizes[tableSizes.length - 1]));
             b.append(String.format(Locale.ROOT, "lookups %d, found %d (%.2f%%)%n", lookups, found, 100.0 * successRate()));
             b.append("hops: ").append(hops).append('\n');
@@ -141,6 +142,8 @@ public final class DiscoveryBench {
             sim.runFor(s.settleMs());
             int[] tables = new int[s.nodes()];
             for (int i = 0; i < s.nodes(); i++) tables[i] = sim.app(i, Discovery.class).tableSize();
+            int retriesBeforeLookups = 0;
+            for (int i = 0; i < s.nodes(); i++) retriesBeforeLookups += sim.app(i, Discovery.class).joinRetries();
             Arrays.sort(tables);
             long heapPerNode = measureHeap ? Math.max(0, usedHeapAfterGc() - heapBefore) / s.nodes() : 0;
 
@@ -213,7 +216,7 @@ public final class DiscoveryBench {
             long[] lookups = new long[found];
             for (int k = 0, j = 0; k < s.lookups(); k++) if (ok[k]) lookups[j++] = lookupMs[k];
             Arrays.sort(lookups);
-            return new Result(s, joined[0], s.lookups(), found, hops, lookups, sortedValid(oneMs),
+            return new Result(s, joined[0], retriesBeforeLookups, s.lookups(), found, hops, lookups, sortedValid(oneMs),
                     sortedValid(connectedMs), tables, heapPerNode, sim.stats(), sim.traceDigest(), failures);
         }
     }
@@ -331,14 +334,14 @@ public final class DiscoveryBench {
             System.out.print(runRequests(s.nodes(), perNode, s.seed()));
             return;
         }
-        Function<SimNode, Discovery> protocol = defaultProtocol();
-        if (protocol == null) fail("no discovery protocol is built in yet (Kademlia); try --requests");
-        Result r = run(s, protocol, true);
+        Result r = run(s, defaultProtocol(), true);
         System.out.print(r.report());
     }
 
-    /** The built-in discovery protocol, or null if there is none. */
-    static Function<SimNode, Discovery> defaultProtocol() { return null; }
+    /** The built-in discovery protocol: Kademlia with its connection manager, default settings. */
+    static Function<SimNode, Discovery> defaultProtocol() {
+        return KadDiscovery.factory(io.peersocket.protocol.kad.KadConfig.defaults());
+    }
 
     private static void fail(String message) {
         System.err.println("DiscoveryBench: " + message);

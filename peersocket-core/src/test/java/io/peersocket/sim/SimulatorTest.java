@@ -52,6 +52,21 @@ class SimulatorTest {
     }
 
     @Test
+    @Timeout(300)
+    void thousandNodesRunDeterministicallyWithoutThreadsOrFailures() {
+        RequestReplyScenario.Result a = scenario(1000, 21);
+        RequestReplyScenario.Result b = scenario(1000, 21);
+        assertThat(a.succeeded()).isEqualTo(3000);
+        assertThat(a.stats().nodes()).isEqualTo(1000);
+        assertThat(a.stats().connections()).isGreaterThan(2500);
+        assertThat(a.stats().foreignSubmissions()).isZero();
+        assertThat(a.stats().failedTasks()).isZero();
+        assertThat(b.digest()).isEqualTo(a.digest());
+        assertThat(b.stats().tasksRun()).isEqualTo(a.stats().tasksRun());
+        assertThat(b.outcomes()).isEqualTo(a.outcomes());
+    }
+
+    @Test
     void identitiesAndAddressesFollowFromSeedAndIndex() {
         try (Simulator sim = Simulator.start(SimConfig.of(5, 99))) {
             Set<PeerId> ids = new HashSet<>();

@@ -253,6 +253,10 @@ public final class Node implements Host, AutoCloseable {
 
     @Override public boolean isConnected(PeerId peer) { return openConnection(peer) != null; }
 
+    @Override public List<Connection> connectionsTo(PeerId peer) {
+        return connections.getOrDefault(peer, List.of()).stream().filter(Connection::isOpen).toList();
+    }
+
     @Override public List<Multiaddr> addressesOf(PeerId peer) {
         LinkedHashSet<Multiaddr> set = addressBook.get(peer);
         return set == null ? List.of() : List.copyOf(set);

@@ -309,6 +309,9 @@ final class QuicConnection implements Connection {
 
     private TransportException dialFailure(Throwable cause) {
         QuicChannel ch = channel;
+        if (transport.isClosing()) {
+            return new TransportException(TransportException.Kind.CLOSED, "transport closed", cause);
+        }
         if (cause instanceof ConnectTimeoutException || ch != null && ch.isTimedOut() && peerClose == null) {
             return new TransportException(TransportException.Kind.TIMEOUT, "no answer from " + target(), cause);
         }

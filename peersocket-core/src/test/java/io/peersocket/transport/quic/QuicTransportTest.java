@@ -436,10 +436,10 @@ class QuicTransportTest {
 
     @Test
     void keepAlivesHoldAnIdleConnectionOpen() throws Exception {
-        TestNode a = listening(c -> c.withIdleTimeoutMs(300));
-        TestNode b = listening(c -> c.withIdleTimeoutMs(300));
+        TestNode a = listening(c -> c.withIdleTimeoutMs(800));
+        TestNode b = listening(c -> c.withIdleTimeoutMs(800));
         Connection ab = a.dial(b);
-        assertThat(a.closedConnections.poll(1500, TimeUnit.MILLISECONDS)).as("closed despite keep-alives").isNull();
+        assertThat(a.closedConnections.poll(2500, TimeUnit.MILLISECONDS)).as("closed despite keep-alives").isNull();
         assertThat(ab.isOpen()).isTrue();
         assertThat(a.datagrams).as("keep-alives are not delivered").isEmpty();
         assertThat(b.datagrams).isEmpty();

@@ -207,6 +207,11 @@ final class QuicConnection implements Connection {
                 + (remoteAddress != null ? remoteAddress : "") + "]";
     }
 
+    /** The Netty channel (tests and diagnostics in this package). */
+    QuicChannel quicChannel() {
+        return channel;
+    }
+
     static TransportException closedException() {
         return new TransportException(TransportException.Kind.CLOSED, "connection closed");
     }

@@ -14,6 +14,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.handler.codec.quic.BoringSSLContextOption;
 import io.netty.handler.codec.quic.Quic;
 import io.netty.handler.codec.quic.QuicChannel;
@@ -548,7 +549,14 @@ public final class QuicTransport implements Transport {
                                 .addLast("quic-client", clientCodec());
                     }
                 });
-        if (epoll) NativeIo.tune(b);
+        if (epoll) {
+            NativeIo.tune(b);
+            if (Boolean.getBoolean("peersocket.quic.df")) {
+                // IP_MTU_DISCOVER / IPV6_MTU_DISCOVER = *_PMTUDISC_PROBE: always set DF, never fragment
+                b.option(v4 ? new IntegerUnixChannelOption("IP_MTU_DISCOVER", 0, 10)
+                        : new IntegerUnixChannelOption("IPV6_MTU_DISCOVER", 41, 23), 3);
+            }
+        }
         try {
             b.bind(address).addListener((ChannelFuture f) -> {
                 if (!f.isSuccess()) {

@@ -355,6 +355,49 @@ class QuicTransportTest {
         assertThat(failure(s.write("x".getBytes())).kind()).isEqualTo(TransportException.Kind.CLOSED);
     }
 
+    /** Many short stream lifecycles on one connection, to catch ordering races in close reporting. */
+    @Test
+    void repeatedStreamLifecyclesReportCleanCloses() throws Exception {
+        TestNode a = listening(), b = listening(c -> c.withMaxStreamsPerConnection(8));
+        Connection c = a.dial(b);
+        for (int i = 0; i < 60; i++) {
+            TestNode.Collector atB = new TestNode.Collector();
+            b.streamHandlers = x -> atB;
+            TestNode.Collector atA = new TestNode.Collector();
+            Stream s = get(c.openStream(atA));
+            get(s.write(("request " + i).getBytes()));
+            Stream bs;
+            switch (i % 3) {
+                case 0 -> { // half-close both ways
+                    get(s.closeWrite());
+                    assertThat(new String(atB.fin.get(5, TimeUnit.SECONDS))).isEqualTo("request " + i);
+                    bs = b.inboundStreams.poll(5, TimeUnit.SECONDS);
+                    get(bs.write("response".getBytes()));
+                    get(bs.closeWrite());
+                    assertThat(new String(atA.fin.get(5, TimeUnit.SECONDS))).isEqualTo("response");
+                    assertThat(atA.closed.get(5, TimeUnit.SECONDS)).as("A, iteration " + i).isNull();
+                    assertThat(atB.closed.get(5, TimeUnit.SECONDS)).as("B, iteration " + i).isNull();
+                }
+                case 1 -> { // graceful close by A, then by B
+                    s.close();
+                    assertThat(new String(atB.fin.get(5, TimeUnit.SECONDS))).isEqualTo("request " + i);
+                    assertThat(atA.closed.get(5, TimeUnit.SECONDS)).as("A, iteration " + i).isNull();
+                    bs = b.inboundStreams.poll(5, TimeUnit.SECONDS);
+                    bs.close();
+                    assertThat(atB.closed.get(5, TimeUnit.SECONDS)).as("B, iteration " + i).isNull();
+                }
+                default -> { // reset by B
+                    bs = b.inboundStreams.poll(5, TimeUnit.SECONDS);
+                    bs.reset();
+                    assertThat(atB.closed.get(5, TimeUnit.SECONDS)).hasMessageContaining("reset locally");
+                    assertThat(atA.closed.get(5, TimeUnit.SECONDS)).hasMessageContaining("reset by peer");
+                }
+            }
+        }
+        // streams were released: the limit of 8 did not block 60 sequential streams
+        assertThat(c.isOpen()).isTrue();
+    }
+
     @Test
     void streamLimitIsEnforced() throws Exception {
         TestNode a = listening(), b = listening(c -> c.withMaxStreamsPerConnection(2));

@@ -114,6 +114,14 @@ class QuicTransportTest {
         assertThat(ba.remotePublicKey()).isEqualTo(a.key.publicKey());
         assertThat(ba.direction()).isEqualTo(Connection.Direction.INBOUND);
         assertThat(ba.id()).isNotEqualTo(ab.id());
+
+        // stream and write futures complete on the event executor too
+        CompletableFuture<Stream> open = ab.openStream(new TestNode.Collector());
+        CompletableFuture<Thread> openedOn = open.thenApply(x -> Thread.currentThread());
+        assertThat(get(openedOn).getName()).startsWith("test-executor-");
+        CompletableFuture<Void> write = get(open).write(new byte[100]);
+        CompletableFuture<Thread> writtenOn = write.thenApply(x -> Thread.currentThread());
+        assertThat(get(writtenOn).getName()).startsWith("test-executor-");
     }
 
     @Test

@@ -2,11 +2,16 @@ package io.peersocket.node;
 
 import io.peersocket.despatch.Despatcher;
 import io.peersocket.identity.HostKey;
+import io.peersocket.host.Host;
+import io.peersocket.host.PeerEvent;
 import io.peersocket.identity.PeerId;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.multiaddr.Protocol;
 import io.peersocket.negotiation.Multistream;
 import io.peersocket.negotiation.ProtocolHandler;
+import io.peersocket.protocol.handshake.Handshake;
+import io.peersocket.protocol.handshake.HandshakeInfo;
+import io.peersocket.protocol.peers.PeerExchange;
 import io.peersocket.protocol.identify.Identify;
 import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.protocol.ping.Ping;
@@ -49,7 +54,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running Peersocket node (seed 004 "Peer vs Socket"): identity, transport, protocol negotiation, the
- * despatch layer, ping and identify, and the store, wired together. Build with {@link #builder()}.
+ * despatch layer, the handshake, ping and identify, and the store, wired together. Build with {@link #builder()}.
  *
  * <p>Threading: all protocol state lives on one event thread ({@code peersocket-event-…}); public methods
  * may be called from any thread and return futures completed on that thread (do not block in callbacks
@@ -59,12 +64,14 @@ import org.slf4j.LoggerFactory;
  * <p>Lifecycle: started by {@link NodeBuilder#start()}, stopped by {@link #close()} (idempotent; closes
  * connections, flushes the store, stops threads).
  */
-public final class Node implements AutoCloseable {
+public final class Node implements Host, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Node.class);
     /** Known peers loaded from the store at start. */
     static final int MAX_LOADED_PEERS = 10_000;
     /** Addresses remembered per peer. */
     static final int MAX_ADDRESSES_PER_PEER = 16;
+    /** Most recently connected stored peers dialled at start. */
+    static final int REDIAL_ON_START = 8;
 
     private final NodeConfig config;
     private final HostKey hostKey;
@@ -77,6 +84,8 @@ public final class Node implements AutoCloseable {
     private final Despatcher despatcher;
     private final Ping ping;
     private final Identify identify;
+    private final Handshake handshake;
+    private final PeerExchange peerExchange;
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
     private final List<Consumer<PeerEvent>> listeners = new CopyOnWriteArrayList<>();
     private volatile List<Multiaddr> listenAddresses = List.of();
@@ -87,11 +96,6 @@ public final class Node implements AutoCloseable {
     private final Map<PeerId, LinkedHashSet<Multiaddr>> addressBook = new HashMap<>();
     private final Map<PeerId, IdentifyInfo> identified = new ConcurrentHashMap<>();
     private final Map<PeerId, CompletableFuture<Connection>> dialling = new HashMap<>();
-
-    /** What happened to a peer; delivered to {@link #onPeerEvent} listeners on the event thread. */
-    public record PeerEvent(Kind kind, PeerId peer, Connection connection, IdentifyInfo identify) {
-        public enum Kind { CONNECTED, IDENTIFIED, DISCONNECTED }
-    }
 
     public static NodeBuilder builder() { return new NodeBuilder(); }
 
@@ -108,9 +112,14 @@ public final class Node implements AutoCloseable {
         this.ping = new Ping(loop);
         this.identify = new Identify(hostKey, config.agentVersion(), () -> List.copyOf(protocols.keySet()),
                 () -> listenAddresses);
+        this.handshake = new Handshake(loop, counters, config.handshake(),
+                (c, info) -> emit(new PeerEvent(PeerEvent.Kind.READY, c.remotePeer(), c, null)));
+        protocols.put(Handshake.ID, handshake);
         protocols.put(Ping.ID, ping);
         protocols.put(Identify.ID, identify);
         protocols.put(Despatcher.PROTOCOL_ID, despatcher);
+        // Protocols built on Host: they only register handlers and listeners here, so passing this is safe.
+        this.peerExchange = new PeerExchange(this, config.peerExchange());
     }
 
     static Node start(NodeConfig config) throws IOException {
@@ -164,10 +173,18 @@ public final class Node implements AutoCloseable {
             try {
                 List<PeerRecord> known = store.peers().knownPeers(MAX_LOADED_PEERS).get(30, TimeUnit.SECONDS);
                 loop.execute(() -> {
+                    int redial = 0;
                     for (PeerRecord r : known) {
                         try {
                             PeerId id = PeerId.parse(r.peerId());
                             for (String a : r.addresses()) rememberAddress(id, Multiaddr.parse(a));
+                            // Seed 000: a restarted node reconnects to the peers it knew most recently, so it
+                            // needs no bootstrap address.
+                            if (r.lastConnectedMs() >= 0 && redial++ < REDIAL_ON_START) {
+                                connection(id).whenComplete((c, err) -> {
+                                    if (err != null) log.debug("redial of {} failed: {}", id, unwrap(err).getMessage());
+                                });
+                            }
                         } catch (IllegalArgumentException e) {
                             log.debug("skipping unparseable stored peer {}: {}", r.peerId(), e.getMessage());
                         }
@@ -187,7 +204,7 @@ public final class Node implements AutoCloseable {
 
     // ---- identity and addresses ---------------------------------------------------------------------
 
-    public PeerId peerId() { return hostKey.peerId(); }
+    @Override public PeerId peerId() { return hostKey.peerId(); }
 
     public HostKey hostKey() { return hostKey; }
 
@@ -195,7 +212,7 @@ public final class Node implements AutoCloseable {
      * Addresses other nodes can dial, without {@code /p2p/}; a wildcard listen address (0.0.0.0, ::) is
      * expanded to this host's interface addresses.
      */
-    public List<Multiaddr> listenAddresses() { return listenAddresses; }
+    @Override public List<Multiaddr> listenAddresses() { return listenAddresses; }
 
     /** {@link #listenAddresses()} with {@code /p2p/<this peer>} appended. */
     public List<Multiaddr> addresses() {
@@ -204,16 +221,28 @@ public final class Node implements AutoCloseable {
 
     public Despatcher despatcher() { return despatcher; }
 
+    /** Peer exchange (seed 000 recency lists): our list, what others told us, per-counterparty cursors. */
+    public PeerExchange peerExchange() { return peerExchange; }
+
+    @Override public EventLoop loop() { return loop; }
+
+    @Override public boolean isConnected(PeerId peer) { return openConnection(peer) != null; }
+
+    @Override public List<Multiaddr> addressesOf(PeerId peer) {
+        LinkedHashSet<Multiaddr> set = addressBook.get(peer);
+        return set == null ? List.of() : List.copyOf(set);
+    }
+
     /** Named counters: despatch messages and drops, connections, negotiation failures. */
-    public Counters counters() { return counters; }
+    @Override public Counters counters() { return counters; }
 
     /** The store, or null for an ephemeral node. */
-    public Store store() { return store; }
+    @Override public Store store() { return store; }
 
     // ---- protocols ----------------------------------------------------------------------------------
 
     /** Serves {@code protocolId} on streams remotes open (multistream-select). Replaces an earlier handler. */
-    public void registerProtocol(String protocolId, ProtocolHandler handler) {
+    @Override public void registerProtocol(String protocolId, ProtocolHandler handler) {
         protocols.put(protocolId, handler);
     }
 
@@ -225,7 +254,7 @@ public final class Node implements AutoCloseable {
      *
      * @param handler receives the stream's data once negotiated
      */
-    public CompletableFuture<Stream> openStream(PeerId peer, String protocolId, StreamHandler handler) {
+    @Override public CompletableFuture<Stream> openStream(PeerId peer, String protocolId, StreamHandler handler) {
         return connection(peer).thenCompose(c -> onLoop(() -> Multistream.select(c, List.of(protocolId), id -> handler)))
                 .thenApply(Multistream.Negotiated::stream);
     }
@@ -237,7 +266,7 @@ public final class Node implements AutoCloseable {
      *
      * @return completes with the connection or fails with {@link TransportException}
      */
-    public CompletableFuture<Connection> connect(Multiaddr address) {
+    @Override public CompletableFuture<Connection> connect(Multiaddr address) {
         if (closed) return CompletableFuture.failedFuture(new IllegalStateException("node closed"));
         PeerId expected = address.peerId();
         return transport.dial(address, expected).whenComplete((c, err) -> {
@@ -254,7 +283,7 @@ public final class Node implements AutoCloseable {
      *
      * @return fails with {@link TransportException} if no address is known or none answers
      */
-    public CompletableFuture<Connection> connection(PeerId peer) {
+    @Override public CompletableFuture<Connection> connection(PeerId peer) {
         return onLoop(() -> {
             Connection c = openConnection(peer);
             if (c != null) return CompletableFuture.completedFuture(c);
@@ -301,8 +330,11 @@ public final class Node implements AutoCloseable {
     /** The last identify answer from {@code peer}, or null. */
     public IdentifyInfo identifyInfo(PeerId peer) { return identified.get(peer); }
 
-    /** Adds a listener for connect / identify / disconnect events (called on the event thread; keep it quick). */
-    public void onPeerEvent(Consumer<PeerEvent> listener) { listeners.add(listener); }
+    /** What {@code peer} said in the Peersocket handshake of an open connection that passed it, or null. */
+    @Override public HandshakeInfo handshakeOf(PeerId peer) { return handshake.infoOf(peer); }
+
+    /** Adds a listener for connect / ready / identify / disconnect events (called on the event thread; keep it quick). */
+    @Override public void onPeerEvent(Consumer<PeerEvent> listener) { listeners.add(listener); }
 
     /** Closes all connections to {@code peer}. */
     public CompletableFuture<Void> disconnect(PeerId peer) {
@@ -353,6 +385,7 @@ public final class Node implements AutoCloseable {
             }
             if (c.direction() == Connection.Direction.OUTBOUND) rememberAddress(peer, c.remoteAddress());
             emit(new PeerEvent(PeerEvent.Kind.CONNECTED, peer, c, null));
+            handshake.start(c); // READY follows when it passes; a refused or stalled connection is closed
             identify.request(c).whenComplete((info, err) -> {
                 if (err != null) {
                     counters.increment("node.identify.failed");
@@ -383,6 +416,7 @@ public final class Node implements AutoCloseable {
             counters.increment("node.connection.closed");
             log.debug("disconnected {} ({})", peer, reason);
             despatcher.onConnectionClosed(c);
+            handshake.onConnectionClosed(c);
             emit(new PeerEvent(PeerEvent.Kind.DISCONNECTED, peer, c, null));
         }
     }
@@ -409,7 +443,7 @@ public final class Node implements AutoCloseable {
     }
 
     /** Adds addresses for {@code peer} to the address book (used by {@link #connection(PeerId)}). */
-    public void addAddresses(PeerId peer, List<Multiaddr> addresses) {
+    @Override public void addAddresses(PeerId peer, List<Multiaddr> addresses) {
         loop.execute(() -> {
             for (Multiaddr a : addresses) rememberAddress(peer, a.withoutPeerId());
         });
@@ -484,12 +518,12 @@ public final class Node implements AutoCloseable {
     @Override public void close() {
         if (closed) return;
         closed = true;
-        if (!ownsLoop || loop.inEventLoop()) {
-            despatcher.close(); // an injected loop is driven by the caller's thread
+        if (loop.inEventLoop() || !(loop instanceof ThreadEventLoop)) {
+            closeProtocols(); // a manual loop is driven by the caller's thread
         } else {
             CompletableFuture<Void> done = new CompletableFuture<>();
             loop.execute(() -> {
-                despatcher.close();
+                closeProtocols();
                 done.complete(null);
             });
             try {
@@ -518,6 +552,16 @@ public final class Node implements AutoCloseable {
                 log.debug("unlock data dir: {}", e.toString());
             }
         }
+    }
+
+    /** Stops protocol timers and fails pending work; on the loop (or the thread driving a manual loop). */
+    private void closeProtocols() {
+        try {
+            peerExchange.close();
+        } catch (RuntimeException e) {
+            log.warn("peer exchange close failed", e);
+        }
+        despatcher.close();
     }
 
     public boolean isClosed() { return closed; }

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
@@ -96,8 +97,11 @@ class QuicTransportTest {
     @Test
     void dialAuthenticatesBothSidesAndRunsUpcallsOnTheExecutor() throws Exception {
         TestNode a = listening(), b = listening();
+        CountDownLatch hold0 = new CountDownLatch(1);
+        a.executor.execute(() -> awaitQuietly(hold0));
         CompletableFuture<Connection> dial = a.transport.dial(b.address(), null);
         CompletableFuture<Thread> completedOn = dial.thenApply(c -> Thread.currentThread());
+        hold0.countDown();
         Connection ab = get(dial);
         assertThat(get(completedOn).getName()).startsWith("test-executor-");
         assertThat(ab.remotePeer()).isEqualTo(b.peerId());
@@ -115,13 +119,28 @@ class QuicTransportTest {
         assertThat(ba.direction()).isEqualTo(Connection.Direction.INBOUND);
         assertThat(ba.id()).isNotEqualTo(ab.id());
 
-        // stream and write futures complete on the event executor too
+        // stream and write futures complete on the event executor too (held busy so that the callbacks are
+        // registered before completion)
+        CountDownLatch hold = new CountDownLatch(1);
+        a.executor.execute(() -> awaitQuietly(hold));
         CompletableFuture<Stream> open = ab.openStream(new TestNode.Collector());
         CompletableFuture<Thread> openedOn = open.thenApply(x -> Thread.currentThread());
+        hold.countDown();
         assertThat(get(openedOn).getName()).startsWith("test-executor-");
+        CountDownLatch hold2 = new CountDownLatch(1);
+        a.executor.execute(() -> awaitQuietly(hold2));
         CompletableFuture<Void> write = get(open).write(new byte[100]);
         CompletableFuture<Thread> writtenOn = write.thenApply(x -> Thread.currentThread());
+        hold2.countDown();
         assertThat(get(writtenOn).getName()).startsWith("test-executor-");
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test

@@ -315,6 +315,33 @@ class QuicTransportTest {
     }
 
     @Test
+    void aStalledReceiverPushesBackOnTheSender() throws Exception {
+        TestNode a = listening(), b = listening();
+        TestNode.Collector atB = new TestNode.Collector();
+        b.streamHandlers = x -> atB;
+        Connection c = a.dial(b);
+        Stream s = get(c.openStream(new TestNode.Collector()));
+        get(s.write(new byte[1]));
+        assertThat(b.inboundStreams.poll(5, TimeUnit.SECONDS)).isNotNull();
+
+        CountDownLatch stall = new CountDownLatch(1);
+        b.executor.execute(() -> awaitQuietly(stall)); // B's event thread takes nothing for a while
+        byte[] chunk = random(64 * 1024, 9);
+        List<CompletableFuture<Void>> writes = new ArrayList<>();
+        for (int i = 0; i < 200; i++) writes.add(s.write(chunk)); // 12.5 MiB, beyond window + buffers
+        CompletableFuture<Void> last = writes.get(writes.size() - 1);
+        assertThatThrownBy(() -> last.get(1500, TimeUnit.MILLISECONDS))
+                .as("flow control holds the sender back").isInstanceOf(java.util.concurrent.TimeoutException.class);
+        assertThat(s.isWritable()).isFalse();
+
+        stall.countDown();
+        for (CompletableFuture<Void> f : writes) f.get(30, TimeUnit.SECONDS);
+        assertThat(s.isWritable()).isTrue();
+        get(s.closeWrite());
+        assertThat(atB.fin.get(30, TimeUnit.SECONDS).length).isEqualTo(1 + 200 * 64 * 1024);
+    }
+
+    @Test
     void manyConcurrentStreams() throws Exception {
         TestNode a = listening(), b = listening();
         Connection c = a.dial(b);

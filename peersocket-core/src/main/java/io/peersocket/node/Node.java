@@ -72,8 +72,6 @@ public final class Node implements Host, AutoCloseable {
     static final int MAX_LOADED_PEERS = 10_000;
     /** Addresses remembered per peer. */
     static final int MAX_ADDRESSES_PER_PEER = 16;
-    /** Most recently connected stored peers dialled at start. */
-    static final int REDIAL_ON_START = 8;
 
     private final NodeConfig config;
     private final HostKey hostKey;
@@ -201,7 +199,7 @@ public final class Node implements Host, AutoCloseable {
                             for (String a : r.addresses()) rememberAddress(id, Multiaddr.parse(a));
                             // Seed 000: a restarted node reconnects to the peers it knew most recently, so it
                             // needs no bootstrap address.
-                            if (r.lastConnectedMs() >= 0 && redial++ < REDIAL_ON_START) {
+                            if (r.lastConnectedMs() >= 0 && redial++ < config.redialOnStart()) {
                                 connection(id).whenComplete((c, err) -> {
                                     if (err != null) log.debug("redial of {} failed: {}", id, unwrap(err).getMessage());
                                 });

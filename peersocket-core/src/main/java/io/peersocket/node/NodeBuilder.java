@@ -48,6 +48,7 @@ public final class NodeBuilder {
     private HandshakeConfig handshake = HandshakeConfig.defaults();
     private PeerExchangeConfig peerExchange = PeerExchangeConfig.defaults();
     private KadConfig kademlia;
+    private int redialOnStart = 8;
 
     NodeBuilder() {}
 
@@ -133,6 +134,16 @@ public final class NodeBuilder {
         return this;
     }
 
+    /**
+     * At start, dial this many of the most recently connected peers from the store, so a restarted node needs
+     * no bootstrap address (default 8; 0 disables).
+     */
+    public NodeBuilder redialOnStart(int peers) {
+        if (peers < 0) throw new IllegalArgumentException("redialOnStart must be >= 0");
+        this.redialOnStart = peers;
+        return this;
+    }
+
     /** Peer exchange settings (list size, batch size, period). */
     public NodeBuilder peerExchange(PeerExchangeConfig config) {
         this.peerExchange = Objects.requireNonNull(config);
@@ -148,7 +159,8 @@ public final class NodeBuilder {
     public NodeConfig config() {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
-                transportFactory, eventLoop, handshake, peerExchange, kademlia);
+                transportFactory, eventLoop, handshake, peerExchange, kademlia,
+                redialOnStart);
     }
 
     /**

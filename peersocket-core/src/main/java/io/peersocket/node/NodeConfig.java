@@ -32,6 +32,7 @@ import java.util.function.UnaryOperator;
  * @param handshake the Peersocket handshake: network id, light node flag, version, timeout
  * @param peerExchange peer exchange limits and period (seed 000 recency lists)
  * @param kademlia the Kademlia DHT settings, or null to run without the DHT
+ * @param redialOnStart how many of the most recently connected stored peers to dial at start (seed 000)
  */
 public record NodeConfig(
         Path dataDir,
@@ -45,7 +46,8 @@ public record NodeConfig(
         EventLoop eventLoop,
         HandshakeConfig handshake,
         PeerExchangeConfig peerExchange,
-        KadConfig kademlia) {
+        KadConfig kademlia,
+        int redialOnStart) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
     public long networkId() { return handshake.networkId(); }

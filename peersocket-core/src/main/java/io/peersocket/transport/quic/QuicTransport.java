@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -25,9 +26,11 @@ import io.netty.handler.codec.quic.QuicConnectionIdGenerator;
 import io.netty.handler.codec.quic.QuicServerCodecBuilder;
 import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicSslContextBuilder;
+import io.netty.handler.codec.quic.QuicSslEngine;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicTokenHandler;
 import io.netty.handler.ssl.ClientAuth;
+import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.peersocket.identity.PeerId;
@@ -46,6 +49,14 @@ import java.lang.reflect.Method;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.util.Collections;
+import java.util.WeakHashMap;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedKeyManager;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -61,6 +72,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,23 +82,33 @@ import org.slf4j.LoggerFactory;
  * streams, small unreliable blocks on QUIC DATAGRAM frames (RFC 9221).
  *
  * <p>One UDP socket per listen address both accepts and dials: outbound connections use the listen port as their
- * source port (needed for hole punching). Inbound packets are routed to the server or client side by destination
- * connection id (fixed local length {@value #CID_LENGTH}).
+ * source port (needed for hole punching). A dial to an address family nobody listens on binds an ephemeral socket
+ * (which accepts too, but is not among {@link #listenAddresses()}). Inbound packets are routed to the server or client
+ * side by destination connection id (fixed local length {@value #CID_LENGTH}), see {@link PacketRouter}. Peers at
+ * loopback addresses are served by codecs with {@value #LOOPBACK_UDP_PAYLOAD}-byte UDP payloads; all others by
+ * quiche's defaults (1350 bytes).
  *
  * <p>Netty with native quiche/BoringSSL does the I/O on one event-loop thread per transport (epoll where available,
  * else NIO); every {@link TransportHandler} upcall and every returned future completes on
  * {@link TransportConfig#eventExecutor()}, in order per connection and per stream. Inbound connections are reported
  * only after the client certificate verified; a dial completes only after the server certificate verified and
- * matched the expected peer.
+ * matched the expected peer. (In TLS 1.3 the client finishes first: a server that then rejects the client shows up as
+ * the new connection closing.)
  *
- * <p>Limits: {@link TransportConfig#maxConnections()} (inbound beyond it are closed with CONNECTION_REFUSED, dials
- * fail with {@code LIMIT}), {@link TransportConfig#maxStreamsPerConnection()} concurrent remote-opened streams,
- * {@link TransportConfig#idleTimeoutMs()} QUIC max idle timeout, {@link TransportConfig#handshakeTimeoutMs()} for
- * dials and inbound handshakes. Keep-alives: when the peer supports datagrams, a one-byte keep-alive datagram is sent
- * every third of the idle timeout (datagram payloads carry a one-byte Peersocket type prefix, invisible to users);
- * with peers without datagram support, liveness is left to higher layers (e.g. {@code /ipfs/ping/1.0.0}).
+ * <p>Limits: {@link TransportConfig#maxConnections()} counts handshaking and open connections; beyond it inbound
+ * handshakes are aborted before the server sends its certificate (the dialer sees {@code REFUSED}) and dials fail
+ * with {@code LIMIT}. {@link TransportConfig#maxStreamsPerConnection()} concurrent remote-opened bidirectional streams
+ * (no unidirectional ones); {@link TransportConfig#idleTimeoutMs()} is the QUIC max idle timeout;
+ * {@link TransportConfig#handshakeTimeoutMs()} bounds dials ({@code TIMEOUT}) and inbound handshakes. Flow control
+ * windows: {@value #MAX_DATA} bytes per connection, {@value #MAX_STREAM_DATA} per stream; congestion control CUBIC.
  *
- * <p>Methods may be called from any thread. Spec sources: libp2p specs {@code tls/tls.md}, RFC 9000, RFC 9221.
+ * <p>Keep-alives: when both sides enable datagrams, a one-byte keep-alive datagram goes out every third of the idle
+ * timeout, so only a silent peer times out. Every datagram carries a one-byte type prefix (0 keep-alive, 1 data),
+ * invisible to users and counted out of {@link Connection#maxDatagramSize()}. Without datagram support, liveness is
+ * left to higher layers (e.g. {@code /ipfs/ping/1.0.0}).
+ *
+ * <p>Methods may be called from any thread. Spec sources: libp2p specs {@code tls/tls.md} and
+ * {@code quic/README.md}, RFC 9000, RFC 9001, RFC 9221.
  */
 public final class QuicTransport implements Transport {
     private static final Logger log = LoggerFactory.getLogger(QuicTransport.class);
@@ -97,6 +119,15 @@ public final class QuicTransport implements Transport {
     public static final long MAX_DATA = 16L << 20;
     /** Per-stream receive window in bytes. */
     public static final long MAX_STREAM_DATA = 4L << 20;
+    /**
+     * UDP payload limit of the loopback codecs, which serve peers at loopback addresses: loopback MTUs are large
+     * (64 KiB on Linux) and big packets cut per-packet costs several-fold (16 KiB measured best: larger ones overflow
+     * the socket receive buffer). Other peers get quiche's defaults (1350 bytes), as quiche's path MTU discovery
+     * cannot be relied on and larger datagrams would be fragmented.
+     */
+    static final int LOOPBACK_UDP_PAYLOAD = 16_384;
+    /** Receive buffer per datagram read: fits {@link #LOOPBACK_UDP_PAYLOAD}. */
+    static final int RECEIVE_BUFFER_BYTES = LOOPBACK_UDP_PAYLOAD + 1024;
     /** QUIC DATAGRAM receive and send queue lengths (datagrams). */
     static final int DATAGRAM_QUEUE = 1024;
     /** Signature algorithms offered for the certificate verify (TLS 1.3 names, BoringSSL syntax). */
@@ -114,6 +145,8 @@ public final class QuicTransport implements Transport {
     private final EventLoopGroup group;
     private final boolean epoll;
     private final SecureRandom random = new SecureRandom();
+    /** Whether loopback peers get the large-packet codecs. */
+    private final boolean loopbackCodecs;
 
     private final List<QuicEndpoint> endpoints = new CopyOnWriteArrayList<>();
     private final List<Multiaddr> listenAddresses = new CopyOnWriteArrayList<>();
@@ -129,6 +162,10 @@ public final class QuicTransport implements Transport {
     /** Slots taken against {@link TransportConfig#maxConnections()}. */
     private final AtomicInteger slots = new AtomicInteger();
 
+    /** Engines of inbound handshakes refused for the connection limit: the server key manager offers them no key. */
+    private final Set<SSLEngine> refusedEngines = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
+    static final AttributeKey<Boolean> REFUSED = AttributeKey.valueOf("peersocket.quic.refused");
+
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
     private final CompletableFuture<Void> closedOnExecutor = new CompletableFuture<>();
@@ -140,6 +177,12 @@ public final class QuicTransport implements Transport {
      * @throws IllegalStateException if the native QUIC library is unavailable on this platform
      */
     public QuicTransport(TransportConfig config, TransportHandler handler) {
+        this(config, handler, true);
+    }
+
+    /** As above; {@code loopbackCodecs} false sends loopback peers through the WAN codecs too (tests). */
+    QuicTransport(TransportConfig config, TransportHandler handler, boolean loopbackCodecs) {
+        this.loopbackCodecs = loopbackCodecs;
         this.config = Objects.requireNonNull(config, "config");
         this.handler = Objects.requireNonNull(handler, "handler");
         this.executor = config.eventExecutor();
@@ -149,7 +192,7 @@ public final class QuicTransport implements Transport {
         }
         this.certificate = Libp2pTls.generate(config.hostKey());
         this.serverSsl = QuicSslContextBuilder
-                .forServer(certificate.privateKey(), null, certificate.certificate())
+                .forServer(new ServerKeyManager(certificate, refusedEngines), null)
                 .trustManager(Libp2pTrustManager.INSTANCE)
                 .clientAuth(ClientAuth.REQUIRE)
                 .applicationProtocols(Libp2pTls.ALPN)
@@ -352,17 +395,20 @@ public final class QuicTransport implements Transport {
         ByteBuffer cidKey = ByteBuffer.wrap(cid.clone());
         ep.clientCids.add(cidKey);
         QuicConnection conn = new QuicConnection(this, ep, Connection.Direction.OUTBOUND, want, result, cidKey);
+        conn.remoteSocket = target;
         conn.slotReserved = true;
         live.add(conn);
         try {
-            QuicChannel.newBootstrap(ep.channel)
+            ep.router.connecting(target.getAddress().isLoopbackAddress(), () -> QuicChannel.newBootstrap(ep.channel)
                     .handler(conn.newHandler())
                     .streamHandler(inboundStreamInitializer())
                     .localConnectionAddress(new QuicConnectionAddress(cid))
                     .remoteAddress(target)
                     .connect()
-                    .addListener(f -> conn.onDialConnected(f.isSuccess() ? (QuicChannel) f.getNow() : null,
-                            f.cause()));
+                    // run after the current loop task: netty fires the datagram-extension event right after
+                    // completing the connect promise, and the connection should know its datagram size when reported
+                    .addListener(f -> ep.channel.eventLoop().execute(() -> conn.onDialConnected(
+                            f.isSuccess() ? (QuicChannel) f.getNow() : null, f.cause()))));
         } catch (RuntimeException e) {
             conn.onDialConnected(null, e);
         }
@@ -505,22 +551,25 @@ public final class QuicTransport implements Transport {
     private CompletableFuture<QuicEndpoint> bind(InetSocketAddress address, boolean listening) {
         CompletableFuture<QuicEndpoint> result = new CompletableFuture<>();
         Set<ByteBuffer> cids = QuicEndpoint.newCidSet();
-        boolean v4 = address.getAddress() instanceof Inet4Address;
-        SocketProtocolFamily family = v4 ? SocketProtocolFamily.INET : SocketProtocolFamily.INET6;
+        AtomicReference<QuicEndpoint> endpointRef = new AtomicReference<>();
+        AtomicReference<PacketRouter> routerRef = new AtomicReference<>();
+        SocketProtocolFamily family = address.getAddress() instanceof Inet4Address
+                ? SocketProtocolFamily.INET : SocketProtocolFamily.INET6;
         Bootstrap b = new Bootstrap()
                 .group(group)
                 .channelFactory(() -> epoll ? NativeIo.datagramChannel(family) : new NioDatagramChannel(family))
                 .option(ChannelOption.SO_RCVBUF, config.socketBufferBytes())
                 .option(ChannelOption.SO_SNDBUF, config.socketBufferBytes())
+                // room for the loopback codecs' large datagrams
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER_BYTES))
                 .handler(new ChannelInitializer<DatagramChannel>() {
                     @Override
                     protected void initChannel(DatagramChannel ch) {
-                        PacketRouter router = new PacketRouter(CID_LENGTH, cids);
-                        ch.pipeline()
-                                .addLast("router", router)
-                                .addLast("quic-server", serverCodec())
-                                .addLast("client-gate", router.newClientGate())
-                                .addLast("quic-client", clientCodec());
+                        PacketRouter router = new PacketRouter(CID_LENGTH, cids, loopbackCodecs,
+                                () -> publish(endpointRef, ch, listening, cids, routerRef.get()));
+                        routerRef.set(router);
+                        router.install(ch.pipeline(), serverCodec(endpointRef, false), serverCodec(endpointRef, true),
+                                clientCodec(false), clientCodec(true));
                     }
                 });
         try {
@@ -530,7 +579,7 @@ public final class QuicTransport implements Transport {
                             "cannot bind UDP " + address + ": " + f.cause().getMessage(), f.cause()));
                     return;
                 }
-                QuicEndpoint ep = new QuicEndpoint((DatagramChannel) f.channel(), listening, cids);
+                QuicEndpoint ep = publish(endpointRef, (DatagramChannel) f.channel(), listening, cids, routerRef.get());
                 if (closing.get()) {
                     f.channel().close();
                     result.completeExceptionally(new TransportException(TransportException.Kind.CLOSED,
@@ -547,7 +596,13 @@ public final class QuicTransport implements Transport {
         return result;
     }
 
-    private <B extends QuicCodecBuilder<B>> B common(B b) {
+    /** The endpoint of a bound socket, created once (when it becomes active or its bind completes). */
+    private static QuicEndpoint publish(AtomicReference<QuicEndpoint> ref, DatagramChannel ch, boolean listening,
+            Set<ByteBuffer> cids, PacketRouter router) {
+        return ref.updateAndGet(e -> e != null ? e : new QuicEndpoint(ch, listening, cids, router));
+    }
+
+    private <B extends QuicCodecBuilder<B>> B common(B b, boolean loopback) {
         b.maxIdleTimeout(config.idleTimeoutMs(), TimeUnit.MILLISECONDS)
                 .initialMaxData(MAX_DATA)
                 .initialMaxStreamDataBidirectionalLocal(MAX_STREAM_DATA)
@@ -557,65 +612,64 @@ public final class QuicTransport implements Transport {
                 .initialMaxStreamsUnidirectional(0)
                 .congestionControlAlgorithm(QuicCongestionControlAlgorithm.CUBIC)
                 .localConnectionIdLength(CID_LENGTH);
+        if (loopback) {
+            b.maxSendUdpPayloadSize(LOOPBACK_UDP_PAYLOAD).maxRecvUdpPayloadSize(LOOPBACK_UDP_PAYLOAD);
+        }
         if (config.datagrams()) {
             b.datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE);
         }
         return b;
     }
 
-    private ChannelHandler serverCodec() {
-        return common(new QuicServerCodecBuilder())
-                .sslContext(serverSsl)
+    private ChannelHandler serverCodec(AtomicReference<QuicEndpoint> endpoint, boolean loopback) {
+        return common(new QuicServerCodecBuilder(), loopback)
+                .sslEngineProvider(this::newServerEngine)
                 .connectionIdAddressGenerator(QuicConnectionIdGenerator.randomGenerator())
                 .tokenHandler(NoRetryTokenHandler.INSTANCE)
                 .handler(new ChannelInitializer<QuicChannel>() {
                     @Override
                     protected void initChannel(QuicChannel ch) {
-                        acceptInbound(ch);
+                        acceptInbound(ch, endpoint.get());
                     }
                 })
                 .streamHandler(inboundStreamInitializer())
                 .build();
     }
 
-    private ChannelHandler clientCodec() {
-        return common(new QuicClientCodecBuilder()).sslContext(clientSsl).build();
+    private ChannelHandler clientCodec(boolean loopback) {
+        return common(new QuicClientCodecBuilder(), loopback).sslContext(clientSsl).build();
+    }
+
+    /**
+     * The TLS engine of a new inbound connection, on its event loop, before its first packet is processed. Takes a
+     * connection slot (released when the channel closes); beyond the limit the engine is marked refused, so the
+     * handshake fails before the server sends its certificate and the dialer sees a prompt refusal.
+     */
+    private QuicSslEngine newServerEngine(QuicChannel ch) {
+        QuicSslEngine engine = serverSsl.newEngine(ch.alloc());
+        if (closing.get() || !tryReserveSlot()) {
+            log.debug("refusing inbound QUIC connection from {}: {}", ch.remoteSocketAddress(),
+                    closing.get() ? "transport closing" : "limit " + config.maxConnections() + " reached");
+            refusedEngines.add(engine);
+            ch.attr(REFUSED).set(Boolean.TRUE);
+        } else {
+            ch.closeFuture().addListener(f -> releaseSlot());
+        }
+        return engine;
     }
 
     /** A new inbound QUIC connection (handshake not yet done), on its event loop. */
-    private void acceptInbound(QuicChannel ch) {
-        QuicEndpoint ep = null;
-        for (QuicEndpoint e : endpoints) {
-            if (e.channel == ch.parent()) ep = e;
-        }
+    private void acceptInbound(QuicChannel ch, QuicEndpoint ep) {
         if (ep == null) {
-            synchronized (ephemeralLock) {
-                for (CompletableFuture<QuicEndpoint> f : new CompletableFuture[] {ephemeralV4, ephemeralV6}) {
-                    if (f != null && f.isDone() && !f.isCompletedExceptionally() && f.join().channel == ch.parent()) {
-                        ep = f.join();
-                    }
-                }
-            }
-        }
-        if (ep == null) {
-            // bind() has not published the endpoint yet: the socket cannot have received a packet before that
+            // the router publishes the endpoint when the socket becomes active, before its first read
             ch.close();
             return;
         }
         QuicConnection conn = new QuicConnection(this, ep, Connection.Direction.INBOUND, null, null, null);
+        conn.refused = Boolean.TRUE.equals(ch.attr(REFUSED).get());
         ch.pipeline().addLast(conn.newHandler());
         live.add(conn);
-        if (closing.get()) {
-            ch.eventLoop().execute(() -> conn.closeOnLoop("transport closed", 0));
-        } else if (!tryReserveSlot()) {
-            log.debug("refusing inbound QUIC connection from {}: limit {} reached", ch.remoteSocketAddress(),
-                    config.maxConnections());
-            // let the codec process the Initial first so the CONNECTION_CLOSE can be sent
-            ch.eventLoop().execute(() -> conn.refuseOnLoop("connection limit reached"));
-        } else {
-            conn.slotReserved = true;
-            ch.eventLoop().schedule(conn::onHandshakeTimeout, config.handshakeTimeoutMs(), TimeUnit.MILLISECONDS);
-        }
+        ch.eventLoop().schedule(conn::onHandshakeTimeout, config.handshakeTimeoutMs(), TimeUnit.MILLISECONDS);
     }
 
     private ChannelInitializer<QuicStreamChannel> inboundStreamInitializer() {
@@ -630,6 +684,56 @@ public final class QuicTransport implements Transport {
                 conn.onInboundStream(ch);
             }
         };
+    }
+
+    /**
+     * Offers the transport's certificate to every inbound handshake except refused ones (no key material makes
+     * BoringSSL abort the handshake with an alert before the server flight).
+     */
+    private static final class ServerKeyManager extends X509ExtendedKeyManager {
+        private static final String ALIAS = "libp2p";
+        private final Libp2pTls.CertifiedKey key;
+        private final Set<SSLEngine> refused;
+
+        ServerKeyManager(Libp2pTls.CertifiedKey key, Set<SSLEngine> refused) {
+            this.key = key;
+            this.refused = refused;
+        }
+
+        @Override
+        public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
+            return refused.contains(engine) ? null : ALIAS;
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+            return ALIAS;
+        }
+
+        @Override
+        public String[] getServerAliases(String keyType, Principal[] issuers) {
+            return new String[] {ALIAS};
+        }
+
+        @Override
+        public String[] getClientAliases(String keyType, Principal[] issuers) {
+            return null;
+        }
+
+        @Override
+        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+            return null;
+        }
+
+        @Override
+        public X509Certificate[] getCertificateChain(String alias) {
+            return ALIAS.equals(alias) ? new X509Certificate[] {key.certificate()} : null;
+        }
+
+        @Override
+        public PrivateKey getPrivateKey(String alias) {
+            return ALIAS.equals(alias) ? key.privateKey() : null;
+        }
     }
 
     /** Never sends Retry: address validation costs a round trip and is not needed for a p2p node. */

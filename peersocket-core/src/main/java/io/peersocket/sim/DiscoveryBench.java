@@ -9,7 +9,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.CompletionException;
-import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * The discovery benchmark on the {@link Simulator}: N nodes join through node 0 (at random times within a join
@@ -113,15 +113,16 @@ public final class DiscoveryBench {
     private DiscoveryBench() {}
 
     /**
-     * Runs the discovery benchmark with {@code protocol} making each node's {@link Discovery}.
+     * Runs the discovery benchmark; {@code protocol} adds the discovery protocol to the simulation's config so
+     * that each node's application object is its {@link Discovery} (e.g.
+     * {@code c -> KadDiscovery.configure(c, KadConfig.defaults())}).
      *
      * @param measureHeap whether to force GCs and measure heap per node (slower; skip in tests)
      */
-    public static Result run(Settings s, Function<SimNode, Discovery> protocol, boolean measureHeap) {
+    public static Result run(Settings s, UnaryOperator<SimConfig> protocol, boolean measureHeap) {
         long heapBefore = measureHeap ? usedHeapAfterGc() : 0;
-        SimConfig config = SimConfig.of(s.nodes(), s.seed())
-                .withLinkModel(new SeededLinkModel(s.seed(), s.baseMs(), s.jitterMs(), 0, s.lossRate()))
-                .withSetup(protocol::apply);
+        SimConfig config = protocol.apply(SimConfig.of(s.nodes(), s.seed())
+                .withLinkModel(new SeededLinkModel(s.seed(), s.baseMs(), s.jitterMs(), 0, s.lossRate())));
         List<String> failures = new ArrayList<>();
         try (Simulator sim = Simulator.start(config)) {
             SplittableRandom random = new SplittableRandom(s.seed() * 31 + 7);
@@ -334,13 +335,13 @@ public final class DiscoveryBench {
             System.out.print(runRequests(s.nodes(), perNode, s.seed()));
             return;
         }
-        Result r = run(s, defaultProtocol(), true);
+        Result r = run(s, kademlia(), true);
         System.out.print(r.report());
     }
 
-    /** The built-in discovery protocol: Kademlia with its connection manager, default settings. */
-    static Function<SimNode, Discovery> defaultProtocol() {
-        return KadDiscovery.factory(io.peersocket.protocol.kad.KadConfig.defaults());
+    /** The built-in discovery protocol: the node's Kademlia with its connection manager, default settings. */
+    public static UnaryOperator<SimConfig> kademlia() {
+        return c -> KadDiscovery.configure(c, io.peersocket.protocol.kad.KadConfig.defaults());
     }
 
     private static void fail(String message) {

@@ -2,15 +2,17 @@ package io.peersocket.sim;
 
 import io.peersocket.identity.PeerId;
 import io.peersocket.protocol.kad.KadConfig;
-import io.peersocket.protocol.kad.KadConnectionManager;
 import io.peersocket.protocol.kad.Kademlia;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Function;
 
 /**
- * {@link Discovery} over the real {@link Kademlia} service with its {@link KadConnectionManager} (running from the
- * start on every node, the bootstrap node included): join = connect to the bootstrap peer, then a self-lookup
- * ({@link Kademlia#bootstrap()}); find = {@link Kademlia#findPeer}; one request = a kad PING.
+ * {@link Discovery} over the node's own Kademlia ({@link io.peersocket.node.NodeBuilder#kademlia}): the DHT and its
+ * connection manager run from the node's start, and the node bootstraps itself (a self-lookup) once it has
+ * identified its first DHT server — exactly as a real node does. Join = connect to the bootstrap peer and wait
+ * for the routing table to have a member; find = {@link Kademlia#findPeer}; one request = a kad PING.
+ *
+ * <p>Use {@link #configure} to build every node with the DHT and this adapter as its application object.
  */
 public final class KadDiscovery implements Discovery {
     /** Join attempts before {@link #join} gives up. */
@@ -20,33 +22,33 @@ public final class KadDiscovery implements Discovery {
 
     private final SimNode node;
     private final Kademlia kad;
-    private final KadConnectionManager manager;
     private int retries;
     private boolean closed;
 
-    /** Starts Kademlia with {@code config} and its connection manager on {@code node} (call from the setup). */
-    public KadDiscovery(SimNode node, KadConfig config) {
+    /**
+     * The adapter for {@code node}.
+     *
+     * @throws NullPointerException if the node was built without Kademlia
+     */
+    public KadDiscovery(SimNode node) {
         this.node = node;
-        this.kad = new Kademlia(node.node(), config);
-        this.manager = new KadConnectionManager(kad);
-        manager.start();
+        this.kad = Objects.requireNonNull(node.node().kademlia(), "node " + node.index() + " runs without Kademlia");
     }
 
-    /** A {@link SimConfig#setup} factory; each node's kad seed is {@code config.seed() + index}. */
-    public static Function<SimNode, Discovery> factory(KadConfig config) {
-        return n -> new KadDiscovery(n, config.toBuilder().seed(config.seed() + n.index()).build());
+    /** {@code base} with every node running Kademlia with {@code kad} and this adapter as its application object. */
+    public static SimConfig configure(SimConfig base, KadConfig kad) {
+        Objects.requireNonNull(kad);
+        var options = base.nodeOptions();
+        return base.withNodeOptions(b -> options.apply(b).kademlia(kad)).withSetup(KadDiscovery::new);
     }
 
     public Kademlia kademlia() { return kad; }
 
-    public KadConnectionManager connectionManager() { return manager; }
-
     /**
-     * Joins through {@code bootstrap} as a careful node would: connect, wait (at most 2 virtual seconds) until
-     * identify has put it in the routing table, run the self-lookup, and check that the table is not empty; if an
-     * attempt fails, try again after 1, 2, 4 … s ({@value #MAX_JOIN_ATTEMPTS} attempts in all). Afterwards a
-     * watchdog re-joins whenever the table is found empty (checked every {@value #WATCHDOG_MS} ms). Retries and
-     * re-joins are counted in {@link #joinRetries()}.
+     * Joins through {@code bootstrap}: connects and waits (at most 2 virtual seconds) until identify has put it in
+     * the routing table (the node then runs its self-lookup by itself). A failed attempt is retried after 1, 2, 4
+     * … s ({@value #MAX_JOIN_ATTEMPTS} attempts in all); afterwards a watchdog re-joins whenever the table is
+     * found empty (checked every {@value #WATCHDOG_MS} ms). Both count in {@link #joinRetries()}.
      */
     @Override public CompletableFuture<?> join(SimNode bootstrap) {
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -58,8 +60,6 @@ public final class KadDiscovery implements Discovery {
         if (n > 1) retries++;
         node.node().connect(bootstrap.address())
                 .thenCompose(c -> whenTableHasMembers(40))
-                .thenCompose(v -> kad.bootstrap())
-                .thenCompose(r -> kad.inspect(t -> t.size()))
                 .whenComplete((size, e) -> {
                     if (e == null && size > 0) {
                         done.complete(null);
@@ -70,6 +70,19 @@ public final class KadDiscovery implements Discovery {
                         node.node().loop().schedule(() -> attempt(bootstrap, n + 1, done), 1000L << (n - 1));
                     }
                 });
+    }
+
+    /** Completes with the table size once it is positive, or after {@code tries} more checks 50 ms apart. */
+    private CompletableFuture<Integer> whenTableHasMembers(int tries) {
+        return kad.inspect(t -> t.size()).thenCompose(size -> {
+            if (size > 0 || tries <= 0) return CompletableFuture.completedFuture(size);
+            CompletableFuture<Integer> later = new CompletableFuture<>();
+            node.node().loop().schedule(() -> whenTableHasMembers(tries - 1).whenComplete((v, e) -> {
+                if (e != null) later.completeExceptionally(e);
+                else later.complete(v);
+            }), 50);
+            return later;
+        });
     }
 
     private void watch(SimNode bootstrap) {
@@ -89,16 +102,6 @@ public final class KadDiscovery implements Discovery {
     /** Join attempts after the first, and re-joins after the table emptied. */
     @Override public int joinRetries() { return retries; }
 
-    /** Completes once the table has a member or after {@code tries} checks 50 ms apart. */
-    private CompletableFuture<Void> whenTableHasMembers(int tries) {
-        return kad.inspect(t -> t.size()).thenCompose(size -> {
-            if (size > 0 || tries <= 0) return CompletableFuture.completedFuture(null);
-            CompletableFuture<Void> later = new CompletableFuture<>();
-            node.node().loop().schedule(() -> whenTableHasMembers(tries - 1).whenComplete((v, e) -> later.complete(null)), 50);
-            return later;
-        });
-    }
-
     @Override public CompletableFuture<Found> findPeer(PeerId target) {
         return kad.findPeer(target).thenApply(r -> new Found(r.stats().hops(), r.stats().queried()));
     }
@@ -109,9 +112,6 @@ public final class KadDiscovery implements Discovery {
     /** Members of the routing table (event loop only, i.e. the simulation thread). */
     @Override public int tableSize() { return kad.table().size(); }
 
-    @Override public void close() {
-        closed = true;
-        manager.close();
-        kad.close();
-    }
+    /** Stops the watchdog; the node closes its DHT itself. */
+    @Override public void close() { closed = true; }
 }

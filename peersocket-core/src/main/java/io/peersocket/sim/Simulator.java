@@ -115,7 +115,7 @@ public final class Simulator implements AutoCloseable {
 
     private void startNode(SimNode n) {
         try {
-            n.node = Node.builder()
+            n.node = config.nodeOptions().apply(Node.builder())
                     .eventLoop(loop)
                     .transport(network::transport)
                     .listen(n.listenAddress())

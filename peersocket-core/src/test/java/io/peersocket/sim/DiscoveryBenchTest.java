@@ -20,7 +20,7 @@ class DiscoveryBenchTest {
     }
 
     static DiscoveryBench.Result run(DiscoveryBench.Settings s) {
-        return DiscoveryBench.run(s, KadDiscovery.factory(KadConfig.defaults()), false);
+        return DiscoveryBench.run(s, DiscoveryBench.kademlia(), false);
     }
 
     static void assertHealthyRun(DiscoveryBench.Result r) {
@@ -54,9 +54,8 @@ class DiscoveryBenchTest {
     @Timeout(300)
     void lookupsOfLiveNodesSurviveACrashedTenth() {
         DiscoveryBench.Settings s = small(60, 0);
-        SimConfig config = SimConfig.of(s.nodes(), s.seed())
-                .withLinkModel(new SeededLinkModel(s.seed(), s.baseMs(), s.jitterMs()))
-                .withSetup(KadDiscovery.factory(KadConfig.defaults())::apply);
+        SimConfig config = KadDiscovery.configure(SimConfig.of(s.nodes(), s.seed())
+                .withLinkModel(new SeededLinkModel(s.seed(), s.baseMs(), s.jitterMs())), KadConfig.defaults());
         try (Simulator sim = Simulator.start(config)) {
             for (int i = 1; i < s.nodes(); i++) {
                 int node = i;

@@ -20,8 +20,9 @@ import java.util.function.UnaryOperator;
  * <p>Also runs a discovery-free load ({@code --requests}: despatch requests between random peers) to measure the
  * simulator's own scale.
  *
- * <p>Run: {@code java -cp <core classes and dependencies> io.peersocket.sim.DiscoveryBench [options]}; try
- * {@code --help}.
+ * <p>Run: {@code java -cp "peersocket-cli/target/peersocket-cli-0.1.0-SNAPSHOT.jar:peersocket-cli/target/lib/*"
+ * io.peersocket.sim.DiscoveryBench [options]} (any classpath with peersocket-core and its dependencies); try
+ * {@code --help}. Results: docs/benchmarks.md, "Simulator (discovery)".
  */
 public final class DiscoveryBench {
 

@@ -27,8 +27,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A deterministic simulation of many real {@link Node}s in one JVM: the whole node stack (transport contract,
- * multistream, identify, despatch, and whatever protocols {@link SimConfig#setup} attaches) over one
- * {@link MemoryNetwork}, in virtual time.
+ * multistream, identify, handshake, peer exchange, despatch, Kademlia if {@link SimConfig#nodeOptions} enables
+ * it, and whatever {@link SimConfig#setup} attaches) over one {@link MemoryNetwork}, in virtual time. Nodes have
+ * no data dir (no store).
+ *
+ * <pre>{@code
+ * try (Simulator sim = Simulator.start(KadDiscovery.configure(SimConfig.of(1000, 42), KadConfig.defaults()))) {
+ *     sim.introduce(1, 0);
+ *     sim.app(1, Discovery.class).join(sim.simNode(0));
+ *     sim.runFor(60_000);                                   // virtual ms
+ *     var found = sim.await(sim.node(1).kademlia().findPeer(sim.peerId(7)), 30_000);
+ * }
+ * }</pre>
  *
  * <p><b>Threading.</b> All nodes share one {@link SimLoop}, driven by the thread that creates the simulator (every
  * method must be called from it). The loop is a discrete-event scheduler: it runs whatever is due, then jumps to
@@ -42,7 +52,9 @@ import org.slf4j.LoggerFactory;
  * run: the same tasks in the same order at the same virtual times, the same latencies and losses, the same
  * results. {@link #traceDigest()} folds every send (virtual time, sender, receiver, latency) into a 64-bit digest
  * for comparing runs; {@link SimStats#foreignSubmissions()} counts work that escaped to another thread (0 in a
- * sound run). Wall-clock time is only measured ({@link SimStats#wallMs()}), never used.
+ * sound run). Wall-clock time is only measured ({@link SimStats#wallMs()}), never used. Random bytes that only
+ * fill payloads (ping payloads, the peer exchange log id) still come from {@code SecureRandom}; they change
+ * message contents, never sizes or the order of events.
  *
  * <p><b>Links.</b> Every send asks the {@link SimConfig#linkModel} for its latency and loss; on top of it the
  * simulator makes crashed nodes and partitioned pairs unreachable (dials time out at the handshake timeout,

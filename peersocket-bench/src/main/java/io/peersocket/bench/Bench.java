@@ -1,0 +1,402 @@
+package io.peersocket.bench;
+
+import io.peersocket.bench.baseline.NettyQuicBaseline;
+import io.peersocket.bench.baseline.TcpBaseline;
+import java.io.PrintStream;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Compares Peersocket with raw TCP and raw Netty QUIC on loopback, in one run: request/reply round trips
+ * (1 and {@link Settings#depth()} outstanding), one-stream bulk transfer, and connection set-up. Prints a plain
+ * table, then the same results as markdown for {@code docs/benchmarks.md}. Run it with {@code peersocket-bench/run}.
+ *
+ * <pre>
+ * Bench [--quick] [--duration SECONDS] [--warmup SECONDS] [--bulk-mb MIB] [--connects N]
+ *       [--only rr,rr16,bulk,connect]
+ * </pre>
+ *
+ * Exit status: 0 if every measurement ran (whether or not the targets are met), 1 if one failed, 2 on bad
+ * arguments.
+ */
+public final class Bench {
+    static final Set<String> SCENARIOS = new LinkedHashSet<>(List.of("rr", "rr16", "bulk", "connect"));
+    /** Targets from the project plan: ours / raw TCP. */
+    static final double RR_TARGET = 0.5;
+    static final double BULK_TARGET = 0.3;
+
+    private final Settings settings;
+    private final String mode;
+    private final Set<String> only;
+    private final PrintStream out = System.out;
+    private final List<String> failures = new ArrayList<>();
+
+    // results (null when skipped or failed)
+    RrResult tcpRr, quicRr, oursRr, tcpRr16, quicRr16, oursRr16;
+    BulkResult tcpBulk, quicBulk, oursBulk;
+    ConnectResult quicConnect, quicConnectMutual, oursDial, oursConnect;
+    String ioMode = "?";
+
+    Bench(Settings settings, String mode, Set<String> only) {
+        this.settings = settings;
+        this.mode = mode;
+        this.only = only;
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
+        Settings s = Settings.full();
+        String mode = "full";
+        Set<String> only = SCENARIOS;
+        Long durationMs = null;
+        Long warmupMs = null;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--quick" -> {
+                        s = Settings.quick();
+                        mode = "quick";
+                    }
+                    case "--duration" -> durationMs = seconds(args, ++i);
+                    case "--warmup" -> warmupMs = seconds(args, ++i);
+                    case "--bulk-mb" -> s = s.withBulkBytes(positive(args, ++i) << 20);
+                    case "--connects" -> s = s.withConnects((int) Math.min(100_000, positive(args, ++i)));
+                    case "--only" -> {
+                        only = new LinkedHashSet<>(Arrays.asList(value(args, ++i).split(",")));
+                        for (String o : only) {
+                            if (!SCENARIOS.contains(o)) throw new IllegalArgumentException("unknown scenario '" + o
+                                    + "' (use " + String.join(",", SCENARIOS) + ")");
+                        }
+                    }
+                    case "-h", "--help" -> {
+                        usage(System.out);
+                        return;
+                    }
+                    default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            System.err.println("bench: " + e.getMessage());
+            usage(System.err);
+            System.exit(2);
+        }
+        if (durationMs != null) s = s.withDurationMs(durationMs);
+        if (warmupMs != null) {
+            s = new Settings(warmupMs, s.durationMs(), s.payloadBytes(), s.depth(), s.bulkBytes(), s.chunkBytes(),
+                    s.writeWindow(), s.connects(), s.connectWarmup());
+        }
+        Bench b = new Bench(s, mode, only);
+        b.run();
+        System.exit(b.failures.isEmpty() ? 0 : 1);
+    }
+
+    private static void usage(PrintStream p) {
+        p.println("""
+                usage: peersocket-bench/run [--quick] [--duration SECONDS] [--warmup SECONDS] [--bulk-mb MIB]
+                                            [--connects N] [--only rr,rr16,bulk,connect]
+                  --quick       short run (0.5 s warm-up, 2 s per measurement, 32 MiB bulk, 20 connects)
+                  --duration    seconds each measurement counts (default 10; bulk runs at least this long)
+                  --warmup      seconds of warm-up before each measurement (default 3)
+                  --bulk-mb     MiB a bulk receiver must get before it may stop (default 256)
+                  --connects    timed connection set-ups per stack (default 50)
+                  --only        run only these scenarios""");
+    }
+
+    private static String value(String[] args, int i) {
+        if (i >= args.length) throw new IllegalArgumentException(args[i - 1] + " needs a value");
+        return args[i];
+    }
+
+    private static long positive(String[] args, int i) {
+        String v = value(args, i);
+        try {
+            long n = Long.parseLong(v);
+            if (n < 1) throw new NumberFormatException();
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(args[i - 1] + " needs a positive integer, got '" + v + "'");
+        }
+    }
+
+    private static long seconds(String[] args, int i) {
+        String v = value(args, i);
+        try {
+            double d = Double.parseDouble(v);
+            if (!(d > 0 && d <= 3600)) throw new NumberFormatException();
+            return Math.round(d * 1000);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(args[i - 1] + " needs seconds in (0, 3600], got '" + v + "'");
+        }
+    }
+
+    // ---- running ------------------------------------------------------------------------------------------
+
+    @FunctionalInterface
+    interface Step<T> {
+        T run() throws Exception;
+    }
+
+    /** Runs a measurement of our stack, or skips it if the nodes did not start. */
+    private <T> T ours(PeersocketBench o, String what, Step<T> step) {
+        if (o == null) {
+            out.printf(Locale.ROOT, "  %-40s skipped (nodes did not start)%n", what);
+            return null;
+        }
+        return step(what, step);
+    }
+
+    private <T> T step(String what, Step<T> step) {
+        out.printf(Locale.ROOT, "  %-40s ", what);
+        out.flush();
+        System.gc();
+        long t0 = System.nanoTime();
+        try {
+            T r = step.run();
+            out.printf(Locale.ROOT, "%s  (%.1f s)%n", brief(r), (System.nanoTime() - t0) / 1e9);
+            return r;
+        } catch (Throwable e) {
+            Throwable c = e;
+            while (c.getCause() != null && (c instanceof java.util.concurrent.ExecutionException
+                    || c instanceof java.util.concurrent.CompletionException)) c = c.getCause();
+            out.println("FAILED: " + c);
+            failures.add(what + ": " + c);
+            return null;
+        }
+    }
+
+    private static String brief(Object r) {
+        return switch (r) {
+            case RrResult x -> String.format(Locale.ROOT, "%,.0f round trips/s, p50 %.0f µs, p99 %.0f µs",
+                    x.perSecond(), x.p50Us(), x.p99Us());
+            case BulkResult x -> String.format(Locale.ROOT, "%,.0f MB/s (%,d MiB in %.1f s%s)", x.mbPerSecond(),
+                    x.bytes() >> 20, x.seconds(), x.capped() ? ", time cap hit" : "");
+            case ConnectResult x -> String.format(Locale.ROOT, "mean %.2f ms, p50 %.2f ms, p99 %.2f ms",
+                    x.meanMs(), x.p50Ms(), x.p99Ms());
+            default -> String.valueOf(r);
+        };
+    }
+
+    void run() throws Exception {
+        Machine m = Machine.describe();
+        Settings s = settings;
+        out.println("Peersocket benchmark, " + mode + " mode: warm-up " + s.warmupMs() / 1000.0 + " s, "
+                + s.durationMs() / 1000.0 + " s per measurement");
+        out.println("Machine: " + m);
+        out.println();
+        NettyQuicBaseline quic = null;
+        PeersocketBench ours = null;
+        try {
+            quic = new NettyQuicBaseline(false);
+            ioMode = quic.ioMode();
+            try {
+                ours = new PeersocketBench();
+            } catch (Exception | LinkageError e) {
+                out.println("Could not start two Peersocket nodes: " + e);
+                failures.add("starting two Peersocket nodes: " + e);
+            }
+            final NettyQuicBaseline q = quic;
+            final PeersocketBench o = ours;
+            if (only.contains("rr")) {
+                out.println("Request/reply, " + s.payloadBytes() + " B each way, 1 outstanding:");
+                tcpRr = step("raw TCP", () -> TcpBaseline.requestReply(s));
+                quicRr = step("raw Netty QUIC", () -> q.requestReply(s, 1));
+                oursRr = ours(o, "Peersocket despatch", () -> o.requestReply(s, 1));
+            }
+            if (only.contains("rr16")) {
+                out.println("Request/reply, " + s.payloadBytes() + " B each way, " + s.depth() + " outstanding:");
+                tcpRr16 = step("raw TCP (pipelined)", () -> TcpBaseline.requestReplyPipelined(s));
+                quicRr16 = step("raw Netty QUIC (pipelined)", () -> q.requestReply(s, s.depth()));
+                oursRr16 = ours(o, "Peersocket despatch", () -> o.requestReply(s, s.depth()));
+            }
+            if (only.contains("bulk")) {
+                out.printf(Locale.ROOT, "Bulk, one stream, %d KiB writes, at least %d MiB and %.0f s:%n",
+                        s.chunkBytes() >> 10, s.bulkBytes() >> 20, s.durationMs() / 1000.0);
+                tcpBulk = step("raw TCP", () -> TcpBaseline.bulk(s));
+                quicBulk = step("raw Netty QUIC", () -> q.bulk(s));
+                oursBulk = ours(o, "Peersocket stream", () -> o.bulk(s));
+            }
+            if (only.contains("connect")) {
+                out.println("Connection set-up, " + s.connects() + " timed after " + s.connectWarmup() + " untimed:");
+                quicConnect = step("raw Netty QUIC", () -> q.connect(s));
+                quicConnectMutual = step("raw Netty QUIC, mutual TLS", () -> {
+                    try (NettyQuicBaseline mq = new NettyQuicBaseline(true)) {
+                        return mq.connect(s);
+                    }
+                });
+                oursDial = step("Peersocket Transport.dial", () -> PeersocketBench.transportDial(s));
+                oursConnect = ours(o, "Peersocket Node.connect", () -> o.nodeConnect(s));
+            }
+        } finally {
+            if (ours != null) ours.close();
+            if (quic != null) quic.close();
+        }
+        out.println();
+        printTable(m);
+        out.println();
+        out.println("----- markdown for docs/benchmarks.md -----");
+        out.print(markdown(m));
+        out.println("----- end markdown -----");
+        if (!failures.isEmpty()) {
+            out.println();
+            out.println("Failed measurements:");
+            for (String f : failures) out.println("  " + f);
+        }
+    }
+
+    // ---- reporting ----------------------------------------------------------------------------------------
+
+    static double ratio(double ours, double base) {
+        return Double.isNaN(ours) || Double.isNaN(base) || base == 0 ? Double.NaN : ours / base;
+    }
+
+    static double rate(RrResult r) { return r == null ? Double.NaN : r.perSecond(); }
+
+    static double rate(BulkResult r) { return r == null ? Double.NaN : r.mbPerSecond(); }
+
+    static double mean(ConnectResult r) { return r == null ? Double.NaN : r.meanMs(); }
+
+    static String x(double v) { return Double.isNaN(v) ? "—" : String.format(Locale.ROOT, "%.2f×", v); }
+
+    static String num(double v, String fmt) { return Double.isNaN(v) ? "—" : String.format(Locale.ROOT, fmt, v); }
+
+    private void printTable(Machine m) {
+        out.println("Summary (ours ÷ raw: higher is better for rates, lower is better for set-up time)");
+        String f = "  %-44s %14s %10s %10s %10s %10s%n";
+        out.printf(Locale.ROOT, f, "request/reply", "round trips/s", "p50 µs", "p99 µs", "÷ TCP", "÷ QUIC");
+        rrLine(f, tcpRr, null, null);
+        rrLine(f, quicRr, null, null);
+        rrLine(f, oursRr, tcpRr, quicRr);
+        rrLine(f, tcpRr16, null, null);
+        rrLine(f, quicRr16, null, null);
+        rrLine(f, oursRr16, tcpRr16, quicRr16);
+        out.printf(Locale.ROOT, f, "bulk, one stream", "MB/s", "MiB", "seconds", "÷ TCP", "÷ QUIC");
+        bulkLine(f, tcpBulk, false);
+        bulkLine(f, quicBulk, false);
+        bulkLine(f, oursBulk, true);
+        out.printf(Locale.ROOT, f, "connection set-up", "mean ms", "p50 ms", "p99 ms", "÷ QUIC", "÷ QUIC mTLS");
+        connectLine(f, quicConnect, false);
+        connectLine(f, quicConnectMutual, false);
+        connectLine(f, oursDial, true);
+        connectLine(f, oursConnect, true);
+        out.println();
+        for (String t : targets()) out.println(t);
+    }
+
+    private void rrLine(String f, RrResult r, RrResult tcp, RrResult q) {
+        if (r == null) return;
+        boolean ours = tcp != null || q != null || r.name().startsWith("Peersocket");
+        out.printf(Locale.ROOT, f, r.name(), num(r.perSecond(), "%,.0f"), num(r.p50Us(), "%.0f"), num(r.p99Us(), "%.0f"),
+                ours ? x(ratio(r.perSecond(), rate(tcp))) : "", ours ? x(ratio(r.perSecond(), rate(q))) : "");
+    }
+
+    private void bulkLine(String f, BulkResult r, boolean ours) {
+        if (r == null) return;
+        out.printf(Locale.ROOT, f, r.name() + (r.capped() ? " (time cap)" : ""), num(r.mbPerSecond(), "%,.0f"),
+                String.valueOf(r.bytes() >> 20), num(r.seconds(), "%.1f"),
+                ours ? x(ratio(r.mbPerSecond(), rate(tcpBulk))) : "", ours ? x(ratio(r.mbPerSecond(), rate(quicBulk))) : "");
+    }
+
+    private void connectLine(String f, ConnectResult r, boolean ours) {
+        if (r == null) return;
+        out.printf(Locale.ROOT, f, r.name(), num(r.meanMs(), "%.2f"), num(r.p50Ms(), "%.2f"), num(r.p99Ms(), "%.2f"),
+                ours ? x(ratio(r.meanMs(), mean(quicConnect))) : "",
+                ours ? x(ratio(r.meanMs(), mean(quicConnectMutual))) : "");
+    }
+
+    List<String> targets() {
+        List<String> t = new ArrayList<>();
+        if (oursRr != null && tcpRr != null) {
+            t.add(target("request/reply, 1 outstanding", ratio(oursRr.perSecond(), tcpRr.perSecond()), RR_TARGET));
+        }
+        if (oursRr16 != null && tcpRr16 != null) {
+            t.add(target("request/reply, " + settings.depth() + " outstanding",
+                    ratio(oursRr16.perSecond(), tcpRr16.perSecond()), RR_TARGET));
+        }
+        if (oursBulk != null && tcpBulk != null) {
+            t.add(target("bulk", ratio(oursBulk.mbPerSecond(), tcpBulk.mbPerSecond()), BULK_TARGET));
+        }
+        return t;
+    }
+
+    private static String target(String what, double r, double goal) {
+        return String.format(Locale.ROOT, "Target %s ≥ %.1f× raw TCP: %s (%s)", what, goal, x(r),
+                r >= goal ? "met" : "NOT met");
+    }
+
+    String markdown(Machine m) {
+        StringBuilder b = new StringBuilder();
+        Settings s = settings;
+        b.append("### Results (").append(LocalDate.now()).append(", ").append(mode).append(" mode)\n\n");
+        b.append("Machine: ").append(m.cpu()).append(", ").append(m.cores()).append(" cores, ").append(m.memory())
+                .append("; ").append(m.jdk()).append("; ").append(m.os()).append("; Netty I/O: ").append(ioMode)
+                .append(".\n\n");
+        b.append(String.format(Locale.ROOT, "Warm-up %.1f s before each measurement; request/reply counted for %.1f s; "
+                        + "bulk: %d KiB writes, %d in flight, counted until the receiver got ≥ %d MiB and ≥ %.1f s passed; "
+                        + "connection set-up: %d timed after %d untimed.%n%n",
+                s.warmupMs() / 1000.0, s.durationMs() / 1000.0, s.chunkBytes() >> 10, s.writeWindow(),
+                s.bulkBytes() >> 20, s.durationMs() / 1000.0, s.connects(), s.connectWarmup()));
+        if (tcpRr != null || quicRr != null || oursRr != null || tcpRr16 != null || quicRr16 != null || oursRr16 != null) {
+            b.append("| request/reply, ").append(s.payloadBytes()).append(" B each way | round trips/s | p50 µs | p99 µs | ours ÷ raw TCP | ours ÷ raw QUIC |\n");
+            b.append("|---|---:|---:|---:|---:|---:|\n");
+            mdRr(b, tcpRr, "raw TCP, 1 outstanding", null, null);
+            mdRr(b, quicRr, "raw Netty QUIC, 1 outstanding", null, null);
+            mdRr(b, oursRr, "**Peersocket despatch, 1 outstanding**", tcpRr, quicRr);
+            mdRr(b, tcpRr16, "raw TCP, " + s.depth() + " pipelined", null, null);
+            mdRr(b, quicRr16, "raw Netty QUIC, " + s.depth() + " pipelined on one stream", null, null);
+            mdRr(b, oursRr16, "**Peersocket despatch, " + s.depth() + " outstanding**", tcpRr16, quicRr16);
+            b.append('\n');
+        }
+        if (tcpBulk != null || quicBulk != null || oursBulk != null) {
+            b.append("| bulk, one stream | MB/s | MiB counted | seconds | ours ÷ raw TCP | ours ÷ raw QUIC |\n");
+            b.append("|---|---:|---:|---:|---:|---:|\n");
+            mdBulk(b, tcpBulk, "raw TCP", false);
+            mdBulk(b, quicBulk, "raw Netty QUIC", false);
+            mdBulk(b, oursBulk, "**Peersocket stream (Node.openStream)**", true);
+            b.append('\n');
+        }
+        if (quicConnect != null || quicConnectMutual != null || oursDial != null || oursConnect != null) {
+            b.append("| connection set-up | mean ms | p50 ms | p99 ms | ours ÷ raw QUIC | ours ÷ raw QUIC mTLS |\n");
+            b.append("|---|---:|---:|---:|---:|---:|\n");
+            mdConnect(b, quicConnect, "raw Netty QUIC (server certificate only)", false);
+            mdConnect(b, quicConnectMutual, "raw Netty QUIC, mutual TLS", false);
+            mdConnect(b, oursDial, "**Peersocket Transport.dial** (libp2p TLS, both verified)", true);
+            mdConnect(b, oursConnect, "**Peersocket Node.connect**", true);
+            b.append('\n');
+        }
+        List<String> t = targets();
+        if (!t.isEmpty()) {
+            for (String line : t) b.append("- ").append(line).append('\n');
+            b.append('\n');
+        }
+        return b.toString();
+    }
+
+    private static void mdRr(StringBuilder b, RrResult r, String label, RrResult tcp, RrResult q) {
+        if (r == null) return;
+        boolean ours = tcp != null || q != null || label.contains("Peersocket");
+        b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s |%n", label, num(r.perSecond(), "%,.0f"),
+                num(r.p50Us(), "%.0f"), num(r.p99Us(), "%.0f"),
+                ours ? x(ratio(r.perSecond(), rate(tcp))) : "", ours ? x(ratio(r.perSecond(), rate(q))) : ""));
+    }
+
+    private void mdBulk(StringBuilder b, BulkResult r, String label, boolean ours) {
+        if (r == null) return;
+        b.append(String.format(Locale.ROOT, "| %s%s | %s | %d | %.1f | %s | %s |%n", label,
+                r.capped() ? " (time cap hit)" : "", num(r.mbPerSecond(), "%,.0f"), r.bytes() >> 20, r.seconds(),
+                ours ? x(ratio(r.mbPerSecond(), rate(tcpBulk))) : "", ours ? x(ratio(r.mbPerSecond(), rate(quicBulk))) : ""));
+    }
+
+    private void mdConnect(StringBuilder b, ConnectResult r, String label, boolean ours) {
+        if (r == null) return;
+        b.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %s | %s |%n", label, r.meanMs(), r.p50Ms(),
+                r.p99Ms(), ours ? x(ratio(r.meanMs(), mean(quicConnect))) : "",
+                ours ? x(ratio(r.meanMs(), mean(quicConnectMutual))) : ""));
+    }
+}

@@ -17,7 +17,7 @@ import java.util.Set;
  * table, then the same results as markdown for {@code docs/benchmarks.md}. Run it with {@code peersocket-bench/run}.
  *
  * <pre>
- * Bench [--quick] [--duration SECONDS] [--warmup SECONDS] [--bulk-mb MIB] [--connects N]
+ * Bench [--quick] [--duration SECONDS] [--warmup SECONDS] [--repeat N] [--bulk-mb MIB] [--connects N]
  *       [--only rr,rr16,bulk,connect]
  * </pre>
  *
@@ -57,6 +57,7 @@ public final class Bench {
         Set<String> only = SCENARIOS;
         Long durationMs = null;
         Long warmupMs = null;
+        Integer repeat = null;
         try {
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
@@ -68,6 +69,7 @@ public final class Bench {
                     case "--warmup" -> warmupMs = seconds(args, ++i);
                     case "--bulk-mb" -> s = s.withBulkBytes(positive(args, ++i) << 20);
                     case "--connects" -> s = s.withConnects((int) Math.min(100_000, positive(args, ++i)));
+                    case "--repeat" -> repeat = (int) Math.min(100, positive(args, ++i));
                     case "--only" -> {
                         only = new LinkedHashSet<>(Arrays.asList(value(args, ++i).split(",")));
                         for (String o : only) {
@@ -88,10 +90,8 @@ public final class Bench {
             System.exit(2);
         }
         if (durationMs != null) s = s.withDurationMs(durationMs);
-        if (warmupMs != null) {
-            s = new Settings(warmupMs, s.durationMs(), s.payloadBytes(), s.depth(), s.bulkBytes(), s.chunkBytes(),
-                    s.writeWindow(), s.connects(), s.connectWarmup());
-        }
+        if (warmupMs != null) s = s.withWarmupMs(warmupMs);
+        if (repeat != null) s = s.withRepeat(repeat);
         Bench b = new Bench(s, mode, only);
         b.run();
         System.exit(b.failures.isEmpty() ? 0 : 1);
@@ -99,11 +99,12 @@ public final class Bench {
 
     private static void usage(PrintStream p) {
         p.println("""
-                usage: peersocket-bench/run [--quick] [--duration SECONDS] [--warmup SECONDS] [--bulk-mb MIB]
-                                            [--connects N] [--only rr,rr16,bulk,connect]
-                  --quick       short run (0.5 s warm-up, 2 s per measurement, 32 MiB bulk, 20 connects)
+                usage: peersocket-bench/run [--quick] [--duration SECONDS] [--warmup SECONDS] [--repeat N]
+                                            [--bulk-mb MIB] [--connects N] [--only rr,rr16,bulk,connect]
+                  --quick       short run (0.5 s warm-up, 2 s per measurement, 1 run, 32 MiB bulk, 20 connects)
                   --duration    seconds each measurement counts (default 10; bulk runs at least this long)
                   --warmup      seconds of warm-up before each measurement (default 3)
+                  --repeat      runs of each request/reply and bulk measurement, median reported (default 3)
                   --bulk-mb     MiB a bulk receiver must get before it may stop (default 256)
                   --connects    timed connection set-ups per stack (default 50)
                   --only        run only these scenarios""");
@@ -143,13 +144,44 @@ public final class Bench {
         T run() throws Exception;
     }
 
-    /** Runs a measurement of our stack, or skips it if the nodes did not start. */
-    private <T> T ours(PeersocketBench o, String what, Step<T> step) {
-        if (o == null) {
-            out.printf(Locale.ROOT, "  %-40s skipped (nodes did not start)%n", what);
-            return null;
+    @FunctionalInterface
+    interface NodeStep<T> {
+        T run(PeersocketBench nodes) throws Exception;
+    }
+
+    /** Runs {@code step} on two fresh nodes. */
+    private static <T> T withNodes(NodeStep<T> step) throws Exception {
+        try (PeersocketBench o = new PeersocketBench()) {
+            return step.run(o);
         }
-        return step(what, step);
+    }
+
+    /** Low and high of the primary metric over the runs of a repeated measurement, by result. */
+    private final java.util.IdentityHashMap<Object, double[]> ranges = new java.util.IdentityHashMap<>();
+
+    /**
+     * Runs {@code step} {@link Settings#repeat()} times and returns the run with the median {@code metric}
+     * (remembering the range), or null if any run failed.
+     */
+    private <T> T repeated(String what, java.util.function.ToDoubleFunction<T> metric, Step<T> step) {
+        int n = settings.repeat();
+        List<T> runs = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            T r = step(n == 1 ? what : what + " [run " + i + "/" + n + "]", step);
+            if (r == null) return null;
+            runs.add(r);
+        }
+        runs.sort(java.util.Comparator.comparingDouble(metric));
+        T median = runs.get((runs.size() - 1) / 2);
+        ranges.put(median, new double[] {metric.applyAsDouble(runs.getFirst()), metric.applyAsDouble(runs.getLast())});
+        return median;
+    }
+
+    /** "min–max" of a repeated measurement, or "" if it ran once. */
+    private String range(Object result, String fmt) {
+        double[] r = ranges.get(result);
+        if (r == null || settings.repeat() < 2) return "";
+        return String.format(Locale.ROOT, fmt + "–" + fmt, r[0], r[1]);
     }
 
     private <T> T step(String what, Step<T> step) {
@@ -190,37 +222,27 @@ public final class Bench {
                 + s.durationMs() / 1000.0 + " s per measurement");
         out.println("Machine: " + m);
         out.println();
-        NettyQuicBaseline quic = null;
-        PeersocketBench ours = null;
-        try {
-            quic = new NettyQuicBaseline(false);
-            ioMode = quic.ioMode();
-            try {
-                ours = new PeersocketBench();
-            } catch (Exception | LinkageError e) {
-                out.println("Could not start two Peersocket nodes: " + e);
-                failures.add("starting two Peersocket nodes: " + e);
-            }
-            final NettyQuicBaseline q = quic;
-            final PeersocketBench o = ours;
+        try (NettyQuicBaseline q = new NettyQuicBaseline(false)) {
+            ioMode = q.ioMode();
             if (only.contains("rr")) {
                 out.println("Request/reply, " + s.payloadBytes() + " B each way, 1 outstanding:");
-                tcpRr = step("raw TCP", () -> TcpBaseline.requestReply(s));
-                quicRr = step("raw Netty QUIC", () -> q.requestReply(s, 1));
-                oursRr = ours(o, "Peersocket despatch", () -> o.requestReply(s, 1));
+                tcpRr = repeated("raw TCP", RrResult::perSecond, () -> TcpBaseline.requestReply(s));
+                quicRr = repeated("raw Netty QUIC", RrResult::perSecond, () -> q.requestReply(s, 1));
+                oursRr = repeated("Peersocket despatch", RrResult::perSecond, () -> withNodes(o -> o.requestReply(s, 1)));
             }
             if (only.contains("rr16")) {
                 out.println("Request/reply, " + s.payloadBytes() + " B each way, " + s.depth() + " outstanding:");
-                tcpRr16 = step("raw TCP (pipelined)", () -> TcpBaseline.requestReplyPipelined(s));
-                quicRr16 = step("raw Netty QUIC (pipelined)", () -> q.requestReply(s, s.depth()));
-                oursRr16 = ours(o, "Peersocket despatch", () -> o.requestReply(s, s.depth()));
+                tcpRr16 = repeated("raw TCP (pipelined)", RrResult::perSecond, () -> TcpBaseline.requestReplyPipelined(s));
+                quicRr16 = repeated("raw Netty QUIC (pipelined)", RrResult::perSecond, () -> q.requestReply(s, s.depth()));
+                oursRr16 = repeated("Peersocket despatch", RrResult::perSecond,
+                        () -> withNodes(o -> o.requestReply(s, s.depth())));
             }
             if (only.contains("bulk")) {
                 out.printf(Locale.ROOT, "Bulk, one stream, %d KiB writes, at least %d MiB and %.0f s:%n",
                         s.chunkBytes() >> 10, s.bulkBytes() >> 20, s.durationMs() / 1000.0);
-                tcpBulk = step("raw TCP", () -> TcpBaseline.bulk(s));
-                quicBulk = step("raw Netty QUIC", () -> q.bulk(s));
-                oursBulk = ours(o, "Peersocket stream", () -> o.bulk(s));
+                tcpBulk = repeated("raw TCP", BulkResult::mbPerSecond, () -> TcpBaseline.bulk(s));
+                quicBulk = repeated("raw Netty QUIC", BulkResult::mbPerSecond, () -> q.bulk(s));
+                oursBulk = repeated("Peersocket stream", BulkResult::mbPerSecond, () -> withNodes(o -> o.bulk(s)));
             }
             if (only.contains("connect")) {
                 out.println("Connection set-up, " + s.connects() + " timed after " + s.connectWarmup() + " untimed:");
@@ -231,11 +253,8 @@ public final class Bench {
                     }
                 });
                 oursDial = step("Peersocket Transport.dial", () -> PeersocketBench.transportDial(s));
-                oursConnect = ours(o, "Peersocket Node.connect", () -> o.nodeConnect(s));
+                oursConnect = step("Peersocket Node.connect", () -> withNodes(o -> o.nodeConnect(s)));
             }
-        } finally {
-            if (ours != null) ours.close();
-            if (quic != null) quic.close();
         }
         out.println();
         printTable(m);
@@ -267,47 +286,76 @@ public final class Bench {
     static String num(double v, String fmt) { return Double.isNaN(v) ? "—" : String.format(Locale.ROOT, fmt, v); }
 
     private void printTable(Machine m) {
-        out.println("Summary (ours ÷ raw: higher is better for rates, lower is better for set-up time)");
-        String f = "  %-44s %14s %10s %10s %10s %10s%n";
-        out.printf(Locale.ROOT, f, "request/reply", "round trips/s", "p50 µs", "p99 µs", "÷ TCP", "÷ QUIC");
-        rrLine(f, tcpRr, null, null);
-        rrLine(f, quicRr, null, null);
-        rrLine(f, oursRr, tcpRr, quicRr);
-        rrLine(f, tcpRr16, null, null);
-        rrLine(f, quicRr16, null, null);
-        rrLine(f, oursRr16, tcpRr16, quicRr16);
-        out.printf(Locale.ROOT, f, "bulk, one stream", "MB/s", "MiB", "seconds", "÷ TCP", "÷ QUIC");
-        bulkLine(f, tcpBulk, false);
-        bulkLine(f, quicBulk, false);
-        bulkLine(f, oursBulk, true);
-        out.printf(Locale.ROOT, f, "connection set-up", "mean ms", "p50 ms", "p99 ms", "÷ QUIC", "÷ QUIC mTLS");
-        connectLine(f, quicConnect, false);
-        connectLine(f, quicConnectMutual, false);
-        connectLine(f, oursDial, true);
-        connectLine(f, oursConnect, true);
+        out.println("Summary (median of " + settings.repeat() + " run(s); ours ÷ raw: higher is better for rates,"
+                + " lower is better for set-up time)");
+        String f = "  %-34s %14s %18s %8s %8s %8s %8s%n";
+        out.printf(Locale.ROOT, f, "request/reply", "round trips/s", "range", "p50 µs", "p99 µs", "÷ TCP", "÷ QUIC");
+        for (Row r : rrRows()) out.printf(Locale.ROOT, f, r.cells());
+        out.printf(Locale.ROOT, f, "bulk, one stream", "MB/s", "range", "MiB", "seconds", "÷ TCP", "÷ QUIC");
+        for (Row r : bulkRows()) out.printf(Locale.ROOT, f, r.cells());
+        out.printf(Locale.ROOT, f, "connection set-up", "mean ms", "", "p50 ms", "p99 ms", "÷ QUIC", "÷ mTLS");
+        for (Row r : connectRows()) out.printf(Locale.ROOT, f, r.cells());
         out.println();
         for (String t : targets()) out.println(t);
     }
 
-    private void rrLine(String f, RrResult r, RrResult tcp, RrResult q) {
-        if (r == null) return;
-        boolean ours = tcp != null || q != null || r.name().startsWith("Peersocket");
-        out.printf(Locale.ROOT, f, r.name(), num(r.perSecond(), "%,.0f"), num(r.p50Us(), "%.0f"), num(r.p99Us(), "%.0f"),
-                ours ? x(ratio(r.perSecond(), rate(tcp))) : "", ours ? x(ratio(r.perSecond(), rate(q))) : "");
+    /** One table row: label, value, range, two details, two ratios. */
+    record Row(String label, String value, String range, String a, String b, String r1, String r2) {
+        Object[] cells() { return new Object[] {label, value, range, a, b, r1, r2}; }
+
+        String markdown() { return "| " + String.join(" | ", label, value, range, a, b, r1, r2) + " |\n"; }
     }
 
-    private void bulkLine(String f, BulkResult r, boolean ours) {
-        if (r == null) return;
-        out.printf(Locale.ROOT, f, r.name() + (r.capped() ? " (time cap)" : ""), num(r.mbPerSecond(), "%,.0f"),
-                String.valueOf(r.bytes() >> 20), num(r.seconds(), "%.1f"),
-                ours ? x(ratio(r.mbPerSecond(), rate(tcpBulk))) : "", ours ? x(ratio(r.mbPerSecond(), rate(quicBulk))) : "");
+    private List<Row> rrRows() {
+        List<Row> rows = new ArrayList<>();
+        int d = settings.depth();
+        rr(rows, tcpRr, "raw TCP, 1 outstanding", null, null);
+        rr(rows, quicRr, "raw Netty QUIC, 1 outstanding", null, null);
+        rr(rows, oursRr, "Peersocket despatch, 1 outstanding", tcpRr, quicRr);
+        rr(rows, tcpRr16, "raw TCP, " + d + " pipelined", null, null);
+        rr(rows, quicRr16, "raw Netty QUIC, " + d + " pipelined", null, null);
+        rr(rows, oursRr16, "Peersocket despatch, " + d + " outstanding", tcpRr16, quicRr16);
+        return rows;
     }
 
-    private void connectLine(String f, ConnectResult r, boolean ours) {
+    private void rr(List<Row> rows, RrResult r, String label, RrResult tcp, RrResult q) {
         if (r == null) return;
-        out.printf(Locale.ROOT, f, r.name(), num(r.meanMs(), "%.2f"), num(r.p50Ms(), "%.2f"), num(r.p99Ms(), "%.2f"),
-                ours ? x(ratio(r.meanMs(), mean(quicConnect))) : "",
-                ours ? x(ratio(r.meanMs(), mean(quicConnectMutual))) : "");
+        boolean ours = label.startsWith("Peersocket");
+        rows.add(new Row(label, num(r.perSecond(), "%,.0f"), range(r, "%,.0f"), num(r.p50Us(), "%.0f"),
+                num(r.p99Us(), "%.0f"), ours ? x(ratio(r.perSecond(), rate(tcp))) : "",
+                ours ? x(ratio(r.perSecond(), rate(q))) : ""));
+    }
+
+    private List<Row> bulkRows() {
+        List<Row> rows = new ArrayList<>();
+        bulk(rows, tcpBulk, "raw TCP");
+        bulk(rows, quicBulk, "raw Netty QUIC");
+        bulk(rows, oursBulk, "Peersocket stream");
+        return rows;
+    }
+
+    private void bulk(List<Row> rows, BulkResult r, String label) {
+        if (r == null) return;
+        boolean ours = label.startsWith("Peersocket");
+        rows.add(new Row(label + (r.capped() ? " (time cap hit)" : ""), num(r.mbPerSecond(), "%,.0f"),
+                range(r, "%,.0f"), String.valueOf(r.bytes() >> 20), num(r.seconds(), "%.1f"),
+                ours ? x(ratio(r.mbPerSecond(), rate(tcpBulk))) : "", ours ? x(ratio(r.mbPerSecond(), rate(quicBulk))) : ""));
+    }
+
+    private List<Row> connectRows() {
+        List<Row> rows = new ArrayList<>();
+        connect(rows, quicConnect, "raw Netty QUIC");
+        connect(rows, quicConnectMutual, "raw Netty QUIC, mutual TLS");
+        connect(rows, oursDial, "Peersocket Transport.dial");
+        connect(rows, oursConnect, "Peersocket Node.connect");
+        return rows;
+    }
+
+    private void connect(List<Row> rows, ConnectResult r, String label) {
+        if (r == null) return;
+        boolean ours = label.startsWith("Peersocket");
+        rows.add(new Row(label, num(r.meanMs(), "%.2f"), "", num(r.p50Ms(), "%.2f"), num(r.p99Ms(), "%.2f"),
+                ours ? x(ratio(r.meanMs(), mean(quicConnect))) : "", ours ? x(ratio(r.meanMs(), mean(quicConnectMutual))) : ""));
     }
 
     List<String> targets() {
@@ -337,37 +385,32 @@ public final class Bench {
         b.append("Machine: ").append(m.cpu()).append(", ").append(m.cores()).append(" cores, ").append(m.memory())
                 .append("; ").append(m.jdk()).append("; ").append(m.os()).append("; Netty I/O: ").append(ioMode)
                 .append(".\n\n");
-        b.append(String.format(Locale.ROOT, "Warm-up %.1f s before each measurement; request/reply counted for %.1f s; "
-                        + "bulk: %d KiB writes, %d in flight, counted until the receiver got ≥ %d MiB and ≥ %.1f s passed; "
-                        + "connection set-up: %d timed after %d untimed.%n%n",
-                s.warmupMs() / 1000.0, s.durationMs() / 1000.0, s.chunkBytes() >> 10, s.writeWindow(),
+        b.append(String.format(Locale.ROOT, "Each request/reply and bulk figure is the median of %d run(s) on fresh "
+                        + "connections (range = lowest–highest run). Warm-up %.1f s before each run; request/reply "
+                        + "counted for %.1f s; bulk: %d KiB writes, %d in flight, counted until the receiver got "
+                        + "≥ %d MiB and ≥ %.1f s passed; connection set-up: %d timed after %d untimed.%n%n",
+                s.repeat(), s.warmupMs() / 1000.0, s.durationMs() / 1000.0, s.chunkBytes() >> 10, s.writeWindow(),
                 s.bulkBytes() >> 20, s.durationMs() / 1000.0, s.connects(), s.connectWarmup()));
-        if (tcpRr != null || quicRr != null || oursRr != null || tcpRr16 != null || quicRr16 != null || oursRr16 != null) {
-            b.append("| request/reply, ").append(s.payloadBytes()).append(" B each way | round trips/s | p50 µs | p99 µs | ours ÷ raw TCP | ours ÷ raw QUIC |\n");
-            b.append("|---|---:|---:|---:|---:|---:|\n");
-            mdRr(b, tcpRr, "raw TCP, 1 outstanding", null, null);
-            mdRr(b, quicRr, "raw Netty QUIC, 1 outstanding", null, null);
-            mdRr(b, oursRr, "**Peersocket despatch, 1 outstanding**", tcpRr, quicRr);
-            mdRr(b, tcpRr16, "raw TCP, " + s.depth() + " pipelined", null, null);
-            mdRr(b, quicRr16, "raw Netty QUIC, " + s.depth() + " pipelined on one stream", null, null);
-            mdRr(b, oursRr16, "**Peersocket despatch, " + s.depth() + " outstanding**", tcpRr16, quicRr16);
+        List<Row> rr = rrRows();
+        if (!rr.isEmpty()) {
+            b.append("| request/reply, ").append(s.payloadBytes())
+                    .append(" B each way | round trips/s | range | p50 µs | p99 µs | ours ÷ raw TCP | ours ÷ raw QUIC |\n");
+            b.append("|---|---:|---:|---:|---:|---:|---:|\n");
+            for (Row r : rr) b.append(bold(r).markdown());
             b.append('\n');
         }
-        if (tcpBulk != null || quicBulk != null || oursBulk != null) {
-            b.append("| bulk, one stream | MB/s | MiB counted | seconds | ours ÷ raw TCP | ours ÷ raw QUIC |\n");
-            b.append("|---|---:|---:|---:|---:|---:|\n");
-            mdBulk(b, tcpBulk, "raw TCP", false);
-            mdBulk(b, quicBulk, "raw Netty QUIC", false);
-            mdBulk(b, oursBulk, "**Peersocket stream (Node.openStream)**", true);
+        List<Row> bulk = bulkRows();
+        if (!bulk.isEmpty()) {
+            b.append("| bulk, one stream | MB/s | range | MiB counted | seconds | ours ÷ raw TCP | ours ÷ raw QUIC |\n");
+            b.append("|---|---:|---:|---:|---:|---:|---:|\n");
+            for (Row r : bulk) b.append(bold(r).markdown());
             b.append('\n');
         }
-        if (quicConnect != null || quicConnectMutual != null || oursDial != null || oursConnect != null) {
-            b.append("| connection set-up | mean ms | p50 ms | p99 ms | ours ÷ raw QUIC | ours ÷ raw QUIC mTLS |\n");
-            b.append("|---|---:|---:|---:|---:|---:|\n");
-            mdConnect(b, quicConnect, "raw Netty QUIC (server certificate only)", false);
-            mdConnect(b, quicConnectMutual, "raw Netty QUIC, mutual TLS", false);
-            mdConnect(b, oursDial, "**Peersocket Transport.dial** (libp2p TLS, both verified)", true);
-            mdConnect(b, oursConnect, "**Peersocket Node.connect**", true);
+        List<Row> conn = connectRows();
+        if (!conn.isEmpty()) {
+            b.append("| connection set-up | mean ms | | p50 ms | p99 ms | ours ÷ raw QUIC | ours ÷ raw QUIC mutual TLS |\n");
+            b.append("|---|---:|---:|---:|---:|---:|---:|\n");
+            for (Row r : conn) b.append(bold(r).markdown());
             b.append('\n');
         }
         List<String> t = targets();
@@ -378,25 +421,8 @@ public final class Bench {
         return b.toString();
     }
 
-    private static void mdRr(StringBuilder b, RrResult r, String label, RrResult tcp, RrResult q) {
-        if (r == null) return;
-        boolean ours = tcp != null || q != null || label.contains("Peersocket");
-        b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s |%n", label, num(r.perSecond(), "%,.0f"),
-                num(r.p50Us(), "%.0f"), num(r.p99Us(), "%.0f"),
-                ours ? x(ratio(r.perSecond(), rate(tcp))) : "", ours ? x(ratio(r.perSecond(), rate(q))) : ""));
-    }
-
-    private void mdBulk(StringBuilder b, BulkResult r, String label, boolean ours) {
-        if (r == null) return;
-        b.append(String.format(Locale.ROOT, "| %s%s | %s | %d | %.1f | %s | %s |%n", label,
-                r.capped() ? " (time cap hit)" : "", num(r.mbPerSecond(), "%,.0f"), r.bytes() >> 20, r.seconds(),
-                ours ? x(ratio(r.mbPerSecond(), rate(tcpBulk))) : "", ours ? x(ratio(r.mbPerSecond(), rate(quicBulk))) : ""));
-    }
-
-    private void mdConnect(StringBuilder b, ConnectResult r, String label, boolean ours) {
-        if (r == null) return;
-        b.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %s | %s |%n", label, r.meanMs(), r.p50Ms(),
-                r.p99Ms(), ours ? x(ratio(r.meanMs(), mean(quicConnect))) : "",
-                ours ? x(ratio(r.meanMs(), mean(quicConnectMutual))) : ""));
+    private static Row bold(Row r) {
+        if (!r.label().startsWith("Peersocket")) return r;
+        return new Row("**" + r.label() + "**", r.value(), r.range(), r.a(), r.b(), r.r1(), r.r2());
     }
 }

@@ -13,33 +13,45 @@ package io.peersocket.bench;
  * @param writeWindow bulk writes in flight at once (futures not yet completed)
  * @param connects timed connection set-ups per stack
  * @param connectWarmup untimed connection set-ups before those
+ * @param repeat runs of each request/reply and bulk measurement, each on fresh connections; the median is
+ *     reported with the range
  */
 public record Settings(long warmupMs, long durationMs, int payloadBytes, int depth, long bulkBytes, int chunkBytes,
-                       int writeWindow, int connects, int connectWarmup) {
+                       int writeWindow, int connects, int connectWarmup, int repeat) {
 
-    /** Full run: 3 s warm-up, 10 s per measurement, 256 MiB bulk, 50 connects. */
+    /** Full run: 3 s warm-up, 10 s per measurement, 3 runs each, 256 MiB bulk, 50 connects. */
     public static Settings full() {
-        return new Settings(3_000, 10_000, 64, 16, 256L << 20, 64 << 10, 16, 50, 10);
+        return new Settings(3_000, 10_000, 64, 16, 256L << 20, 64 << 10, 16, 50, 10, 3);
     }
 
-    /** Quick run: 0.5 s warm-up, 2 s per measurement, 32 MiB bulk, 20 connects. */
+    /** Quick run: 0.5 s warm-up, 2 s per measurement, 1 run each, 32 MiB bulk, 20 connects. */
     public static Settings quick() {
-        return new Settings(500, 2_000, 64, 16, 32L << 20, 64 << 10, 16, 20, 5);
+        return new Settings(500, 2_000, 64, 16, 32L << 20, 64 << 10, 16, 20, 5, 1);
     }
 
     public Settings withDurationMs(long ms) {
         return new Settings(warmupMs, ms, payloadBytes, depth, bulkBytes, chunkBytes, writeWindow, connects,
-                connectWarmup);
+                connectWarmup, repeat);
+    }
+
+    public Settings withWarmupMs(long ms) {
+        return new Settings(ms, durationMs, payloadBytes, depth, bulkBytes, chunkBytes, writeWindow, connects,
+                connectWarmup, repeat);
     }
 
     public Settings withBulkBytes(long bytes) {
         return new Settings(warmupMs, durationMs, payloadBytes, depth, bytes, chunkBytes, writeWindow, connects,
-                connectWarmup);
+                connectWarmup, repeat);
     }
 
     public Settings withConnects(int n) {
         return new Settings(warmupMs, durationMs, payloadBytes, depth, bulkBytes, chunkBytes, writeWindow, n,
-                connectWarmup);
+                connectWarmup, repeat);
+    }
+
+    public Settings withRepeat(int n) {
+        return new Settings(warmupMs, durationMs, payloadBytes, depth, bulkBytes, chunkBytes, writeWindow, connects,
+                connectWarmup, n);
     }
 
     /** A bulk transfer that has not reached {@link #bulkBytes} after this long stops anyway, ms. */

@@ -180,15 +180,19 @@ const handlers = {
   },
 
   async identify (cmd, signal, timeoutMs) {
+    const deadline = Date.now() + timeoutMs
     const connection = await node.dial(requireAddr(cmd), { signal })
     // identify runs by itself on every new connection (runOnConnectionOpen);
     // a second, explicit identify stream could be refused by the remote's
-    // inbound stream limit, so wait for that automatic result.
+    // inbound stream limit, so wait for that automatic result first. If it
+    // does not come (the remote failed it), run identify explicitly in the
+    // time that is left so that the answer carries the real error.
+    const left = () => Math.max(1, deadline - Date.now())
     try {
-      return await waitForIdentify(connection, timeoutMs)
+      return await waitForIdentify(connection, Math.ceil(left() * 0.6))
     } catch (err) {
       log(`automatic identify did not finish (${errorText(err)}); running it explicitly`)
-      return identifyToJson(await node.services.identify.identify(connection, { signal: AbortSignal.timeout(timeoutMs) }))
+      return identifyToJson(await node.services.identify.identify(connection, { signal: AbortSignal.timeout(left()) }))
     }
   },
 

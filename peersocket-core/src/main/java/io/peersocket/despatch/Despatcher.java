@@ -40,8 +40,8 @@ import org.slf4j.LoggerFactory;
  *   <li>anything else to the stateless handler registered for its type.</li>
  * </ul>
  *
- * <p>Wire: each side sends on one despatch stream per peer (opened on first use; a stream the remote opened
- * is used too), frames are varint-length-prefixed {@link Header} + payload. Unreliable messages go in one QUIC
+ * <p>Wire: each side sends on one despatch stream per peer that it opened itself (on first use), so each
+ * direction is one FIFO channel; frames are varint-length-prefixed {@link Header} + payload. Unreliable messages go in one QUIC
  * datagram each; a message larger than one datagram goes on the stream instead.
  *
  * <p>Threading: routing state belongs to the event loop; public methods may be called from any thread and
@@ -374,16 +374,12 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         }));
     }
 
-    /** Inbound despatch stream (multistream chose our protocol). */
+    /**
+     * Inbound despatch stream (multistream chose our protocol): only read. Each side sends on the stream it
+     * opened, so each direction of a peer pair is one FIFO channel.
+     */
     @Override public StreamHandler onNegotiated(Stream stream, String protocolId) {
-        PeerId peer = stream.connection().remotePeer();
-        Link existing = links.get(peer);
-        if (existing == null || !existing.isUsable()) {
-            Link link = new Link(peer);
-            link.ready(stream);
-            links.put(peer, link);
-        }
-        return new Reader(peer);
+        return new Reader(stream.connection().remotePeer());
     }
 
     /** Datagrams from the transport carry exactly one despatch frame. */

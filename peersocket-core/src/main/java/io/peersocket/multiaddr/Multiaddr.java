@@ -454,7 +454,8 @@ public final class Multiaddr {
     /**
      * One component. {@code value} (canonical text) is null for protocols without a value, whose
      * {@code rawValue} is empty. {@code rawValue} is the binary value without its length prefix; the accessor
-     * returns a copy. Equality compares protocol and raw value.
+     * returns a copy. Equality compares protocol and raw value. Components taken from a {@link Multiaddr} are
+     * validated and {@code value} is canonical; the constructor itself does not validate.
      */
     public record Component(Protocol protocol, byte[] rawValue, String value) {
         public Component {

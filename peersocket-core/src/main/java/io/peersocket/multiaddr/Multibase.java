@@ -1,6 +1,5 @@
 package io.peersocket.multiaddr;
 
-import java.math.BigInteger;
 import java.util.Base64;
 
 /**
@@ -18,7 +17,6 @@ final class Multibase {
     private static final String BASE16_UPPER = "0123456789ABCDEF";
     private static final String BASE32_LOWER = "abcdefghijklmnopqrstuvwxyz234567";
     private static final String BASE32_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    private static final String BASE58_BTC = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
     private static final String BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     private static final String BASE64_URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -36,7 +34,7 @@ final class Multibase {
             case 'F' -> radix2(body, BASE16_UPPER, 4, "base16");
             case 'b' -> radix2(body, BASE32_LOWER, 5, "base32");
             case 'B' -> radix2(body, BASE32_UPPER, 5, "base32");
-            case 'z' -> base58(body);
+            case 'z' -> io.peersocket.identity.Base58.decode(body, MAX_TEXT);
             case 'm' -> radix2(body, BASE64, 6, "base64");
             case 'u' -> radix2(body, BASE64_URL, 6, "base64url");
             case 'M' -> radix2(unpad(body, "base64"), BASE64, 6, "base64");
@@ -81,24 +79,6 @@ final class Multibase {
             }
         }
         if (acc != 0) throw new IllegalArgumentException("non-zero trailing bits in " + name);
-        return out;
-    }
-
-    private static final BigInteger FIFTY_EIGHT = BigInteger.valueOf(58);
-
-    private static byte[] base58(String body) {
-        int zeros = 0;
-        while (zeros < body.length() && body.charAt(zeros) == '1') zeros++;
-        BigInteger n = BigInteger.ZERO;
-        for (int i = zeros; i < body.length(); i++) {
-            int v = BASE58_BTC.indexOf(body.charAt(i));
-            if (v < 0) throw new IllegalArgumentException("bad base58btc character at index " + (i + 1));
-            n = n.multiply(FIFTY_EIGHT).add(BigInteger.valueOf(v));
-        }
-        byte[] mag = n.signum() == 0 ? new byte[0] : n.toByteArray();
-        int skip = mag.length > 0 && mag[0] == 0 ? 1 : 0; // sign byte
-        byte[] out = new byte[zeros + mag.length - skip];
-        System.arraycopy(mag, skip, out, zeros, mag.length - skip);
         return out;
     }
 }

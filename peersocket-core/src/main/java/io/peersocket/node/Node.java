@@ -2,6 +2,8 @@ package io.peersocket.node;
 
 import io.peersocket.despatch.Despatcher;
 import io.peersocket.identity.HostKey;
+import io.peersocket.host.Host;
+import io.peersocket.host.PeerEvent;
 import io.peersocket.identity.PeerId;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.multiaddr.Protocol;
@@ -59,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * <p>Lifecycle: started by {@link NodeBuilder#start()}, stopped by {@link #close()} (idempotent; closes
  * connections, flushes the store, stops threads).
  */
-public final class Node implements AutoCloseable {
+public final class Node implements Host, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Node.class);
     /** Known peers loaded from the store at start. */
     static final int MAX_LOADED_PEERS = 10_000;
@@ -87,11 +89,6 @@ public final class Node implements AutoCloseable {
     private final Map<PeerId, LinkedHashSet<Multiaddr>> addressBook = new HashMap<>();
     private final Map<PeerId, IdentifyInfo> identified = new ConcurrentHashMap<>();
     private final Map<PeerId, CompletableFuture<Connection>> dialling = new HashMap<>();
-
-    /** What happened to a peer; delivered to {@link #onPeerEvent} listeners on the event thread. */
-    public record PeerEvent(Kind kind, PeerId peer, Connection connection, IdentifyInfo identify) {
-        public enum Kind { CONNECTED, IDENTIFIED, DISCONNECTED }
-    }
 
     public static NodeBuilder builder() { return new NodeBuilder(); }
 
@@ -187,7 +184,7 @@ public final class Node implements AutoCloseable {
 
     // ---- identity and addresses ---------------------------------------------------------------------
 
-    public PeerId peerId() { return hostKey.peerId(); }
+    @Override public PeerId peerId() { return hostKey.peerId(); }
 
     public HostKey hostKey() { return hostKey; }
 
@@ -195,7 +192,7 @@ public final class Node implements AutoCloseable {
      * Addresses other nodes can dial, without {@code /p2p/}; a wildcard listen address (0.0.0.0, ::) is
      * expanded to this host's interface addresses.
      */
-    public List<Multiaddr> listenAddresses() { return listenAddresses; }
+    @Override public List<Multiaddr> listenAddresses() { return listenAddresses; }
 
     /** {@link #listenAddresses()} with {@code /p2p/<this peer>} appended. */
     public List<Multiaddr> addresses() {
@@ -204,16 +201,25 @@ public final class Node implements AutoCloseable {
 
     public Despatcher despatcher() { return despatcher; }
 
+    @Override public EventLoop loop() { return loop; }
+
+    @Override public boolean isConnected(PeerId peer) { return openConnection(peer) != null; }
+
+    @Override public List<Multiaddr> addressesOf(PeerId peer) {
+        LinkedHashSet<Multiaddr> set = addressBook.get(peer);
+        return set == null ? List.of() : List.copyOf(set);
+    }
+
     /** Named counters: despatch messages and drops, connections, negotiation failures. */
-    public Counters counters() { return counters; }
+    @Override public Counters counters() { return counters; }
 
     /** The store, or null for an ephemeral node. */
-    public Store store() { return store; }
+    @Override public Store store() { return store; }
 
     // ---- protocols ----------------------------------------------------------------------------------
 
     /** Serves {@code protocolId} on streams remotes open (multistream-select). Replaces an earlier handler. */
-    public void registerProtocol(String protocolId, ProtocolHandler handler) {
+    @Override public void registerProtocol(String protocolId, ProtocolHandler handler) {
         protocols.put(protocolId, handler);
     }
 
@@ -225,7 +231,7 @@ public final class Node implements AutoCloseable {
      *
      * @param handler receives the stream's data once negotiated
      */
-    public CompletableFuture<Stream> openStream(PeerId peer, String protocolId, StreamHandler handler) {
+    @Override public CompletableFuture<Stream> openStream(PeerId peer, String protocolId, StreamHandler handler) {
         return connection(peer).thenCompose(c -> onLoop(() -> Multistream.select(c, List.of(protocolId), id -> handler)))
                 .thenApply(Multistream.Negotiated::stream);
     }
@@ -237,7 +243,7 @@ public final class Node implements AutoCloseable {
      *
      * @return completes with the connection or fails with {@link TransportException}
      */
-    public CompletableFuture<Connection> connect(Multiaddr address) {
+    @Override public CompletableFuture<Connection> connect(Multiaddr address) {
         if (closed) return CompletableFuture.failedFuture(new IllegalStateException("node closed"));
         PeerId expected = address.peerId();
         return transport.dial(address, expected).whenComplete((c, err) -> {
@@ -254,7 +260,7 @@ public final class Node implements AutoCloseable {
      *
      * @return fails with {@link TransportException} if no address is known or none answers
      */
-    public CompletableFuture<Connection> connection(PeerId peer) {
+    @Override public CompletableFuture<Connection> connection(PeerId peer) {
         return onLoop(() -> {
             Connection c = openConnection(peer);
             if (c != null) return CompletableFuture.completedFuture(c);
@@ -302,7 +308,7 @@ public final class Node implements AutoCloseable {
     public IdentifyInfo identifyInfo(PeerId peer) { return identified.get(peer); }
 
     /** Adds a listener for connect / identify / disconnect events (called on the event thread; keep it quick). */
-    public void onPeerEvent(Consumer<PeerEvent> listener) { listeners.add(listener); }
+    @Override public void onPeerEvent(Consumer<PeerEvent> listener) { listeners.add(listener); }
 
     /** Closes all connections to {@code peer}. */
     public CompletableFuture<Void> disconnect(PeerId peer) {
@@ -409,7 +415,7 @@ public final class Node implements AutoCloseable {
     }
 
     /** Adds addresses for {@code peer} to the address book (used by {@link #connection(PeerId)}). */
-    public void addAddresses(PeerId peer, List<Multiaddr> addresses) {
+    @Override public void addAddresses(PeerId peer, List<Multiaddr> addresses) {
         loop.execute(() -> {
             for (Multiaddr a : addresses) rememberAddress(peer, a.withoutPeerId());
         });

@@ -20,7 +20,8 @@ class PeerIdFuzzTest {
     }
 
     @FuzzTest
-    void parse(String text) {
+    void parse(byte[] data) {
+        String text = new String(data, java.nio.charset.StandardCharsets.UTF_8);
         PeerId id;
         try {
             id = PeerId.parse(text);

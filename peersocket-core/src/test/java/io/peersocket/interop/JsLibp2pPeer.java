@@ -57,6 +57,9 @@ public final class JsLibp2pPeer implements AutoCloseable {
     /** Upper bound for {@code npm ci}. */
     public static final Duration NPM_CI_TIMEOUT = Duration.ofMinutes(5);
 
+    /** js-libp2p debug namespaces enabled unless {@code DEBUG} is set in the environment. */
+    public static final String DEFAULT_DEBUG = "libp2p:quic*,*:error";
+
     static final int STDERR_KEEP_CHARS = 64 * 1024;
     private static final int MAX_STDOUT_LINE_BYTES = 1 << 20;
     /** Extra time the Java side waits beyond the JS-side timeout before giving up on an answer. */
@@ -103,9 +106,20 @@ public final class JsLibp2pPeer implements AutoCloseable {
     /** An error the JS peer reported for a command (its {@code "error"} text is the message). */
     public static final class JsPeerException extends RuntimeException {
         private static final long serialVersionUID = 1L;
+        private final String jsError;
 
-        public JsPeerException(String message) {
+        /**
+         * @param jsError the JS peer's {@code "error"} text
+         * @param message full message: command, JS error and the tail of the JS peer's stderr
+         */
+        public JsPeerException(String jsError, String message) {
             super(message);
+            this.jsError = jsError;
+        }
+
+        /** The JS peer's error text alone, e.g. {@code "Dialed peer X but connected to Y"}. */
+        public String jsError() {
+            return jsError;
         }
     }
 
@@ -178,6 +192,8 @@ public final class JsLibp2pPeer implements AutoCloseable {
             command.add(HexFormat.of().formatHex(seedOrNull));
         }
         ProcessBuilder pb = new ProcessBuilder(command).directory(jsDir.toFile());
+        // QUIC/TLS details and every libp2p error log go to stderr, which failure messages quote.
+        pb.environment().putIfAbsent("DEBUG", DEFAULT_DEBUG);
         Process process;
         try {
             process = pb.start();
@@ -395,7 +411,8 @@ public final class JsLibp2pPeer implements AutoCloseable {
             Map<String, Object> result = answer.get(timeout.plus(ANSWER_GRACE).toMillis(), TimeUnit.MILLISECONDS);
             if (!Boolean.TRUE.equals(result.get("ok"))) {
                 Object error = result.get("error");
-                throw new JsPeerException(cmd + " failed in js peer: " + (error == null ? result : error));
+                String jsError = error instanceof String e ? e : MiniJson.write(result);
+                throw new JsPeerException(jsError, cmd + " failed in js peer: " + jsError + stderrSuffix(4000));
             }
             return result;
         } catch (IOException e) {
@@ -544,12 +561,16 @@ public final class JsLibp2pPeer implements AutoCloseable {
     }
 
     private String stderrSuffix() {
+        return stderrSuffix(8000);
+    }
+
+    private String stderrSuffix(int maxChars) {
         String tail = stderrTail().strip();
         if (tail.isEmpty()) {
             return "";
         }
-        if (tail.length() > 8000) {
-            tail = "…" + tail.substring(tail.length() - 8000);
+        if (tail.length() > maxChars) {
+            tail = "…" + tail.substring(tail.length() - maxChars);
         }
         return "\n--- js peer stderr ---\n" + tail;
     }

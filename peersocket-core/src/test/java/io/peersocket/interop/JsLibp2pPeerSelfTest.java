@@ -94,8 +94,10 @@ class JsLibp2pPeerSelfTest {
         String wrong = b.addresses().get(0).replace(b.peerId(), otherId);
         // js-libp2p-quic compares the PeerId from the TLS certificate with the /p2p/ part of the dialled address.
         assertThatThrownBy(() -> a.ping(wrong, Duration.ofSeconds(5)))
-                .isInstanceOf(JsPeerException.class)
-                .hasMessageContaining("Dialed peer " + otherId + " but connected to " + b.peerId());
+                .isInstanceOfSatisfying(JsPeerException.class, e -> assertThat(e.jsError())
+                        .isEqualTo("Dialed peer " + otherId + " but connected to " + b.peerId()))
+                .hasMessageContaining("ping failed in js peer")
+                .hasMessageContaining("--- js peer stderr ---");
     }
 
     @Test

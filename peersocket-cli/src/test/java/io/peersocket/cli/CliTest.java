@@ -1,0 +1,127 @@
+package io.peersocket.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.peersocket.identity.HostKey;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.net.DatagramSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI as a user runs it: real node processes, in-process client commands, exit codes and output. */
+class CliTest {
+    private final List<Process> processes = new ArrayList<>();
+
+    @AfterEach
+    void killProcesses() {
+        for (Process p : processes) p.destroyForcibly();
+    }
+
+    /** Result of running the CLI in-process. */
+    record Run(int exit, String out, String err) {}
+
+    static synchronized Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.execute(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    /** Starts {@code peersocket node} as a separate JVM and returns it with its first listen address. */
+    private record NodeProcess(Process process, String address) {}
+
+    private NodeProcess startNode(Path data) throws Exception {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "node", "--data", data.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        processes.add(p);
+        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line = CompletableFuture.supplyAsync(() -> {
+            try {
+                return r.readLine();
+            } catch (Exception e) {
+                return null;
+            }
+        }).get(60, TimeUnit.SECONDS);
+        assertThat(line).as("first line of node output").isNotNull().startsWith("listening /ip4/127.0.0.1/udp/");
+        assertThat(line).matches("listening /ip4/127\\.0\\.0\\.1/udp/\\d+/quic-v1/p2p/12D3KooW\\w+");
+        return new NodeProcess(p, line.substring("listening ".length()));
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String cmd : List.of("node", "ping", "id", "testbed")) {
+            Run r = run(cmd, "--help");
+            assertThat(r.exit()).as(cmd).isZero();
+            assertThat(r.out()).as(cmd).contains("Usage: peersocket " + cmd);
+        }
+        assertThat(run("--help").out()).contains("node", "ping", "testbed");
+        assertThat(run("--version").out()).contains("peersocket ");
+    }
+
+    @Test
+    void usageErrorsExitNonZeroWithOneLine() {
+        Run r = run("ping", "/ip4/300.1.1.1/udp/1/quic-v1");
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err().strip().lines().count()).isEqualTo(1);
+        assertThat(r.err()).contains("300.1.1.1");
+    }
+
+    @Test
+    void nodeRunsPingsAndShutsDownOnSigterm(@TempDir Path dir) throws Exception {
+        Path data = dir.resolve("n1");
+        NodeProcess n = startNode(data);
+
+        Run ping = run("ping", n.address(), "--count", "3");
+        assertThat(ping.exit()).as(ping.err()).isZero();
+        assertThat(ping.out().lines().toList()).hasSize(3)
+                .allSatisfy(l -> assertThat(l).matches("ping \\d from 12D3KooW\\w+: time=\\d+\\.\\d+ ms"));
+
+        Run json = run("ping", n.address(), "--count", "1", "--json");
+        assertThat(json.out()).contains("\"rttMs\":");
+
+        // Wrong peer id: refused.
+        String wrong = n.address().substring(0, n.address().indexOf("/p2p/")) + "/p2p/" + HostKey.generate().peerId();
+        Run bad = run("ping", wrong, "--count", "1");
+        assertThat(bad.exit()).isNotZero();
+        assertThat(bad.err()).startsWith("error: ").contains("peer");
+
+        // SIGTERM: clean exit, data dir unlocked, identity kept.
+        String peerId = n.address().substring(n.address().indexOf("/p2p/") + 5);
+        n.process().destroy();
+        assertThat(n.process().waitFor(20, TimeUnit.SECONDS)).as("node exits after SIGTERM").isTrue();
+        NodeProcess again = startNode(data);
+        assertThat(again.address()).endsWith("/p2p/" + peerId);
+        assertThat(run("id", "--data", dir.resolve("other").toString()).out()).startsWith("12D3KooW");
+    }
+
+    @Test
+    void pingFailsOnAnUnreachableAddress() throws Exception {
+        int port;
+        try (DatagramSocket s = new DatagramSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Run r = run("ping", "/ip4/127.0.0.1/udp/" + port + "/quic-v1/p2p/" + HostKey.generate().peerId(),
+                "--count", "1", "--timeout", "1500");
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).startsWith("error: ");
+    }
+}

@@ -1,0 +1,17 @@
+package io.peersocket.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/** The main job with real node processes (a smaller N than the default to keep CI quick). */
+class TestbedTest {
+    @Test
+    void testbedOfFiveProcessesPassesEveryCheck() {
+        CliTest.Run r = CliTest.run("testbed", "--peers", "5", "--pings", "5", "--requests", "10",
+                "--conversations", "4", "--seed", "1");
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("RESULT PASS").containsPattern("connections\\s+10");
+        assertThat(r.err()).contains("[1/7] starting 5 node processes");
+    }
+}

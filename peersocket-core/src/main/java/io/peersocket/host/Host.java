@@ -1,0 +1,63 @@
+package io.peersocket.host;
+
+import io.peersocket.identity.PeerId;
+import io.peersocket.multiaddr.Multiaddr;
+import io.peersocket.negotiation.ProtocolHandler;
+import io.peersocket.store.Store;
+import io.peersocket.transport.Connection;
+import io.peersocket.transport.Stream;
+import io.peersocket.transport.StreamHandler;
+import io.peersocket.util.Counters;
+import io.peersocket.util.EventLoop;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * What a protocol sees of its node (libp2p's "host"): identity, the event loop, connections, streams, the
+ * address book and the store. Protocols depend on this interface, never on {@code io.peersocket.node}, so the
+ * layer rule holds (DESIGN.md "Layers"). Implemented by {@code Node}.
+ *
+ * <p>Threading: protocol state belongs to {@link #loop()}; methods may be called from any thread; futures
+ * complete on the loop.
+ */
+public interface Host {
+
+    PeerId peerId();
+
+    /** The node's protocol event loop (also its clock). */
+    EventLoop loop();
+
+    /** Named counters for metrics (drops by reason, messages). */
+    Counters counters();
+
+    /** The node's store, or null for an ephemeral node. */
+    Store store();
+
+    /** This node's dialable addresses, without {@code /p2p/}. */
+    List<Multiaddr> listenAddresses();
+
+    /** Serves {@code protocolId} on inbound streams (multistream-select). */
+    void registerProtocol(String protocolId, ProtocolHandler handler);
+
+    /** Opens a stream to {@code peer} speaking {@code protocolId}, connecting first if needed. */
+    CompletableFuture<Stream> openStream(PeerId peer, String protocolId, StreamHandler handler);
+
+    /** An open connection to {@code peer}, dialling its known addresses if needed. */
+    CompletableFuture<Connection> connection(PeerId peer);
+
+    /** Dials {@code address} (with or without {@code /p2p/}). */
+    CompletableFuture<Connection> connect(Multiaddr address);
+
+    /** True if there is an open connection to {@code peer} (call on the loop for a consistent answer). */
+    boolean isConnected(PeerId peer);
+
+    /** Known addresses of {@code peer}, most recently learned last (call on the loop). */
+    List<Multiaddr> addressesOf(PeerId peer);
+
+    /** Adds addresses of {@code peer} to the address book. */
+    void addAddresses(PeerId peer, List<Multiaddr> addresses);
+
+    /** Listens for connect / identify / disconnect events (on the loop; keep listeners quick). */
+    void onPeerEvent(Consumer<PeerEvent> listener);
+}

@@ -1,0 +1,60 @@
+package io.peersocket.transport.tls;
+
+import java.net.Socket;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedTrustManager;
+
+/**
+ * A trust manager that trusts no CA: it accepts a client or server chain iff {@link Libp2pTls#verify} accepts it
+ * (one self-signed certificate whose libp2p extension verifies). Which peer it is gets checked by the caller after
+ * the handshake. Stateless and thread-safe.
+ */
+public final class Libp2pTrustManager extends X509ExtendedTrustManager {
+    /** Shared instance. */
+    public static final Libp2pTrustManager INSTANCE = new Libp2pTrustManager();
+
+    private static final X509Certificate[] NO_ISSUERS = new X509Certificate[0];
+
+    private Libp2pTrustManager() {}
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        Libp2pTls.verify(chain);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        Libp2pTls.verify(chain);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+            throws CertificateException {
+        Libp2pTls.verify(chain);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+            throws CertificateException {
+        Libp2pTls.verify(chain);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+            throws CertificateException {
+        Libp2pTls.verify(chain);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+            throws CertificateException {
+        Libp2pTls.verify(chain);
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+        return NO_ISSUERS;
+    }
+}

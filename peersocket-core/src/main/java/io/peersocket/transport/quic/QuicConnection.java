@@ -78,6 +78,8 @@ final class QuicConnection implements Connection {
     private final ByteBuffer clientCid;
 
     private volatile QuicChannel channel;
+    /** The remote UDP address: the dialled one, or the sender of an inbound connection's first packet. */
+    volatile InetSocketAddress remoteSocket;
     private volatile PublicKey remoteKey;
     private volatile PeerId remotePeer;
     private volatile Multiaddr remoteAddress;
@@ -90,6 +92,8 @@ final class QuicConnection implements Connection {
 
     // loop
     boolean slotReserved;
+    /** Inbound refused for the connection limit (its handshake is made to fail). */
+    boolean refused;
     private boolean established;
     private boolean dialDone;
     private String localCloseReason;
@@ -249,8 +253,8 @@ final class QuicConnection implements Connection {
     }
 
     private String target() {
-        QuicChannel ch = channel;
-        return ch != null && ch.remoteSocketAddress() != null ? ch.remoteSocketAddress().toString() : "peer";
+        InetSocketAddress t = remoteSocket;
+        return t != null ? t.getAddress().getHostAddress() + ":" + t.getPort() : "peer";
     }
 
     /** The outbound connect future finished; on the loop. */
@@ -265,6 +269,10 @@ final class QuicConnection implements Connection {
         channel = ch;
         if (dialDone) { // timed out meanwhile
             closeOnLoop("dial abandoned", 0);
+            return;
+        }
+        if (!ch.isActive()) { // closed right after the handshake, e.g. the server refused us
+            failDial(dialFailure(null));
             return;
         }
         PublicKey key;
@@ -304,14 +312,19 @@ final class QuicConnection implements Connection {
         if (cause instanceof ConnectTimeoutException || ch != null && ch.isTimedOut() && peerClose == null) {
             return new TransportException(TransportException.Kind.TIMEOUT, "no answer from " + target(), cause);
         }
+        QuicConnectionCloseEvent closeEvent = peerClose;
+        if (closeEvent == null && cause instanceof QuicClosedChannelException qce) closeEvent = qce.event();
+        if (closeEvent != null) {
+            return new TransportException(TransportException.Kind.REFUSED,
+                    target() + " refused the connection: " + describe(closeEvent), cause);
+        }
         if (handshakeFailure != null || cause instanceof SSLHandshakeException) {
             Throwable t = handshakeFailure != null ? handshakeFailure : cause;
             return new TransportException(TransportException.Kind.BAD_CERTIFICATE,
                     "TLS handshake with " + target() + " failed: " + t.getMessage(), t);
         }
-        if (peerClose != null || cause instanceof QuicClosedChannelException) {
-            return new TransportException(TransportException.Kind.REFUSED,
-                    target() + " refused the connection" + (peerClose != null ? ": " + describe(peerClose) : ""),
+        if (cause instanceof QuicClosedChannelException) {
+            return new TransportException(TransportException.Kind.REFUSED, target() + " closed the connection",
                     cause);
         }
         if (cause instanceof SSLException) {
@@ -323,10 +336,26 @@ final class QuicConnection implements Connection {
     }
 
     private static String describe(QuicConnectionCloseEvent e) {
-        String reason = e.reason() == null ? "" : new String(e.reason(), StandardCharsets.UTF_8);
+        String reason;
+        try {
+            reason = new String(e.reason(), StandardCharsets.UTF_8);
+        } catch (RuntimeException noReason) { // netty's reason() fails when the frame had none
+            reason = "";
+        }
         String kind = e.isApplicationClose() ? "application error " : e.isTlsError() ? "TLS alert " : "transport error ";
         int code = e.isTlsError() ? QuicConnectionCloseEvent.extractTlsError(e.error()) : e.error();
-        return kind + code + (reason.isEmpty() ? "" : " \"" + reason + "\"");
+        String name = e.isTlsError() ? switch (code) {
+            case 40 -> " (handshake_failure)";
+            case 42 -> " (bad_certificate)";
+            case 43 -> " (unsupported_certificate)";
+            case 46 -> " (certificate_unknown)";
+            case 48 -> " (unknown_ca)";
+            case 80 -> " (internal_error)";
+            case 116 -> " (certificate_required)";
+            case 120 -> " (no_application_protocol)";
+            default -> "";
+        } : !e.isApplicationClose() && code == 2 ? " (CONNECTION_REFUSED)" : "";
+        return kind + code + name + (reason.isEmpty() ? "" : " \"" + reason + "\"");
     }
 
     private static X509Certificate[] peerCertificates(QuicChannel ch) throws Exception {
@@ -343,6 +372,10 @@ final class QuicConnection implements Connection {
     /** Inbound: the handshake finished (client certificate already checked by the trust manager); on the loop. */
     private void onInboundEstablished(QuicChannel ch) {
         if (established || localCloseReason != null) return;
+        if (refused) {
+            refuseOnLoop("connection limit reached");
+            return;
+        }
         PublicKey key;
         try {
             key = Libp2pTls.verify(peerCertificates(ch));
@@ -395,6 +428,12 @@ final class QuicConnection implements Connection {
         }
         if (clientCid != null) endpoint.clientCids.remove(clientCid);
         transport.channelGone(this);
+    }
+
+    /** The close reason if the QUIC channel is closing or closed, else null; on the loop. */
+    String closeReasonOnLoop() {
+        QuicChannel ch = channel;
+        return ch == null || ch.isActive() ? null : closeReason();
     }
 
     private String closeReason() {
@@ -516,6 +555,7 @@ final class QuicConnection implements Connection {
         public void handlerAdded(ChannelHandlerContext ctx) {
             QuicChannel ch = (QuicChannel) ctx.channel();
             channel = ch;
+            if (remoteSocket == null && ch.remoteSocketAddress() instanceof InetSocketAddress r) remoteSocket = r;
             ch.attr(KEY).set(QuicConnection.this);
             ch.closeFuture().addListener(f -> onChannelClosed());
         }

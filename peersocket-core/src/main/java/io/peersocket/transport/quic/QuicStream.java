@@ -49,6 +49,9 @@ final class QuicStream implements Stream {
 
     // loop
     private Throwable failure;
+    private boolean finReceived;
+    /** Our FIN was handed to QUIC (loop writes, read on the loop). */
+    private volatile boolean finSent;
 
     // executor
     StreamHandler handler;
@@ -94,7 +97,10 @@ final class QuicStream implements Stream {
         CompletableFuture<Void> result = new CompletableFuture<>();
         // Through the write queue, so the FIN follows every queued write.
         channel.writeAndFlush(new DefaultQuicStreamFrame(Unpooled.EMPTY_BUFFER, true))
-                .addListener((ChannelFuture f) -> complete(result, f));
+                .addListener((ChannelFuture f) -> {
+                    if (f.isSuccess()) finSent = true;
+                    complete(result, f);
+                });
         return result;
     }
 
@@ -133,6 +139,15 @@ final class QuicStream implements Stream {
                         .addListener(f -> finish.run());
             }
         });
+    }
+
+    /** Why the stream channel closed, null if cleanly (both FINs, or our {@link #close()}); on the loop. */
+    private Throwable closeCause() {
+        if (failure != null) return failure;
+        if (closeCalled.get() || finReceived && finSent) return null;
+        String reason = conn.closeReasonOnLoop();
+        return new TransportException(TransportException.Kind.CLOSED,
+                reason != null ? "connection closed: " + reason : "stream closed");
     }
 
     private void complete(CompletableFuture<Void> result, ChannelFuture f) {
@@ -215,7 +230,7 @@ final class QuicStream implements Stream {
             ch.config().setAllowHalfClosure(true);
             channel = ch;
             ch.closeFuture().addListener(f -> {
-                Throwable cause = failure;
+                Throwable cause = closeCause();
                 conn.postUpcall(() -> reportClosed(cause));
             });
         }
@@ -240,6 +255,7 @@ final class QuicStream implements Stream {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt == ChannelInputShutdownReadComplete.INSTANCE) {
+                finReceived = true;
                 conn.postUpcall(QuicStream.this::deliverRemoteFin);
             }
             ReferenceCountUtil.release(evt);

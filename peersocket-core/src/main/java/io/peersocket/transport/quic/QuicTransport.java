@@ -25,9 +25,11 @@ import io.netty.handler.codec.quic.QuicConnectionIdGenerator;
 import io.netty.handler.codec.quic.QuicServerCodecBuilder;
 import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicSslContextBuilder;
+import io.netty.handler.codec.quic.QuicSslEngine;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicTokenHandler;
 import io.netty.handler.ssl.ClientAuth;
+import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.peersocket.identity.PeerId;
@@ -46,6 +48,14 @@ import java.lang.reflect.Method;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.util.Collections;
+import java.util.WeakHashMap;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedKeyManager;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -129,6 +139,10 @@ public final class QuicTransport implements Transport {
     /** Slots taken against {@link TransportConfig#maxConnections()}. */
     private final AtomicInteger slots = new AtomicInteger();
 
+    /** Engines of inbound handshakes refused for the connection limit: the server key manager offers them no key. */
+    private final Set<SSLEngine> refusedEngines = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
+    static final AttributeKey<Boolean> REFUSED = AttributeKey.valueOf("peersocket.quic.refused");
+
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
     private final CompletableFuture<Void> closedOnExecutor = new CompletableFuture<>();
@@ -149,7 +163,7 @@ public final class QuicTransport implements Transport {
         }
         this.certificate = Libp2pTls.generate(config.hostKey());
         this.serverSsl = QuicSslContextBuilder
-                .forServer(certificate.privateKey(), null, certificate.certificate())
+                .forServer(new ServerKeyManager(certificate, refusedEngines), null)
                 .trustManager(Libp2pTrustManager.INSTANCE)
                 .clientAuth(ClientAuth.REQUIRE)
                 .applicationProtocols(Libp2pTls.ALPN)
@@ -352,6 +366,7 @@ public final class QuicTransport implements Transport {
         ByteBuffer cidKey = ByteBuffer.wrap(cid.clone());
         ep.clientCids.add(cidKey);
         QuicConnection conn = new QuicConnection(this, ep, Connection.Direction.OUTBOUND, want, result, cidKey);
+        conn.remoteSocket = target;
         conn.slotReserved = true;
         live.add(conn);
         try {
@@ -361,8 +376,10 @@ public final class QuicTransport implements Transport {
                     .localConnectionAddress(new QuicConnectionAddress(cid))
                     .remoteAddress(target)
                     .connect()
-                    .addListener(f -> conn.onDialConnected(f.isSuccess() ? (QuicChannel) f.getNow() : null,
-                            f.cause()));
+                    // run after the current loop task: netty fires the datagram-extension event right after
+                    // completing the connect promise, and the connection should know its datagram size when reported
+                    .addListener(f -> ep.channel.eventLoop().execute(() -> conn.onDialConnected(
+                            f.isSuccess() ? (QuicChannel) f.getNow() : null, f.cause())));
         } catch (RuntimeException e) {
             conn.onDialConnected(null, e);
         }
@@ -565,7 +582,7 @@ public final class QuicTransport implements Transport {
 
     private ChannelHandler serverCodec() {
         return common(new QuicServerCodecBuilder())
-                .sslContext(serverSsl)
+                .sslEngineProvider(this::newServerEngine)
                 .connectionIdAddressGenerator(QuicConnectionIdGenerator.randomGenerator())
                 .tokenHandler(NoRetryTokenHandler.INSTANCE)
                 .handler(new ChannelInitializer<QuicChannel>() {
@@ -580,6 +597,24 @@ public final class QuicTransport implements Transport {
 
     private ChannelHandler clientCodec() {
         return common(new QuicClientCodecBuilder()).sslContext(clientSsl).build();
+    }
+
+    /**
+     * The TLS engine of a new inbound connection, on its event loop, before its first packet is processed. Takes a
+     * connection slot (released when the channel closes); beyond the limit the engine is marked refused, so the
+     * handshake fails before the server sends its certificate and the dialer sees a prompt refusal.
+     */
+    private QuicSslEngine newServerEngine(QuicChannel ch) {
+        QuicSslEngine engine = serverSsl.newEngine(ch.alloc());
+        if (closing.get() || !tryReserveSlot()) {
+            log.debug("refusing inbound QUIC connection from {}: {}", ch.remoteSocketAddress(),
+                    closing.get() ? "transport closing" : "limit " + config.maxConnections() + " reached");
+            refusedEngines.add(engine);
+            ch.attr(REFUSED).set(Boolean.TRUE);
+        } else {
+            ch.closeFuture().addListener(f -> releaseSlot());
+        }
+        return engine;
     }
 
     /** A new inbound QUIC connection (handshake not yet done), on its event loop. */
@@ -603,19 +638,10 @@ public final class QuicTransport implements Transport {
             return;
         }
         QuicConnection conn = new QuicConnection(this, ep, Connection.Direction.INBOUND, null, null, null);
+        conn.refused = Boolean.TRUE.equals(ch.attr(REFUSED).get());
         ch.pipeline().addLast(conn.newHandler());
         live.add(conn);
-        if (closing.get()) {
-            ch.eventLoop().execute(() -> conn.closeOnLoop("transport closed", 0));
-        } else if (!tryReserveSlot()) {
-            log.debug("refusing inbound QUIC connection from {}: limit {} reached", ch.remoteSocketAddress(),
-                    config.maxConnections());
-            // let the codec process the Initial first so the CONNECTION_CLOSE can be sent
-            ch.eventLoop().execute(() -> conn.refuseOnLoop("connection limit reached"));
-        } else {
-            conn.slotReserved = true;
-            ch.eventLoop().schedule(conn::onHandshakeTimeout, config.handshakeTimeoutMs(), TimeUnit.MILLISECONDS);
-        }
+        ch.eventLoop().schedule(conn::onHandshakeTimeout, config.handshakeTimeoutMs(), TimeUnit.MILLISECONDS);
     }
 
     private ChannelInitializer<QuicStreamChannel> inboundStreamInitializer() {
@@ -630,6 +656,56 @@ public final class QuicTransport implements Transport {
                 conn.onInboundStream(ch);
             }
         };
+    }
+
+    /**
+     * Offers the transport's certificate to every inbound handshake except refused ones (no key material makes
+     * BoringSSL abort the handshake with an alert before the server flight).
+     */
+    private static final class ServerKeyManager extends X509ExtendedKeyManager {
+        private static final String ALIAS = "libp2p";
+        private final Libp2pTls.CertifiedKey key;
+        private final Set<SSLEngine> refused;
+
+        ServerKeyManager(Libp2pTls.CertifiedKey key, Set<SSLEngine> refused) {
+            this.key = key;
+            this.refused = refused;
+        }
+
+        @Override
+        public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
+            return refused.contains(engine) ? null : ALIAS;
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+            return ALIAS;
+        }
+
+        @Override
+        public String[] getServerAliases(String keyType, Principal[] issuers) {
+            return new String[] {ALIAS};
+        }
+
+        @Override
+        public String[] getClientAliases(String keyType, Principal[] issuers) {
+            return null;
+        }
+
+        @Override
+        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+            return null;
+        }
+
+        @Override
+        public X509Certificate[] getCertificateChain(String alias) {
+            return ALIAS.equals(alias) ? new X509Certificate[] {key.certificate()} : null;
+        }
+
+        @Override
+        public PrivateKey getPrivateKey(String alias) {
+            return ALIAS.equals(alias) ? key.privateKey() : null;
+        }
     }
 
     /** Never sends Retry: address validation costs a round trip and is not needed for a p2p node. */

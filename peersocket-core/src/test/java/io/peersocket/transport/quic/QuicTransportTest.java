@@ -1,17 +1,31 @@
 package io.peersocket.transport.quic;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
 
+import io.peersocket.identity.HostKey;
+import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.transport.Connection;
 import io.peersocket.transport.Stream;
+import io.peersocket.transport.StreamHandler;
+import io.peersocket.transport.TransportConfig;
+import io.peersocket.transport.TransportException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
-import io.peersocket.transport.TransportConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+/** {@link QuicTransport} over real UDP sockets on 127.0.0.1. */
 class QuicTransportTest {
     private final List<TestNode> nodes = new ArrayList<>();
 
@@ -25,36 +39,451 @@ class QuicTransportTest {
         return n;
     }
 
+    private TestNode listening(UnaryOperator<TransportConfig> tweak) throws Exception {
+        TestNode n = node(tweak);
+        n.listen();
+        return n;
+    }
+
+    private TestNode listening() throws Exception {
+        return listening(c -> c);
+    }
+
+    static TransportConfig withDatagrams(TransportConfig c, boolean on) {
+        return new TransportConfig(c.hostKey(), c.eventExecutor(), c.maxConnections(), c.maxStreamsPerConnection(),
+                c.idleTimeoutMs(), c.handshakeTimeoutMs(), on, c.socketBufferBytes());
+    }
+
     @AfterEach
     void tearDown() {
         for (TestNode n : nodes) n.close();
         for (TestNode n : nodes) assertThat(n.violations).as("upcall rule violations").isEmpty();
     }
 
+    static <T> T get(CompletableFuture<T> f) throws Exception {
+        return f.get(10, TimeUnit.SECONDS);
+    }
+
+    static TransportException failure(CompletableFuture<?> f) throws Exception {
+        try {
+            f.get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            assertThat(e.getCause()).isInstanceOf(TransportException.class);
+            return (TransportException) e.getCause();
+        }
+        return fail("expected failure, got success");
+    }
+
+    static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    /** Writes {@code data} in chunks, keeping at most 32 writes outstanding, then FIN. From the test thread. */
+    static void writeAll(Stream s, byte[] data, int chunk) throws Exception {
+        List<CompletableFuture<Void>> pending = new ArrayList<>();
+        for (int off = 0; off < data.length; off += chunk) {
+            pending.add(s.write(Arrays.copyOfRange(data, off, Math.min(data.length, off + chunk))));
+            if (pending.size() >= 32) get(pending.remove(0));
+        }
+        for (CompletableFuture<Void> f : pending) get(f);
+        get(s.closeWrite());
+    }
+
+    // ------------------------------------------------------------------------------------------ handshake
+
     @Test
-    void dialAuthenticatesBothSides() throws Exception {
-        TestNode a = node(), b = node();
-        a.listen();
-        b.listen();
-        Connection ab = a.dial(b);
+    void dialAuthenticatesBothSidesAndRunsUpcallsOnTheExecutor() throws Exception {
+        TestNode a = listening(), b = listening();
+        CompletableFuture<Connection> dial = a.transport.dial(b.address(), null);
+        CompletableFuture<Thread> completedOn = dial.thenApply(c -> Thread.currentThread());
+        Connection ab = get(dial);
+        assertThat(get(completedOn).getName()).startsWith("test-executor-");
         assertThat(ab.remotePeer()).isEqualTo(b.peerId());
         assertThat(ab.remotePublicKey()).isEqualTo(b.key.publicKey());
         assertThat(ab.direction()).isEqualTo(Connection.Direction.OUTBOUND);
         assertThat(ab.isOpen()).isTrue();
+        assertThat(ab.remoteAddress()).isEqualTo(b.address().withoutPeerId());
+        assertThat(a.connections.poll(5, TimeUnit.SECONDS)).isSameAs(ab);
+        assertThat(a.transport.connections()).containsExactly(ab);
+
         Connection ba = b.connections.poll(5, TimeUnit.SECONDS);
         assertThat(ba).isNotNull();
         assertThat(ba.remotePeer()).isEqualTo(a.peerId());
+        assertThat(ba.remotePublicKey()).isEqualTo(a.key.publicKey());
         assertThat(ba.direction()).isEqualTo(Connection.Direction.INBOUND);
-        assertThat(a.connections.poll(5, TimeUnit.SECONDS)).isSameAs(ab);
+        assertThat(ba.id()).isNotEqualTo(ab.id());
+    }
 
-        TestNode.Collector got = new TestNode.Collector();
-        Stream s = ab.openStream(got).get(5, TimeUnit.SECONDS);
-        s.write("hello".getBytes()).get(5, TimeUnit.SECONDS);
-        s.closeWrite().get(5, TimeUnit.SECONDS);
-        try {
-            assertThat(new String(got.fin.get(5, TimeUnit.SECONDS))).isEqualTo("hello");
-        } finally {
-            System.err.println("DEBUG got=" + new String(got.bytes()) + " closed=" + got.closed + " inbound=" + b.inboundStreams);
+    @Test
+    void dialWithoutPeerIdAcceptsWhoeverAnswers() throws Exception {
+        TestNode a = listening(), b = listening();
+        Connection c = get(a.transport.dial(b.address().withoutPeerId(), null));
+        assertThat(c.remotePeer()).isEqualTo(b.peerId());
+        // the expected parameter works without /p2p/ too
+        Connection c2 = get(a.transport.dial(b.address().withoutPeerId(), b.peerId()));
+        assertThat(c2.remotePeer()).isEqualTo(b.peerId());
+    }
+
+    @Test
+    void wrongExpectedPeerIdFailsAndListenerKeepsServing() throws Exception {
+        TestNode a = listening(), b = listening();
+        HostKey other = HostKey.generate();
+        TransportException e = failure(a.transport.dial(b.address().withoutPeerId(), other.peerId()));
+        assertThat(e.kind()).isEqualTo(TransportException.Kind.PEER_ID_MISMATCH);
+        assertThat(e.getMessage()).contains(other.peerId().toString()).contains(b.peerId().toString());
+        e = failure(a.transport.dial(b.address().withoutPeerId().withPeerId(other.peerId()), null));
+        assertThat(e.kind()).isEqualTo(TransportException.Kind.PEER_ID_MISMATCH);
+        assertThat(a.connections).isEmpty();
+
+        // the listener still serves others, and the same dialer with the right id
+        TestNode d = listening();
+        assertThat(d.dial(b).remotePeer()).isEqualTo(b.peerId());
+        assertThat(a.dial(b).remotePeer()).isEqualTo(b.peerId());
+    }
+
+    @Test
+    void conflictingPeerIdsAndUnsupportedAddressesAreBadAddresses() throws Exception {
+        TestNode a = listening(), b = listening();
+        TransportException e = failure(a.transport.dial(b.address(), HostKey.generate().peerId()));
+        assertThat(e.kind()).isEqualTo(TransportException.Kind.BAD_ADDRESS);
+        Multiaddr tcp = Multiaddr.parse("/ip4/127.0.0.1/tcp/4001");
+        assertThat(a.transport.canDial(tcp)).isFalse();
+        assertThat(a.transport.canDial(b.address())).isTrue();
+        assertThat(failure(a.transport.dial(tcp, null)).kind()).isEqualTo(TransportException.Kind.BAD_ADDRESS);
+        assertThat(failure(a.transport.dial(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1"), null)).kind())
+                .isEqualTo(TransportException.Kind.BAD_ADDRESS);
+    }
+
+    @Test
+    void unreachableAddressTimesOutWithinHandshakeTimeout() throws Exception {
+        TestNode a = listening(c -> c.withHandshakeTimeoutMs(500));
+        int port;
+        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
         }
+        long start = System.nanoTime();
+        TransportException e = failure(a.transport.dial(
+                Multiaddr.parse("/ip4/127.0.0.1/udp/" + port + "/quic-v1"), null));
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertThat(e.kind()).isIn(TransportException.Kind.TIMEOUT, TransportException.Kind.REFUSED);
+        assertThat(ms).isLessThan(3000);
+        assertThat(a.transport.connections()).isEmpty();
+    }
+
+    // ------------------------------------------------------------------------------------------ one port
+
+    @Test
+    void samePortAcceptsAndDials() throws Exception {
+        TestNode a = listening(), b = listening();
+        Multiaddr aAddr = a.address().withoutPeerId(), bAddr = b.address().withoutPeerId();
+
+        Connection ab = a.dial(b);
+        Connection atB = b.connections.poll(5, TimeUnit.SECONDS);
+        assertThat(ab.localAddress()).isEqualTo(aAddr);
+        assertThat(atB.remoteAddress()).as("B sees A's listen port as the source").isEqualTo(aAddr);
+
+        Connection ba = b.dial(a);
+        assertThat(ba.direction()).isEqualTo(Connection.Direction.OUTBOUND);
+        Connection atA = null;
+        for (int i = 0; i < 2 && atA == null; i++) {
+            Connection c = a.connections.poll(5, TimeUnit.SECONDS);
+            if (c != null && c.direction() == Connection.Direction.INBOUND) atA = c;
+        }
+        assertThat(atA).isNotNull();
+        assertThat(atA.remoteAddress()).as("A sees B's listen port as the source").isEqualTo(bAddr);
+        assertThat(ba.localAddress()).isEqualTo(bAddr);
+
+        // both connections carry data independently
+        for (Connection c : List.of(ab, ba)) {
+            TestNode.Collector got = new TestNode.Collector();
+            Stream s = get(c.openStream(got));
+            writeAll(s, "ping".getBytes(), 4);
+            assertThat(new String(get(got.fin))).isEqualTo("ping");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ streams
+
+    @Test
+    void bulkEchoKeepsDataIntact() throws Exception {
+        TestNode a = listening(), b = listening();
+        Connection c = a.dial(b);
+        byte[] data = random(8 << 20, 42);
+        TestNode.Collector got = new TestNode.Collector();
+        Stream s = get(c.openStream(got));
+        assertThat(s.isOutbound()).isTrue();
+        assertThat(s.connection()).isSameAs(c);
+        writeAll(s, data, 64 * 1024);
+        byte[] echoed = got.fin.get(30, TimeUnit.SECONDS);
+        assertThat(echoed.length).isEqualTo(data.length);
+        assertThat(Arrays.equals(echoed, data)).isTrue();
+        assertThat(got.closed.get(5, TimeUnit.SECONDS)).as("clean close after both FINs").isNull();
+        assertThat(got.order.get()).isEmpty();
+    }
+
+    @Test
+    void manyConcurrentStreams() throws Exception {
+        TestNode a = listening(), b = listening();
+        Connection c = a.dial(b);
+        int n = 64;
+        List<TestNode.Collector> collectors = new ArrayList<>();
+        List<byte[]> payloads = new ArrayList<>();
+        List<Stream> streams = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            TestNode.Collector col = new TestNode.Collector();
+            collectors.add(col);
+            payloads.add(random(32 * 1024 + i, i));
+            streams.add(get(c.openStream(col)));
+        }
+        assertThat(streams.stream().map(Stream::id).distinct().count()).isEqualTo(n);
+        for (int i = 0; i < n; i++) {
+            Stream s = streams.get(i);
+            byte[] p = payloads.get(i);
+            s.write(Arrays.copyOfRange(p, 0, p.length / 2));
+            s.write(Arrays.copyOfRange(p, p.length / 2, p.length));
+            s.closeWrite();
+        }
+        for (int i = 0; i < n; i++) {
+            assertThat(collectors.get(i).fin.get(20, TimeUnit.SECONDS)).as("stream " + i).isEqualTo(payloads.get(i));
+        }
+        assertThat(b.inboundStreams).hasSize(n);
+    }
+
+    @Test
+    void halfCloseLetsTheOtherSideKeepWriting() throws Exception {
+        TestNode a = listening(), b = listening();
+        TestNode.Collector atB = new TestNode.Collector();
+        b.streamHandlers = s -> atB;
+        Connection c = a.dial(b);
+        TestNode.Collector atA = new TestNode.Collector();
+        Stream s = get(c.openStream(atA));
+        get(s.write("request".getBytes()));
+        get(s.closeWrite());
+        assertThat(new String(atB.fin.get(5, TimeUnit.SECONDS))).isEqualTo("request");
+        assertThat(atB.closed).isNotDone();
+        // writing after our FIN fails
+        TransportException e = failure(s.write("more".getBytes()));
+        assertThat(e.kind()).isEqualTo(TransportException.Kind.CLOSED);
+
+        // B still writes after A's FIN
+        Stream atBStream = b.inboundStreams.poll(5, TimeUnit.SECONDS);
+        assertThat(atBStream.isOutbound()).isFalse();
+        assertThat(atBStream.id()).isEqualTo(s.id());
+        get(atBStream.write("response part 1, ".getBytes()));
+        get(atBStream.write("part 2".getBytes()));
+        assertThat(atA.fin).isNotDone();
+        get(atBStream.closeWrite());
+        assertThat(new String(atA.fin.get(5, TimeUnit.SECONDS))).isEqualTo("response part 1, part 2");
+        assertThat(atA.closed.get(5, TimeUnit.SECONDS)).isNull();
+        assertThat(atB.closed.get(5, TimeUnit.SECONDS)).isNull();
+    }
+
+    @Test
+    void rejectedStreamIsResetAndResetReachesTheOtherSide() throws Exception {
+        TestNode a = listening(), b = listening();
+        b.streamHandlers = s -> StreamHandler.REJECT;
+        Connection c = a.dial(b);
+        TestNode.Collector atA = new TestNode.Collector();
+        Stream s = get(c.openStream(atA));
+        s.write("hello".getBytes());
+        Throwable cause = atA.closed.get(5, TimeUnit.SECONDS);
+        assertThat(cause).isInstanceOf(TransportException.class).hasMessageContaining("reset by peer");
+
+        // a local reset: the remote sees a reset, we see onClosed with a cause
+        TestNode.Collector atB = new TestNode.Collector();
+        b.streamHandlers = x -> atB;
+        TestNode.Collector atA2 = new TestNode.Collector();
+        Stream s2 = get(c.openStream(atA2));
+        get(s2.write("x".getBytes()));
+        atB.received.toString(); // touch
+        Stream remote = null;
+        while (remote == null || remote.id() != s2.id()) remote = b.inboundStreams.poll(5, TimeUnit.SECONDS);
+        s2.reset();
+        assertThat(atA2.closed.get(5, TimeUnit.SECONDS)).hasMessageContaining("reset locally");
+        assertThat(atB.closed.get(5, TimeUnit.SECONDS)).hasMessageContaining("reset by peer");
+    }
+
+    @Test
+    void streamCloseIsGracefulOnBothSides() throws Exception {
+        TestNode a = listening(), b = listening();
+        TestNode.Collector atB = new TestNode.Collector();
+        b.streamHandlers = s -> atB;
+        Connection c = a.dial(b);
+        TestNode.Collector atA = new TestNode.Collector();
+        Stream s = get(c.openStream(atA));
+        s.write("last words".getBytes());
+        s.close();
+        assertThat(new String(atB.fin.get(5, TimeUnit.SECONDS))).isEqualTo("last words");
+        assertThat(atA.closed.get(5, TimeUnit.SECONDS)).isNull();
+        assertThat(failure(s.write("x".getBytes())).kind()).isEqualTo(TransportException.Kind.CLOSED);
+    }
+
+    @Test
+    void streamLimitIsEnforced() throws Exception {
+        TestNode a = listening(), b = listening(c -> c.withMaxStreamsPerConnection(2));
+        b.streamHandlers = s -> new TestNode.Collector();
+        Connection c = a.dial(b);
+        Stream s1 = get(c.openStream(new TestNode.Collector()));
+        Stream s2 = get(c.openStream(new TestNode.Collector()));
+        get(s1.write("1".getBytes()));
+        get(s2.write("2".getBytes()));
+        assertThat(failure(c.openStream(new TestNode.Collector())).kind()).isEqualTo(TransportException.Kind.LIMIT);
+    }
+
+    // ------------------------------------------------------------------------------------------ datagrams
+
+    @Test
+    void datagramsFlowBothWaysAndOversizeIsRefused() throws Exception {
+        TestNode a = listening(), b = listening();
+        Connection ab = a.dial(b);
+        Connection ba = b.connections.poll(5, TimeUnit.SECONDS);
+        assertThat(ab.maxDatagramSize()).isBetween(1000, 1500);
+        assertThat(ba.maxDatagramSize()).isBetween(1000, 1500);
+
+        byte[] small = random(100, 1);
+        byte[] full = random(ab.maxDatagramSize(), 2);
+        assertThat(ab.sendDatagram(small)).isTrue();
+        assertThat(ab.sendDatagram(full)).isTrue();
+        assertThat(ab.sendDatagram(new byte[ab.maxDatagramSize() + 1])).isFalse();
+        List<byte[]> got = new ArrayList<>();
+        for (int i = 0; i < 2; i++) got.add(b.datagrams.poll(5, TimeUnit.SECONDS));
+        assertThat(got).containsExactlyInAnyOrder(small, full);
+
+        assertThat(ba.sendDatagram("pong".getBytes())).isTrue();
+        assertThat(a.datagrams.poll(5, TimeUnit.SECONDS)).isEqualTo("pong".getBytes());
+        assertThat(ba.sendDatagram(new byte[0])).isTrue();
+        assertThat(a.datagrams.poll(5, TimeUnit.SECONDS)).isEmpty();
+    }
+
+    @Test
+    void datagramsAreOffWhenThePeerDoesNotSupportThem() throws Exception {
+        TestNode a = listening(), b = listening(c -> withDatagrams(c, false));
+        Connection ab = a.dial(b);
+        assertThat(ab.maxDatagramSize()).isZero();
+        assertThat(ab.sendDatagram("x".getBytes())).isFalse();
+        Connection ba = b.connections.poll(5, TimeUnit.SECONDS);
+        assertThat(ba.maxDatagramSize()).isZero();
+        assertThat(ba.sendDatagram("x".getBytes())).isFalse();
+    }
+
+    // ------------------------------------------------------------------------------------------ limits, close
+
+    @Test
+    void maxConnectionsIsEnforced() throws Exception {
+        TestNode b = listening(c -> c.withMaxConnections(1));
+        TestNode a1 = listening(), a2 = listening();
+        Connection first = a1.dial(b);
+        assertThat(b.connections.poll(5, TimeUnit.SECONDS)).isNotNull();
+        TransportException e = failure(a2.transport.dial(b.address(), null));
+        assertThat(e.kind()).isIn(TransportException.Kind.REFUSED, TransportException.Kind.TIMEOUT);
+        assertThat(b.connections).isEmpty();
+
+        // a dialer at its own limit fails fast with LIMIT
+        TestNode limited = listening(c -> c.withMaxConnections(1));
+        limited.dial(a1);
+        assertThat(failure(limited.transport.dial(a2.address(), null)).kind())
+                .isEqualTo(TransportException.Kind.LIMIT);
+
+        // once the first connection is gone there is room again
+        get(first.close());
+        assertThat(b.closedConnections.poll(5, TimeUnit.SECONDS)).isNotNull();
+        assertThat(a2.dial(b).remotePeer()).isEqualTo(b.peerId());
+    }
+
+    @Test
+    void connectionCloseClosesStreamsFirstThenReportsOnBothSides() throws Exception {
+        TestNode a = listening(), b = listening();
+        List<String> events = new CopyOnWriteArrayList<>();
+        b.streamHandlers = s -> new StreamHandler() {
+            @Override public void onData(Stream stream, byte[] data) { events.add("B data"); }
+            @Override public void onClosed(Stream stream, Throwable cause) { events.add("B stream closed"); }
+        };
+        Connection ab = a.dial(b);
+        TestNode.Collector atA = new TestNode.Collector();
+        Stream s = get(ab.openStream(atA));
+        get(s.write("x".getBytes()));
+        Connection ba = b.connections.poll(5, TimeUnit.SECONDS);
+        while (events.isEmpty()) b.inboundStreams.poll(5, TimeUnit.SECONDS); // wait for data at B
+        get(ab.close());
+        assertThat(ab.isOpen()).isFalse();
+        assertThat(atA.closed.get(5, TimeUnit.SECONDS)).hasMessageContaining("connection closed");
+        assertThat(a.closedConnections.poll(5, TimeUnit.SECONDS)).isSameAs(ab);
+        assertThat(a.closeReasons.get(ab)).contains("closed locally");
+        assertThat(b.closedConnections.poll(5, TimeUnit.SECONDS)).isSameAs(ba);
+        events.add("B connection closed");
+        assertThat(b.closeReasons.get(ba)).contains("closed by peer");
+        assertThat(events).containsExactly("B data", "B stream closed", "B connection closed");
+        assertThat(failure(ab.openStream(new TestNode.Collector())).kind()).isEqualTo(TransportException.Kind.CLOSED);
+        assertThat(ab.sendDatagram("x".getBytes())).isFalse();
+        assertThat(a.transport.connections()).isEmpty();
+    }
+
+    @Test
+    void idleConnectionWithoutKeepAlivesTimesOut() throws Exception {
+        // B offers no datagrams, so no keep-alives flow; nothing else is sent either
+        TestNode a = listening(c -> c.withIdleTimeoutMs(400));
+        TestNode b = listening(c -> withDatagrams(c.withIdleTimeoutMs(400), false));
+        Connection ab = a.dial(b);
+        Connection ba = b.connections.poll(5, TimeUnit.SECONDS);
+        assertThat(a.closedConnections.poll(5, TimeUnit.SECONDS)).isSameAs(ab);
+        assertThat(a.closeReasons.get(ab)).isEqualTo("idle timeout");
+        assertThat(b.closedConnections.poll(5, TimeUnit.SECONDS)).isSameAs(ba);
+        assertThat(b.closeReasons.get(ba)).isEqualTo("idle timeout");
+        assertThat(ab.isOpen()).isFalse();
+    }
+
+    @Test
+    void keepAlivesHoldAnIdleConnectionOpen() throws Exception {
+        TestNode a = listening(c -> c.withIdleTimeoutMs(300));
+        TestNode b = listening(c -> c.withIdleTimeoutMs(300));
+        Connection ab = a.dial(b);
+        assertThat(a.closedConnections.poll(1500, TimeUnit.MILLISECONDS)).as("closed despite keep-alives").isNull();
+        assertThat(ab.isOpen()).isTrue();
+        assertThat(a.datagrams).as("keep-alives are not delivered").isEmpty();
+        assertThat(b.datagrams).isEmpty();
+    }
+
+    @Test
+    void closeReleasesThePortAndThreads() throws Exception {
+        TestNode a = listening(), b = listening();
+        Connection ab = a.dial(b);
+        Multiaddr bound = a.address().withoutPeerId();
+        a.close();
+        assertThat(b.closedConnections.poll(5, TimeUnit.SECONDS)).isNotNull();
+        assertThat(a.closedConnections.poll(5, TimeUnit.SECONDS)).isSameAs(ab);
+        assertThat(a.transport.connections()).isEmpty();
+        assertThat(failure(a.transport.dial(b.address(), null)).kind()).isEqualTo(TransportException.Kind.CLOSED);
+
+        TestNode again = node();
+        List<Multiaddr> rebound = get(again.transport.listen(List.of(bound)));
+        assertThat(rebound).containsExactly(bound);
+        assertThat(again.transport.listenAddresses()).containsExactly(bound);
+
+        b.close();
+        again.close();
+        for (TestNode n : nodes) n.close();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("peersocket-quic")) {
+                t.join(3000);
+                assertThat(t.isAlive()).as("thread " + t.getName() + " still alive").isFalse();
+            }
+        }
+    }
+
+    @Test
+    void listenTwiceOrOnBadAddressesFails() throws Exception {
+        TestNode a = node();
+        assertThat(failure(a.transport.listen(List.of(Multiaddr.parse("/ip4/127.0.0.1/tcp/0")))).kind())
+                .isEqualTo(TransportException.Kind.BAD_ADDRESS);
+        TestNode b = node();
+        b.listen();
+        assertThat(failure(b.transport.listen(List.of(Multiaddr.parse(TestNode.LOOPBACK)))).kind())
+                .isEqualTo(TransportException.Kind.IO);
+        // a port in use
+        TestNode c = node();
+        assertThat(failure(c.transport.listen(List.of(b.address().withoutPeerId()))).kind())
+                .isEqualTo(TransportException.Kind.IO);
     }
 }

@@ -18,7 +18,7 @@ import java.util.Set;
  *
  * <pre>
  * Bench [--quick] [--duration SECONDS] [--warmup SECONDS] [--repeat N] [--bulk-mb MIB] [--connects N]
- *       [--only rr,rr16,bulk,connect]
+ *       [--only rr,rr16,bulk,connect] [--stacks tcp,quic,ours]
  * </pre>
  *
  * Exit status: 0 if every measurement ran (whether or not the targets are met), 1 if one failed, 2 on bad
@@ -26,6 +26,7 @@ import java.util.Set;
  */
 public final class Bench {
     static final Set<String> SCENARIOS = new LinkedHashSet<>(List.of("rr", "rr16", "bulk", "connect"));
+    static final Set<String> STACKS = new LinkedHashSet<>(List.of("tcp", "quic", "ours"));
     /** Targets from the project plan: ours / raw TCP. */
     static final double RR_TARGET = 0.5;
     static final double BULK_TARGET = 0.3;
@@ -33,6 +34,7 @@ public final class Bench {
     private final Settings settings;
     private final String mode;
     private final Set<String> only;
+    private Set<String> stacks = STACKS;
     private final PrintStream out = System.out;
     private final List<String> failures = new ArrayList<>();
 
@@ -41,6 +43,8 @@ public final class Bench {
     BulkResult tcpBulk, quicBulk, oursBulk;
     ConnectResult quicConnect, quicConnectMutual, oursDial, oursConnect;
     String ioMode = "?";
+    String loadBefore = "unknown";
+    String loadAfter = "unknown";
 
     Bench(Settings settings, String mode, Set<String> only) {
         this.settings = settings;
@@ -55,6 +59,7 @@ public final class Bench {
         Settings s = Settings.full();
         String mode = "full";
         Set<String> only = SCENARIOS;
+        Set<String> stacks = STACKS;
         Long durationMs = null;
         Long warmupMs = null;
         Integer repeat = null;
@@ -77,6 +82,13 @@ public final class Bench {
                                     + "' (use " + String.join(",", SCENARIOS) + ")");
                         }
                     }
+                    case "--stacks" -> {
+                        stacks = new LinkedHashSet<>(Arrays.asList(value(args, ++i).split(",")));
+                        for (String o : stacks) {
+                            if (!STACKS.contains(o)) throw new IllegalArgumentException("unknown stack '" + o
+                                    + "' (use " + String.join(",", STACKS) + ")");
+                        }
+                    }
                     case "-h", "--help" -> {
                         usage(System.out);
                         return;
@@ -93,6 +105,7 @@ public final class Bench {
         if (warmupMs != null) s = s.withWarmupMs(warmupMs);
         if (repeat != null) s = s.withRepeat(repeat);
         Bench b = new Bench(s, mode, only);
+        b.stacks = stacks;
         b.run();
         System.exit(b.failures.isEmpty() ? 0 : 1);
     }
@@ -101,13 +114,15 @@ public final class Bench {
         p.println("""
                 usage: peersocket-bench/run [--quick] [--duration SECONDS] [--warmup SECONDS] [--repeat N]
                                             [--bulk-mb MIB] [--connects N] [--only rr,rr16,bulk,connect]
+                                            [--stacks tcp,quic,ours]
                   --quick       short run (0.5 s warm-up, 2 s per measurement, 1 run, 32 MiB bulk, 20 connects)
                   --duration    seconds each measurement counts (default 10; bulk runs at least this long)
                   --warmup      seconds of warm-up before each measurement (default 3)
                   --repeat      runs of each request/reply and bulk measurement, median reported (default 3)
                   --bulk-mb     MiB a bulk receiver must get before it may stop (default 256)
                   --connects    timed connection set-ups per stack (default 50)
-                  --only        run only these scenarios""");
+                  --only        run only these scenarios
+                  --stacks      run only these stacks (e.g. --stacks ours while profiling)""");
     }
 
     private static String value(String[] args, int i) {
@@ -164,6 +179,7 @@ public final class Bench {
      * (remembering the range), or null if any run failed.
      */
     private <T> T repeated(String what, java.util.function.ToDoubleFunction<T> metric, Step<T> step) {
+        if (!stacks.contains(stackOf(what))) return null;
         int n = settings.repeat();
         List<T> runs = new ArrayList<>();
         for (int i = 1; i <= n; i++) {
@@ -184,7 +200,12 @@ public final class Bench {
         return String.format(Locale.ROOT, fmt + "–" + fmt, r[0], r[1]);
     }
 
+    private static String stackOf(String label) {
+        return label.startsWith("raw TCP") ? "tcp" : label.startsWith("raw Netty QUIC") ? "quic" : "ours";
+    }
+
     private <T> T step(String what, Step<T> step) {
+        if (!stacks.contains(stackOf(what))) return null;
         out.printf(Locale.ROOT, "  %-40s ", what);
         out.flush();
         System.gc();
@@ -205,10 +226,10 @@ public final class Bench {
 
     private static String brief(Object r) {
         return switch (r) {
-            case RrResult x -> String.format(Locale.ROOT, "%,.0f round trips/s, p50 %.0f µs, p99 %.0f µs",
-                    x.perSecond(), x.p50Us(), x.p99Us());
-            case BulkResult x -> String.format(Locale.ROOT, "%,.0f MB/s (%,d MiB in %.1f s%s)", x.mbPerSecond(),
-                    x.bytes() >> 20, x.seconds(), x.capped() ? ", time cap hit" : "");
+            case RrResult x -> String.format(Locale.ROOT, "%,.0f round trips/s, p50 %.0f µs, p99 %.0f µs, CPU %.1f µs/rt",
+                    x.perSecond(), x.p50Us(), x.p99Us(), x.cpuUsPerRoundTrip());
+            case BulkResult x -> String.format(Locale.ROOT, "%,.0f MB/s (%,d MiB in %.1f s%s), CPU %.2f ms/MB",
+                    x.mbPerSecond(), x.bytes() >> 20, x.seconds(), x.capped() ? ", time cap hit" : "", x.cpuMsPerMb());
             case ConnectResult x -> String.format(Locale.ROOT, "mean %.2f ms, p50 %.2f ms, p99 %.2f ms",
                     x.meanMs(), x.p50Ms(), x.p99Ms());
             default -> String.valueOf(r);
@@ -221,6 +242,8 @@ public final class Bench {
         out.println("Peersocket benchmark, " + mode + " mode: warm-up " + s.warmupMs() / 1000.0 + " s, "
                 + s.durationMs() / 1000.0 + " s per measurement");
         out.println("Machine: " + m);
+        loadBefore = Machine.loadAverage();
+        out.println("Load average (1/5/15 min) before: " + loadBefore + " — other work on the machine skews the results");
         out.println();
         try (NettyQuicBaseline q = new NettyQuicBaseline(false)) {
             ioMode = q.ioMode();
@@ -256,7 +279,9 @@ public final class Bench {
                 oursConnect = step("Peersocket Node.connect", () -> withNodes(o -> o.nodeConnect(s)));
             }
         }
+        loadAfter = Machine.loadAverage();
         out.println();
+        out.println("Load average (1/5/15 min) after: " + loadAfter);
         printTable(m);
         out.println();
         out.println("----- markdown for docs/benchmarks.md -----");
@@ -288,22 +313,24 @@ public final class Bench {
     private void printTable(Machine m) {
         out.println("Summary (median of " + settings.repeat() + " run(s); ours ÷ raw: higher is better for rates,"
                 + " lower is better for set-up time)");
-        String f = "  %-34s %14s %18s %8s %8s %8s %8s%n";
-        out.printf(Locale.ROOT, f, "request/reply", "round trips/s", "range", "p50 µs", "p99 µs", "÷ TCP", "÷ QUIC");
+        String f = "  %-34s %14s %18s %8s %8s %11s %8s %8s%n";
+        out.printf(Locale.ROOT, f, "request/reply", "round trips/s", "range", "p50 µs", "p99 µs", "CPU µs/rt", "÷ TCP",
+                "÷ QUIC");
         for (Row r : rrRows()) out.printf(Locale.ROOT, f, r.cells());
-        out.printf(Locale.ROOT, f, "bulk, one stream", "MB/s", "range", "MiB", "seconds", "÷ TCP", "÷ QUIC");
+        out.printf(Locale.ROOT, f, "bulk, one stream", "MB/s", "range", "MiB", "seconds", "CPU ms/MB", "÷ TCP",
+                "÷ QUIC");
         for (Row r : bulkRows()) out.printf(Locale.ROOT, f, r.cells());
-        out.printf(Locale.ROOT, f, "connection set-up", "mean ms", "", "p50 ms", "p99 ms", "÷ QUIC", "÷ mTLS");
+        out.printf(Locale.ROOT, f, "connection set-up", "mean ms", "", "p50 ms", "p99 ms", "", "÷ QUIC", "÷ mTLS");
         for (Row r : connectRows()) out.printf(Locale.ROOT, f, r.cells());
         out.println();
         for (String t : targets()) out.println(t);
     }
 
     /** One table row: label, value, range, two details, two ratios. */
-    record Row(String label, String value, String range, String a, String b, String r1, String r2) {
-        Object[] cells() { return new Object[] {label, value, range, a, b, r1, r2}; }
+    record Row(String label, String value, String range, String a, String b, String cpu, String r1, String r2) {
+        Object[] cells() { return new Object[] {label, value, range, a, b, cpu, r1, r2}; }
 
-        String markdown() { return "| " + String.join(" | ", label, value, range, a, b, r1, r2) + " |\n"; }
+        String markdown() { return "| " + String.join(" | ", label, value, range, a, b, cpu, r1, r2) + " |\n"; }
     }
 
     private List<Row> rrRows() {
@@ -322,7 +349,7 @@ public final class Bench {
         if (r == null) return;
         boolean ours = label.startsWith("Peersocket");
         rows.add(new Row(label, num(r.perSecond(), "%,.0f"), range(r, "%,.0f"), num(r.p50Us(), "%.0f"),
-                num(r.p99Us(), "%.0f"), ours ? x(ratio(r.perSecond(), rate(tcp))) : "",
+                num(r.p99Us(), "%.0f"), num(r.cpuUsPerRoundTrip(), "%.1f"), ours ? x(ratio(r.perSecond(), rate(tcp))) : "",
                 ours ? x(ratio(r.perSecond(), rate(q))) : ""));
     }
 
@@ -338,7 +365,7 @@ public final class Bench {
         if (r == null) return;
         boolean ours = label.startsWith("Peersocket");
         rows.add(new Row(label + (r.capped() ? " (time cap hit)" : ""), num(r.mbPerSecond(), "%,.0f"),
-                range(r, "%,.0f"), String.valueOf(r.bytes() >> 20), num(r.seconds(), "%.1f"),
+                range(r, "%,.0f"), String.valueOf(r.bytes() >> 20), num(r.seconds(), "%.1f"), num(r.cpuMsPerMb(), "%.2f"),
                 ours ? x(ratio(r.mbPerSecond(), rate(tcpBulk))) : "", ours ? x(ratio(r.mbPerSecond(), rate(quicBulk))) : ""));
     }
 
@@ -354,7 +381,7 @@ public final class Bench {
     private void connect(List<Row> rows, ConnectResult r, String label) {
         if (r == null) return;
         boolean ours = label.startsWith("Peersocket");
-        rows.add(new Row(label, num(r.meanMs(), "%.2f"), "", num(r.p50Ms(), "%.2f"), num(r.p99Ms(), "%.2f"),
+        rows.add(new Row(label, num(r.meanMs(), "%.2f"), "", num(r.p50Ms(), "%.2f"), num(r.p99Ms(), "%.2f"), "",
                 ours ? x(ratio(r.meanMs(), mean(quicConnect))) : "", ours ? x(ratio(r.meanMs(), mean(quicConnectMutual))) : ""));
     }
 
@@ -384,7 +411,10 @@ public final class Bench {
         b.append("### Results (").append(LocalDate.now()).append(", ").append(mode).append(" mode)\n\n");
         b.append("Machine: ").append(m.cpu()).append(", ").append(m.cores()).append(" cores, ").append(m.memory())
                 .append("; ").append(m.jdk()).append("; ").append(m.os()).append("; Netty I/O: ").append(ioMode)
-                .append(".\n\n");
+                .append(".\nLoad average (1/5/15 min): ").append(loadBefore).append(" before, ").append(loadAfter)
+                .append(" after the run.\n\n");
+        b.append("CPU columns: process CPU time (both ends, all threads) per round trip or per MB; they depend "
+                + "less on other load than the rates do.\n\n");
         b.append(String.format(Locale.ROOT, "Each request/reply and bulk figure is the median of %d run(s) on fresh "
                         + "connections (range = lowest–highest run). Warm-up %.1f s before each run; request/reply "
                         + "counted for %.1f s; bulk: %d KiB writes, %d in flight, counted until the receiver got "
@@ -394,22 +424,22 @@ public final class Bench {
         List<Row> rr = rrRows();
         if (!rr.isEmpty()) {
             b.append("| request/reply, ").append(s.payloadBytes())
-                    .append(" B each way | round trips/s | range | p50 µs | p99 µs | ours ÷ raw TCP | ours ÷ raw QUIC |\n");
-            b.append("|---|---:|---:|---:|---:|---:|---:|\n");
+                    .append(" B each way | round trips/s | range | p50 µs | p99 µs | CPU µs per round trip | ours ÷ raw TCP | ours ÷ raw QUIC |\n");
+            b.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
             for (Row r : rr) b.append(bold(r).markdown());
             b.append('\n');
         }
         List<Row> bulk = bulkRows();
         if (!bulk.isEmpty()) {
-            b.append("| bulk, one stream | MB/s | range | MiB counted | seconds | ours ÷ raw TCP | ours ÷ raw QUIC |\n");
-            b.append("|---|---:|---:|---:|---:|---:|---:|\n");
+            b.append("| bulk, one stream | MB/s | range | MiB counted | seconds | CPU ms per MB | ours ÷ raw TCP | ours ÷ raw QUIC |\n");
+            b.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
             for (Row r : bulk) b.append(bold(r).markdown());
             b.append('\n');
         }
         List<Row> conn = connectRows();
         if (!conn.isEmpty()) {
-            b.append("| connection set-up | mean ms | | p50 ms | p99 ms | ours ÷ raw QUIC | ours ÷ raw QUIC mutual TLS |\n");
-            b.append("|---|---:|---:|---:|---:|---:|---:|\n");
+            b.append("| connection set-up | mean ms | | p50 ms | p99 ms | | ours ÷ raw QUIC | ours ÷ raw QUIC mutual TLS |\n");
+            b.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
             for (Row r : conn) b.append(bold(r).markdown());
             b.append('\n');
         }
@@ -423,6 +453,6 @@ public final class Bench {
 
     private static Row bold(Row r) {
         if (!r.label().startsWith("Peersocket")) return r;
-        return new Row("**" + r.label() + "**", r.value(), r.range(), r.a(), r.b(), r.r1(), r.r2());
+        return new Row("**" + r.label() + "**", r.value(), r.range(), r.a(), r.b(), r.cpu(), r.r1(), r.r2());
     }
 }

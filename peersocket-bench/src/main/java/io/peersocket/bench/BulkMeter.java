@@ -10,6 +10,7 @@ public final class BulkMeter {
     private final Settings settings;
     private final long warmEnd;
     private long measureStart;
+    private long cpuStart;
     private long measured;
     private volatile boolean done;
     private volatile BulkResult result;
@@ -33,6 +34,7 @@ public final class BulkMeter {
         if (measureStart == 0) {
             if (now - warmEnd < 0) return false;
             measureStart = now;
+            cpuStart = Cpu.processNs();
             return false; // this read straddles the boundary; count from the next one
         }
         measured += n;
@@ -40,7 +42,8 @@ public final class BulkMeter {
         boolean enough = measured >= settings.bulkBytes() && elapsedMs >= settings.durationMs();
         boolean capped = !enough && elapsedMs >= settings.bulkCapMs();
         if (enough || capped) {
-            result = new BulkResult(name, measured, (now - measureStart) / 1e9, capped);
+            result = new BulkResult(name, measured, (now - measureStart) / 1e9, capped,
+                    Cpu.cores(cpuStart, Cpu.processNs(), measureStart, now));
             done = true;
             return true;
         }

@@ -27,6 +27,16 @@ record Machine(String cpu, int cores, long physicalBytes, long maxHeapBytes, Str
         return new Machine(cpu == null ? "unknown CPU" : cpu, rt.availableProcessors(), physical, rt.maxMemory(), jdk, os);
     }
 
+    /** The 1, 5 and 15 minute load averages from /proc/loadavg, or "unknown". */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
     private static String procField(String file, String key) {
         try {
             List<String> lines = Files.readAllLines(Path.of(file));

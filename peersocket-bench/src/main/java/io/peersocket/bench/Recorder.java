@@ -11,6 +11,10 @@ public final class Recorder {
     private final long measureEnd;
     private long[] samples = new long[1 << 16];
     private int count;
+    private long cpuStart = -1;
+    private long cpuStartAt;
+    private long cpuEnd = -1;
+    private long cpuEndAt;
 
     /** Starts the clock now: warm-up for {@code warmupMs}, then count for {@code durationMs}. */
     public Recorder(long warmupMs, long durationMs) {
@@ -27,7 +31,17 @@ public final class Recorder {
      * @return false once the window has closed: the caller stops sending
      */
     public synchronized boolean record(long startNs, long endNs) {
-        if (endNs - measureEnd >= 0) return false;
+        if (endNs - measureEnd >= 0) {
+            if (cpuEnd < 0 && cpuStart >= 0) {
+                cpuEnd = Cpu.processNs();
+                cpuEndAt = System.nanoTime();
+            }
+            return false;
+        }
+        if (cpuStart < 0 && endNs - measureStart >= 0) {
+            cpuStart = Cpu.processNs();
+            cpuStartAt = System.nanoTime();
+        }
         if (startNs - measureStart >= 0) {
             if (count == samples.length) samples = Arrays.copyOf(samples, count * 2);
             samples[count++] = endNs - startNs;
@@ -48,7 +62,8 @@ public final class Recorder {
         long[] s = Arrays.copyOf(samples, count);
         Arrays.sort(s);
         double seconds = (measureEnd - measureStart) / 1e9;
-        return new RrResult(name, count, seconds, percentileUs(s, 0.50), percentileUs(s, 0.99));
+        return new RrResult(name, count, seconds, percentileUs(s, 0.50), percentileUs(s, 0.99),
+                Cpu.cores(cpuStart, cpuEnd, cpuStartAt, cpuEndAt));
     }
 
     static double percentileUs(long[] sorted, double q) {

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// An independent js-libp2p peer (QUIC v1 + libp2p TLS, ping, identify) that
-// Peersocket's Java interop tests drive over JSON lines.
+// An independent js-libp2p peer (QUIC v1 + libp2p TLS, ping, identify, and with
+// --dht the Kademlia DHT) that Peersocket's Java interop tests drive over JSON lines.
 //
-//   node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING]
+//   node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht]
 //
 // stdout carries only JSON lines (one object per line):
 //   first   {"event":"ready","peerId":"12D3…","addrs":["/ip4/127.0.0.1/udp/N/quic-v1/p2p/12D3…"]}
+//           with --dht also "dht":true,"dhtMode":"server","dhtProtocol":"/ipfs/kad/1.0.0"
+//           (written once the DHT service has started)
 //   then    one answer per command read from stdin, echoing the command's "id",
 //           interleaved with event lines:
 //           {"event":"identified","peerId":…,"protocols":[…],"agentVersion":…,…}
@@ -18,7 +20,36 @@
 //   {"cmd":"peers"}                   -> {"ok":true,"peers":[{"peerId","addrs":[…]}]}
 //   {"cmd":"lastIdentify"[,"peerId"]} -> {"ok":true,"identified":EVENT|null}
 //   {"cmd":"hangup","peerId":P}       -> {"ok":true}
+//   {"cmd":"dial","addr":MA}          -> {"ok":true,"peerId","remoteAddr"}  (connect only)
 //   {"cmd":"quit"}                    -> {"ok":true}, then stops and exits 0
+// DHT commands (only with --dht; otherwise they answer ok:false). Keys and values
+// travel as base64 where they are bytes. Every network query first waits, inside
+// kad-dht, until the routing table has a peer and the first self-lookup has ended
+// (see awaitSelfQuery), all within the command's timeoutMs.
+//   {"cmd":"findPeer","peerId":P[,"useCache":false]}
+//                                     -> {"ok":true,"peerId","addrs":[…],"from":P}
+//        useCache false (default) skips the local peer store and asks the network;
+//        "from" is the peer whose FIND_NODE answer carried the record.
+//   {"cmd":"put","key":"/test/…","value":B64}
+//                                     -> {"ok":true,"storedAt":[P…],"errors":[…]}
+//        stores locally and sends PUT_VALUE to the closest peers; storedAt lists the
+//        peers that echoed the record back (may be empty: check it).
+//   {"cmd":"get","key":"/test/…"}     -> {"ok":true,"value":B64,"from":P}  (from is
+//        our own id for a local hit); not found -> ok:false
+//   {"cmd":"provide","cid":CID} or {"cmd":"provide","multihash":B64}
+//                                     -> {"ok":true,"cid","sentTo":[P…],"errors":[…]}
+//   {"cmd":"findProviders","cid":CID|"multihash":B64[,"count":N]}
+//                                     -> {"ok":true,"providers":[{"peerId","addrs":[…],"from"}]}
+//        "cid" is any CID string (v0 Qm… or v1 b…); "multihash" is the raw multihash
+//        bytes (wrapped as a CIDv1 raw). kad-dht keys provider records by the
+//        multihash only, so a CIDv0 and a CIDv1 of one multihash are the same record.
+//        count (default 20) stops the query after that many providers.
+//   {"cmd":"routingTable"}            -> {"ok":true,"mode","size","peers":[{"peerId","addrs":[…]}]}
+//   {"cmd":"awaitSelfQuery"}          -> {"ok":true,"succeeded":BOOL,"durationMs":N|null,
+//                                         "routingTableSize":N}
+//        answers once kad-dht's first self-lookup has ended (it starts 1 s after
+//        start, waits without a time limit for the first routing-table peer, then
+//        runs FIND_NODE for our own id); succeeded false if that lookup failed.
 // Failures answer {"ok":false,"error":"…"}. Everything else (logs, libp2p debug
 // output via DEBUG=libp2p:*) goes to stderr. The process also stops when stdin
 // closes, and on SIGTERM/SIGINT.
@@ -49,6 +80,9 @@ const { peerIdFromString } = await import('@libp2p/peer-id')
 const { multiaddr } = await import('@multiformats/multiaddr')
 
 const DEFAULT_TIMEOUT_MS = 10_000
+const DHT_PROTOCOL = '/ipfs/kad/1.0.0'
+/** At most this many query errors are reported per put/provide answer. */
+const MAX_REPORTED_ERRORS = 20
 const MAX_LINE_CHARS = 64 * 1024
 
 function log (...args) {
@@ -65,7 +99,7 @@ function fail (message) {
 }
 
 function parseArgs (argv) {
-  const opts = { seed: null, listen: '/ip4/127.0.0.1/udp/0/quic-v1', agent: null }
+  const opts = { seed: null, listen: '/ip4/127.0.0.1/udp/0/quic-v1', agent: null, dht: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = () => {
@@ -80,8 +114,10 @@ function parseArgs (argv) {
       opts.listen = value()
     } else if (arg === '--agent') {
       opts.agent = value()
+    } else if (arg === '--dht') {
+      opts.dht = true
     } else {
-      fail(`unknown argument ${arg}; usage: node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING]`)
+      fail(`unknown argument ${arg}; usage: node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht]`)
     }
   }
   return opts
@@ -111,6 +147,8 @@ const privateKey = opts.seed != null
   ? await generateKeyPairFromSeed('Ed25519', opts.seed)
   : await generateKeyPair('Ed25519')
 
+const dhtModule = opts.dht ? await loadDht() : null
+
 const node = await createLibp2p({
   privateKey,
   addresses: { listen: [opts.listen] },
@@ -118,9 +156,156 @@ const node = await createLibp2p({
   ...(opts.agent != null ? { nodeInfo: { userAgent: opts.agent } } : {}),
   services: {
     identify: identify(),
-    ping: ping()
+    ping: ping(),
+    ...(dhtModule != null ? { dht: dhtModule.service } : {})
   }
 })
+
+// ---------------------------------------------------------------- DHT (--dht)
+
+async function loadDht () {
+  const { kadDHT, passthroughMapper } = await import('@libp2p/kad-dht')
+  const { CID } = await import('multiformats/cid')
+  const raw = await import('multiformats/codecs/raw')
+  const Digest = await import('multiformats/hashes/digest')
+  return {
+    CID,
+    raw,
+    Digest,
+    service: kadDHT({
+      // The public Amino protocol id (kad-dht's default); the LAN variant
+      // /ipfs/lan/kad/1.0.0 is only used when configured.
+      protocol: DHT_PROTOCOL,
+      // Without an explicit false kad-dht 16 starts in client mode and only turns
+      // server when identify/autonat report a public (non-private) address of
+      // ours, which never happens on 127.0.0.1.
+      clientMode: false,
+      // The default (removePrivateAddressesMapper) drops 127.0.0.1 from every
+      // peer it adds to the routing table and from every closer/provider peer it
+      // answers with; a peer left without addresses is not added at all.
+      peerInfoMapper: passthroughMapper,
+      // kad-dht 16 ships a validator and selector for /pk/ only (no /ipns/);
+      // ours are merged over those.
+      validators: { test: async () => {} },
+      selectors: { test: selectGreatest }
+    })
+  }
+}
+
+/** Selector for /test/ records: the greatest value by unsigned byte order (a longer value wins a tie on its prefix). */
+function selectGreatest (key, records) {
+  let best = 0
+  for (let i = 1; i < records.length; i++) {
+    if (compareBytes(records[i], records[best]) > 0) best = i
+  }
+  return best
+}
+
+function compareBytes (a, b) {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i] - b[i]
+  }
+  return a.length - b.length
+}
+
+const dht = node.services.dht ?? null
+
+// Outcome of kad-dht's self-lookups ('kad-dht:query:self' is dispatched on the
+// node's event bus only when a self-lookup succeeded).
+let lastSelfQuery = null
+node.addEventListener('kad-dht:query:self', (evt) => {
+  lastSelfQuery = { durationMs: evt.detail?.duration ?? null }
+})
+const firstSelfQuery = dht != null ? firstSelfQueryEnded(dht) : null
+
+// kad-dht keeps a deferred promise (shared by its QuerySelf and QueryManager)
+// that it resolves when its first self-lookup has ended, successfully or not;
+// every other query waits for it. It is an internal field: if a later kad-dht
+// drops it, fall back to the success event alone.
+function firstSelfQueryEnded (dht) {
+  const onEvent = new Promise((resolve) => {
+    node.addEventListener('kad-dht:query:self', () => resolve(), { once: true })
+  })
+  const deferred = dht.querySelf?.initialQuerySelfHasRun
+  if (deferred?.promise == null) {
+    log('kad-dht has no querySelf.initialQuerySelfHasRun; awaitSelfQuery waits for a successful self-query only')
+    return onEvent
+  }
+  return Promise.race([deferred.promise, onEvent])
+}
+
+function requireDht () {
+  if (dht == null) throw new Error('DHT not enabled: start peer.mjs with --dht')
+  return dht
+}
+
+function toBase64 (bytes) {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
+}
+
+function fromBase64 (value, field) {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
+    throw new Error(`command needs "${field}": standard base64 with padding`)
+  }
+  return Uint8Array.from(Buffer.from(value, 'base64'))
+}
+
+/** The record key: "key" as a UTF-8 string (e.g. "/test/abc"), or "keyBase64" for binary keys. */
+function requireRecordKey (cmd) {
+  if (typeof cmd.key === 'string' && cmd.key.length > 0) return new TextEncoder().encode(cmd.key)
+  if (cmd.keyBase64 != null) return fromBase64(cmd.keyBase64, 'keyBase64')
+  throw new Error('command needs "key" (a string such as "/test/abc") or "keyBase64"')
+}
+
+/** "cid" (any CID string) or "multihash" (base64 multihash bytes, wrapped as a CIDv1 raw). */
+function requireCid (cmd) {
+  const { CID, raw, Digest } = dhtModule
+  if (typeof cmd.cid === 'string' && cmd.cid.length > 0) {
+    try {
+      return CID.parse(cmd.cid)
+    } catch (err) {
+      throw new Error(`bad "cid" ${JSON.stringify(cmd.cid)}: ${errorText(err)}`)
+    }
+  }
+  if (cmd.multihash != null) {
+    const bytes = fromBase64(cmd.multihash, 'multihash')
+    try {
+      return CID.createV1(raw.code, Digest.decode(bytes))
+    } catch (err) {
+      throw new Error(`bad "multihash": ${errorText(err)}`)
+    }
+  }
+  throw new Error('command needs "cid" (a CID string) or "multihash" (base64)')
+}
+
+function requirePeerId (cmd) {
+  if (typeof cmd.peerId !== 'string' || cmd.peerId.length === 0) throw new Error('command needs "peerId"')
+  try {
+    return peerIdFromString(cmd.peerId)
+  } catch (err) {
+    throw new Error(`bad "peerId" ${JSON.stringify(cmd.peerId)}: ${errorText(err)}`)
+  }
+}
+
+function peerInfoToJson (info) {
+  return { peerId: info.id.toString(), addrs: [...new Set((info.multiaddrs ?? []).map(a => a.toString()))] }
+}
+
+function sameBytes (a, b) {
+  return a.length === b.length && compareBytes(a, b) === 0
+}
+
+function pushError (errors, event) {
+  if (errors.length < MAX_REPORTED_ERRORS) errors.push(`${event.from}: ${errorText(event.error)}`)
+}
+
+function rejectOnAbort (signal, message) {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) reject(new Error(message()))
+    signal.addEventListener('abort', () => reject(new Error(message())), { once: true })
+  })
+}
 
 // Identify results, by connection id (for the identify command) and the latest
 // per peer (for lastIdentify). Filled synchronously by the event listener.
@@ -217,6 +402,110 @@ const handlers = {
     return {}
   },
 
+  async dial (cmd, signal) {
+    const connection = await node.dial(requireAddr(cmd), { signal })
+    return { peerId: connection.remotePeer.toString(), remoteAddr: connection.remoteAddr.toString() }
+  },
+
+  async findPeer (cmd, signal) {
+    const d = requireDht()
+    const id = requirePeerId(cmd)
+    for await (const event of d.findPeer(id, { signal, useCache: cmd.useCache === true })) {
+      if (event.name === 'FINAL_PEER') {
+        return { ...peerInfoToJson(event.peer), from: event.from.toString() }
+      }
+    }
+    throw new Error(`peer ${id} not found`)
+  },
+
+  async put (cmd, signal) {
+    const d = requireDht()
+    const key = requireRecordKey(cmd)
+    const value = fromBase64(cmd.value, 'value')
+    const storedAt = new Set()
+    const errors = []
+    for await (const event of d.put(key, value, { signal })) {
+      if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') {
+        if (event.record != null && sameBytes(event.record.value, value)) storedAt.add(event.from.toString())
+      } else if (event.name === 'QUERY_ERROR') {
+        pushError(errors, event)
+      }
+    }
+    return { storedAt: [...storedAt], errors }
+  },
+
+  async get (cmd, signal) {
+    const d = requireDht()
+    const key = requireRecordKey(cmd)
+    for await (const event of d.get(key, { signal })) {
+      if (event.name === 'VALUE') {
+        return { value: toBase64(event.value), from: event.from.toString() }
+      }
+    }
+    throw new Error(`no value found for key ${JSON.stringify(cmd.key ?? cmd.keyBase64)}`)
+  },
+
+  async provide (cmd, signal) {
+    const d = requireDht()
+    const cid = requireCid(cmd)
+    const sentTo = new Set()
+    const errors = []
+    for await (const event of d.provide(cid, { signal })) {
+      if (event.name === 'PEER_RESPONSE' && event.messageName === 'ADD_PROVIDER') {
+        sentTo.add(event.from.toString())
+      } else if (event.name === 'QUERY_ERROR') {
+        pushError(errors, event)
+      }
+    }
+    return { cid: cid.toString(), sentTo: [...sentTo], errors }
+  },
+
+  async findProviders (cmd, signal) {
+    const d = requireDht()
+    const cid = requireCid(cmd)
+    const count = Number.isInteger(cmd.count) && cmd.count > 0 ? cmd.count : 20
+    const providers = new Map()
+    for await (const event of d.findProviders(cid, { signal })) {
+      if (event.name !== 'PROVIDER') continue
+      for (const peer of event.providers) {
+        const id = peer.id.toString()
+        if (!providers.has(id)) providers.set(id, { ...peerInfoToJson(peer), from: event.from.toString() })
+      }
+      if (providers.size >= count) break
+    }
+    return { providers: [...providers.values()] }
+  },
+
+  async routingTable () {
+    const d = requireDht()
+    const peers = []
+    for (const entry of d.routingTable.kb.toIterable()) {
+      if (entry.peerId.equals(node.peerId)) continue
+      let addrs = []
+      try {
+        addrs = [...new Set((await node.peerStore.get(entry.peerId)).addresses.map(a => a.multiaddr.toString()))]
+      } catch (err) {
+        if (err.name !== 'NotFoundError') throw err
+      }
+      peers.push({ peerId: entry.peerId.toString(), addrs })
+    }
+    return { mode: d.getMode(), size: d.routingTable.size, peers }
+  },
+
+  async awaitSelfQuery (cmd, signal, timeoutMs) {
+    const d = requireDht()
+    await Promise.race([
+      firstSelfQuery,
+      rejectOnAbort(signal, () => `first self-query did not end within ${timeoutMs} ms ` +
+        `(routing table size ${d.routingTable.size}; it starts only once the table has a peer)`)
+    ])
+    return {
+      succeeded: lastSelfQuery != null,
+      durationMs: lastSelfQuery?.durationMs ?? null,
+      routingTableSize: d.routingTable.size
+    }
+  },
+
   async quit () {
     setImmediate(() => { shutdown(0) })
     return {}
@@ -280,7 +569,8 @@ process.stdout.on('error', (err) => {
 emit({
   event: 'ready',
   peerId: node.peerId.toString(),
-  addrs: node.getMultiaddrs().map(a => a.toString())
+  addrs: node.getMultiaddrs().map(a => a.toString()),
+  ...(dht != null ? { dht: dht.isStarted(), dhtMode: dht.getMode(), dhtProtocol: DHT_PROTOCOL } : {})
 })
 log(`ready as ${node.peerId} on ${node.getMultiaddrs().join(' ')}`)
 

@@ -18,7 +18,8 @@ final class IdCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         HostKey key = HostKey.loadOrCreate(data);
-        if (json) System.out.println(Json.object("peerId", key.peerId().toString(), "cid", key.peerId().toCidString()));
+        if (json) System.out.println(com.fasterxml.jackson.jr.ob.JSON.std.asString(
+                java.util.Map.of("peerId", key.peerId().toString(), "cid", key.peerId().toCidString())));
         else System.out.println(key.peerId());
         return 0;
     }

@@ -43,7 +43,8 @@ final class PingCommand implements Callable<Integer> {
             for (int i = 1; i <= count; i++) {
                 long ns = get(session.ping(), "ping " + i);
                 double ms = ns / 1e6;
-                if (json) System.out.println(Json.object("seq", i, "peer", conn.remotePeer().toString(), "rttMs", ms));
+                if (json) System.out.println(com.fasterxml.jackson.jr.ob.JSON.std.asString(
+                        java.util.Map.of("seq", i, "peer", conn.remotePeer().toString(), "rttMs", ms)));
                 else System.out.printf("ping %d from %s: time=%.3f ms%n", i, conn.remotePeer(), ms);
             }
             session.close();

@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -99,7 +98,7 @@ final class TestbedCommand implements Callable<Integer> {
         for (Peer a : procs) {
             for (Peer b : procs) {
                 if (b.index <= a.index) continue;
-                dials.add(a.command("dial " + b.address).thenAccept(r -> s.check(r, "dial " + a.index + "->" + b.index)));
+                dials.add(a.command(Map.of("cmd", "dial", "addr", b.address)).thenAccept(r -> s.check(r, "dial " + a.index + "->" + b.index)));
             }
         }
         awaitAll(dials, "dials");
@@ -109,9 +108,9 @@ final class TestbedCommand implements Callable<Integer> {
         Peer p0 = procs.get(0);
         for (int i = 0; i < pings; i++) {
             Peer t = procs.get(1 + random.nextInt(peers - 1));
-            Reply r = p0.command("ping " + t.peerId + " 3").get(60, TimeUnit.SECONDS);
+            Reply r = p0.command(Map.of("cmd", "ping", "peer", t.peerId, "count", 3)).get(60, TimeUnit.SECONDS);
             if (s.check(r, "ping 0->" + t.index)) {
-                for (String v : r.get("rtt_ms").split(",")) s.rtts.add(Double.parseDouble(v));
+                for (Object v : (List<?>) r.values.get("rttMs")) s.rtts.add(((Number) v).doubleValue());
                 s.pings += 3;
             }
         }
@@ -121,9 +120,9 @@ final class TestbedCommand implements Callable<Integer> {
         for (int i = 0; i < requests; i++) {
             Peer a = procs.get(random.nextInt(peers));
             Peer b = other(random, a);
-            reqs.add(a.command("request " + b.peerId + " 64").thenAccept(r -> {
+            reqs.add(a.command(Map.of("cmd", "request", "peer", b.peerId, "bytes", 64)).thenAccept(r -> {
                 if (s.check(r, "request " + a.index + "->" + b.index)) {
-                    s.requestRtts.add(Double.parseDouble(r.get("rtt_ms")));
+                    s.requestRtts.add(((Number) r.values.get("rttMs")).doubleValue());
                 }
             }));
         }
@@ -134,7 +133,7 @@ final class TestbedCommand implements Callable<Integer> {
         for (int i = 0; i < conversations; i++) {
             Peer a = procs.get(random.nextInt(peers));
             Peer b = other(random, a);
-            convs.add(a.command("count " + b.peerId + " 20").thenAccept(r -> {
+            convs.add(a.command(Map.of("cmd", "count", "peer", b.peerId, "limit", 20)).thenAccept(r -> {
                 if (s.check(r, "conversation " + a.index + "->" + b.index)) s.conversationsOk++;
             }));
         }
@@ -142,16 +141,18 @@ final class TestbedCommand implements Callable<Integer> {
 
         step(6, "collecting statistics");
         for (Peer p : procs) {
-            Reply r = p.command("stats").get(30, TimeUnit.SECONDS);
+            Reply r = p.command(Map.of("cmd", "stats")).get(30, TimeUnit.SECONDS);
             if (!s.check(r, "stats " + p.index)) continue;
-            int connected = Integer.parseInt(r.get("connected"));
+            int connected = ((Number) r.values.get("connected")).intValue();
             s.connectedSum += connected;
             if (connected != peers - 1) s.failures.add("peer " + p.index + " is connected to " + connected + " peers, expected " + (peers - 1));
-            s.messages += r.getLong("despatch.received");
-            for (Map.Entry<String, String> e : r.values.entrySet()) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> counters = (Map<String, Object>) r.values.get("counters");
+            s.messages += ((Number) counters.getOrDefault("despatch.received", 0)).longValue();
+            for (Map.Entry<String, Object> e : counters.entrySet()) {
                 if (e.getKey().startsWith("despatch.drop.") || e.getKey().equals("despatch.handler.failed")
                         || e.getKey().equals("despatch.request.timeout")) {
-                    long v = Long.parseLong(e.getValue());
+                    long v = ((Number) e.getValue()).longValue();
                     if (v > 0) s.failures.add("peer " + p.index + " " + e.getKey() + "=" + v);
                 }
             }
@@ -175,7 +176,7 @@ final class TestbedCommand implements Callable<Integer> {
         progress.flush();
     }
 
-    private void print(Summary s) {
+    private void print(Summary s) throws IOException {
         List<Double> all = new ArrayList<>(s.rtts);
         all.sort(Comparator.naturalOrder());
         List<Double> req = new ArrayList<>(s.requestRtts);
@@ -196,7 +197,7 @@ final class TestbedCommand implements Callable<Integer> {
         m.put("seconds", Math.round(s.seconds * 10) / 10.0);
         if (json) {
             m.put("failureDetails", s.failures);
-            System.out.println(Json.value(m));
+            System.out.println(com.fasterxml.jackson.jr.ob.JSON.std.asString(m));
         } else {
             System.out.println();
             System.out.println("testbed summary");
@@ -243,28 +244,17 @@ final class TestbedCommand implements Callable<Integer> {
         }
     }
 
-    /** A reply line from a node's control stdin: {@code ok cmd k=v…} or {@code err cmd reason}. */
-    record Reply(boolean ok, String error, Map<String, String> values) {
+    /** A JSON answer from a node's control stdin ({@link ControlHandler}). */
+    record Reply(boolean ok, String error, Map<String, Object> values) {
         static Reply parse(String line) {
-            String[] w = line.split(" ", 3);
-            if (w[0].equals("err")) return new Reply(false, w.length > 2 ? w[2] : "error", Map.of());
-            Map<String, String> v = new HashMap<>();
-            if (w.length > 2) {
-                for (String kv : w[2].split(" ")) {
-                    int eq = kv.indexOf('=');
-                    if (eq > 0) v.put(kv.substring(0, eq), kv.substring(eq + 1));
-                }
+            try {
+                Map<String, Object> m = com.fasterxml.jackson.jr.ob.JSON.std.mapFrom(line);
+                boolean ok = Boolean.TRUE.equals(m.get("ok"));
+                return new Reply(ok, ok ? null : String.valueOf(m.get("error")), m);
+            } catch (IOException e) {
+                return new Reply(false, "unparseable answer: " + line, Map.of());
             }
-            return new Reply(true, null, v);
         }
-
-        String get(String k) {
-            String s = values.get(k);
-            if (s == null) throw new IllegalStateException("reply lacks " + k);
-            return s;
-        }
-
-        long getLong(String k) { return Long.parseLong(values.getOrDefault(k, "0")); }
     }
 
     /** One node process driven through its control stdin. Commands are answered in order. */
@@ -277,7 +267,6 @@ final class TestbedCommand implements Callable<Integer> {
         final ExecutorService sender = Executors.newSingleThreadExecutor();
         final StringBuffer stderrTail = new StringBuffer();
         String address, peerId;
-        final Map<String, String> extra = new ConcurrentHashMap<>();
 
         private Peer(int index, Process process) {
             this.index = index;
@@ -291,7 +280,9 @@ final class TestbedCommand implements Callable<Integer> {
             String java = ProcessHandle.current().info().command().orElse(
                     Path.of(System.getProperty("java.home"), "bin", "java").toString());
             List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "--enable-native-access=ALL-UNNAMED"));
+            if (Runtime.version().feature() >= 23) cmd.add("--sun-misc-unsafe-memory-access=allow");
+            cmd.addAll(List.of(
                     "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                     "node", "--data", dataDir.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--control-stdin"));
             ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -304,7 +295,7 @@ final class TestbedCommand implements Callable<Integer> {
                 while ((line = r.readLine()) != null) {
                     if (line.startsWith("listening ")) {
                         listening.add(line.substring("listening ".length()));
-                    } else if (line.startsWith("ok ") || line.startsWith("err ")) {
+                    } else if (line.startsWith("{")) {
                         CompletableFuture<Reply> f = waiting.poll();
                         if (f != null) f.complete(Reply.parse(line));
                     }
@@ -345,7 +336,13 @@ final class TestbedCommand implements Callable<Integer> {
         }
 
         /** Sends one command; answers arrive in order, so commands to one peer run one at a time. */
-        CompletableFuture<Reply> command(String line) {
+        CompletableFuture<Reply> command(Map<String, Object> request) {
+            String line;
+            try {
+                line = com.fasterxml.jackson.jr.ob.JSON.std.asString(request);
+            } catch (IOException e) {
+                throw new IllegalArgumentException(e);
+            }
             CompletableFuture<Reply> f = new CompletableFuture<>();
             sender.execute(() -> {
                 try {

@@ -68,7 +68,7 @@ class CliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String cmd : List.of("node", "ping", "id", "testbed")) {
+        for (String cmd : List.of("node", "ping", "id", "status", "peers", "testbed")) {
             Run r = run(cmd, "--help");
             assertThat(r.exit()).as(cmd).isZero();
             assertThat(r.out()).as(cmd).contains("Usage: peersocket " + cmd);
@@ -98,11 +98,22 @@ class CliTest {
         Run json = run("ping", n.address(), "--count", "1", "--json");
         assertThat(json.out()).contains("\"rttMs\":");
 
+        // The control socket: status and peers of the running node (the ping client connected to it).
+        Run status = run("status", "--data", data.toString(), "--json");
+        assertThat(status.exit()).as(status.err()).isZero();
+        assertThat(status.out()).contains(n.address().substring(n.address().indexOf("/p2p/") + 5), "\"protocols\"");
+        Run peers = run("peers", "--data", data.toString(), "--json");
+        assertThat(peers.exit()).as(peers.err()).isZero();
+        assertThat(peers.out()).startsWith("[{\"peerId\":\"12D3KooW");
+        Run none = run("peers", "--data", dir.resolve("nothing").toString());
+        assertThat(none.exit()).isNotZero();
+        assertThat(none.err()).contains("no running node");
+
         // Wrong peer id: refused.
         String wrong = n.address().substring(0, n.address().indexOf("/p2p/")) + "/p2p/" + HostKey.generate().peerId();
         Run bad = run("ping", wrong, "--count", "1");
         assertThat(bad.exit()).isNotZero();
-        assertThat(bad.err()).startsWith("error: ").contains("peer");
+        assertThat(bad.err()).startsWith("error: ").contains("authenticated as");
 
         // SIGTERM: clean exit, data dir unlocked, identity kept.
         String peerId = n.address().substring(n.address().indexOf("/p2p/") + 5);

@@ -422,12 +422,12 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                     Header.Frame f = Header.decode(bytes);
                     if (f.payload().length > config.maxMessageBytes()) {
                         throw new FrameDecoder.FrameException("payload of " + f.payload().length + " bytes exceeds limit "
-                                + config.maxMessageBytes());
+                                + config.maxMessageBytes(), true);
                     }
                     route(peer, f, true);
                 });
             } catch (FrameDecoder.FrameException e) {
-                counters.increment("despatch.drop.oversize");
+                counters.increment(e.isOversize() ? "despatch.drop.oversize" : "despatch.drop.malformed");
                 log.warn("despatch stream from {} reset: {}", peer, e.getMessage());
                 resetLink(s);
             } catch (MalformedFrameException e) {

@@ -58,6 +58,9 @@ public record Header(int flags, int type, long messageId, long inReplyTo, long i
         if (((flags & F_TRACE) != 0) != (trace.length > 0)) throw new IllegalArgumentException("trace flag/value mismatch");
         if (trace.length > MAX_TRACE_BYTES) throw new IllegalArgumentException("trace context over " + MAX_TRACE_BYTES + " bytes");
         if ((flags & ~0xFF) != 0) throw new IllegalArgumentException("unknown flags 0x" + Integer.toHexString(flags));
+        if ((flags & F_CONVERSATION_OPEN) != 0 && (flags & (F_IN_REGARDS_TO | F_IN_REPLY_TO)) != 0) {
+            throw new IllegalArgumentException("conversation-open header with in-reply-to or in-regards-to");
+        }
     }
 
     public boolean has(int flag) { return (flags & flag) != 0; }

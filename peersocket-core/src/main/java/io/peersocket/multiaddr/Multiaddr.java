@@ -20,7 +20,7 @@ import java.util.Objects;
  * A multiaddr: a sequence of (protocol, value) components, e.g. {@code /ip4/127.0.0.1/udp/4001/quic-v1/p2p/12D3KooW…}.
  * Text and binary forms; the protocols are those of {@link Protocol} (ip4, ip6, ip6zone, ipcidr, dns, dns4, dns6,
  * dnsaddr, tcp, udp, quic, quic-v1, webtransport, certhash, tls, sni, noise, ws, wss, http, https, webrtc,
- * webrtc-direct, p2p, p2p-circuit).
+ * webrtc-direct, p2p, p2p-circuit, memory).
  *
  * <p>Binary form: for each component, its protocol code as an unsigned varint, then its value: fixed-size values
  * as is (ip4 4 bytes, ip6 16 bytes, ports 2 bytes big-endian), length-prefixed values as a varint byte count and

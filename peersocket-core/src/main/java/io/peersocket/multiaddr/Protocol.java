@@ -38,7 +38,9 @@ public enum Protocol {
     CERTHASH(466, "certhash", Protocol.LENGTH_PREFIXED, ValueKind.MULTIBASE_MULTIHASH),
     WS(477, "ws", 0, ValueKind.NONE),
     WSS(478, "wss", 0, ValueKind.NONE),
-    HTTP(480, "http", 0, ValueKind.NONE);
+    HTTP(480, "http", 0, ValueKind.NONE),
+    /** In-process transport ("port" as decimal u64, 8 bytes big-endian; multicodec 0x0309, draft). */
+    MEMORY(777, "memory", 64, ValueKind.U64);
 
     /** {@link #sizeBits()} of a protocol whose value is a varint byte count followed by that many bytes. */
     public static final int LENGTH_PREFIXED = -1;
@@ -64,7 +66,7 @@ public enum Protocol {
     }
 
     /** How a value is written as text; package-private detail of the codec. */
-    enum ValueKind { NONE, IP4, IP6, PORT, BYTE, ZONE, DNS_NAME, PEER_ID, MULTIBASE_MULTIHASH }
+    enum ValueKind { NONE, IP4, IP6, PORT, BYTE, U64, ZONE, DNS_NAME, PEER_ID, MULTIBASE_MULTIHASH }
 
     private final int code;
     private final String textName;

@@ -40,6 +40,7 @@ final class ValueCodec {
                 yield new byte[] {(byte) (port >>> 8), (byte) port};
             }
             case BYTE -> new byte[] {(byte) parseDecimal(p, text, "value", 255)};
+            case U64 -> parseU64(p, text);
             case ZONE -> {
                 String why = zoneProblem(text);
                 if (why != null) throw new BadValue("bad ip6zone " + quote(text) + " (" + why + ")");
@@ -94,6 +95,7 @@ final class ValueCodec {
             case IP6 -> formatIp6(b);
             case PORT -> Integer.toString(((b[0] & 0xFF) << 8) | (b[1] & 0xFF));
             case BYTE -> Integer.toString(b[0] & 0xFF);
+            case U64 -> Long.toUnsignedString(ByteBuffer.wrap(b).getLong());
             case ZONE -> {
                 String s = latin1(b);
                 String why = zoneProblem(s);
@@ -243,6 +245,20 @@ final class ValueCodec {
     // ---------------------------------------------------------------- numbers, names
 
     /** A canonical decimal (no sign, no leading zeros) in [0, max]. */
+    /** Unsigned 64-bit decimal without leading zeros, as 8 bytes big-endian. */
+    private static byte[] parseU64(Protocol p, String s) throws BadValue {
+        boolean digits = !s.isEmpty() && s.length() <= 20 && (s.length() == 1 || s.charAt(0) != '0');
+        for (int i = 0; digits && i < s.length(); i++) digits = s.charAt(i) >= '0' && s.charAt(i) <= '9';
+        long v;
+        try {
+            if (!digits) throw new NumberFormatException();
+            v = Long.parseUnsignedLong(s);
+        } catch (NumberFormatException e) {
+            throw new BadValue("bad " + p + " value " + quote(s) + " (decimal 0-18446744073709551615)");
+        }
+        return ByteBuffer.allocate(8).putLong(v).array();
+    }
+
     private static int parseDecimal(Protocol p, String s, String what, int max) throws BadValue {
         boolean digits = !s.isEmpty() && s.length() <= 10;
         for (int i = 0; digits && i < s.length(); i++) digits = s.charAt(i) >= '0' && s.charAt(i) <= '9';

@@ -490,8 +490,8 @@ public final class Node implements Host, AutoCloseable {
     @Override public void close() {
         if (closed) return;
         closed = true;
-        if (!ownsLoop || loop.inEventLoop()) {
-            despatcher.close(); // an injected loop is driven by the caller's thread
+        if (loop.inEventLoop() || !(loop instanceof ThreadEventLoop)) {
+            despatcher.close(); // a manual loop is driven by the caller's thread
         } else {
             CompletableFuture<Void> done = new CompletableFuture<>();
             loop.execute(() -> {

@@ -18,7 +18,18 @@ public final class FrameDecoder {
 
     /** Thrown when the stream is not valid framing (bad varint, frame over the limit). */
     public static final class FrameException extends IllegalArgumentException {
-        public FrameException(String message) { super(message); }
+        private final boolean oversize;
+
+        public FrameException(String message) { this(message, false); }
+
+        /** @param oversize true if the frame is over a size limit, false if the framing is malformed */
+        public FrameException(String message, boolean oversize) {
+            super(message);
+            this.oversize = oversize;
+        }
+
+        /** True if a frame was over a size limit; false if the length prefix was malformed. */
+        public boolean isOversize() { return oversize; }
     }
 
     /**
@@ -39,7 +50,7 @@ public final class FrameDecoder {
                 throw new FrameException("bad frame length: " + e.getMessage());
             }
             if (len < 0) break;
-            if (len > maxFrameBytes) throw new FrameException("frame of " + len + " bytes exceeds limit " + maxFrameBytes);
+            if (len > maxFrameBytes) throw new FrameException("frame of " + len + " bytes exceeds limit " + maxFrameBytes, true);
             if (bb.remaining() < len) break;
             int off = bb.position();
             byte[] frame = Arrays.copyOfRange(buf, off, off + (int) len);

@@ -15,6 +15,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,7 +34,8 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Runs and drives an independent js-libp2p peer ({@code interop/js/peer.mjs}: js-libp2p 3 over
- * {@code @chainsafe/libp2p-quic}, with {@code /ipfs/ping/1.0.0} and {@code /ipfs/id/1.0.0}) for interop tests.
+ * {@code @chainsafe/libp2p-quic}, with {@code /ipfs/ping/1.0.0} and {@code /ipfs/id/1.0.0}, and optionally the
+ * Kademlia DHT {@code /ipfs/kad/1.0.0} from {@code @libp2p/kad-dht} 16 in server mode) for interop tests.
  *
  * <p>{@link #start(Path, byte[])} installs the pinned npm packages when needed ({@code npm ci}, serialised across
  * JVMs with a file lock), starts {@code node peer.mjs}, and waits for its ready line. Commands are JSON lines on
@@ -103,6 +106,151 @@ public final class JsLibp2pPeer implements AutoCloseable {
         }
     }
 
+    /**
+     * How to start a JS peer.
+     *
+     * @param seed 32-byte Ed25519 seed for a deterministic identity, or null for a random one (copied)
+     * @param dht  whether to run kad-dht ({@code node peer.mjs --dht}): server mode on {@code /ipfs/kad/1.0.0},
+     *             127.0.0.1 addresses kept, a {@code /test/} record namespace that accepts any value
+     */
+    public record Options(byte[] seed, boolean dht) {
+        /** Random identity, no DHT. */
+        public static final Options DEFAULT = new Options(null, false);
+
+        public Options {
+            if (seed != null) {
+                if (seed.length != 32) {
+                    throw new IllegalArgumentException("seed must be 32 bytes, got " + seed.length);
+                }
+                seed = seed.clone();
+            }
+        }
+
+        @Override
+        public byte[] seed() {
+            return seed == null ? null : seed.clone();
+        }
+
+        /** These options with the given seed (or null for a random identity). */
+        public Options withSeed(byte[] seedOrNull) {
+            return new Options(seedOrNull, dht);
+        }
+
+        /** These options with the DHT on or off. */
+        public Options withDht(boolean on) {
+            return new Options(seed, on);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Options other && other.dht == dht && Arrays.equals(other.seed, seed);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Arrays.hashCode(seed) + Boolean.hashCode(dht);
+        }
+
+        @Override
+        public String toString() {
+            return "Options[seed=" + (seed == null ? "random" : HexFormat.of().formatHex(seed)) + ", dht=" + dht + "]";
+        }
+    }
+
+    /**
+     * A peer as the JS DHT reports it.
+     *
+     * @param peerId base58btc peer id
+     * @param addrs  its multiaddrs as the JS peer knows them (without {@code /p2p/}, duplicates removed)
+     * @param from   the peer whose DHT answer carried this record (our JS peer's own id for a local hit), or null
+     *               where not applicable (routing table entries)
+     */
+    public record DhtPeer(String peerId, List<String> addrs, String from) {
+        public DhtPeer {
+            Objects.requireNonNull(peerId, "peerId");
+            addrs = List.copyOf(addrs);
+        }
+
+        static DhtPeer fromJson(Map<String, Object> json) {
+            return new DhtPeer(str(json, "peerId"), strings(json.get("addrs")), optStr(json, "from"));
+        }
+    }
+
+    /**
+     * Outcome of a DHT put or provide.
+     *
+     * @param reached peers that accepted the record: for a put those that echoed the record back in their
+     *                PUT_VALUE answer; for a provide those the ADD_PROVIDER message was written to (kad-dht expects no
+     *                answer to it). May be empty — the JS peer stores the record locally in any case.
+     * @param errors  up to 20 per-peer query errors, as {@code "<peerId>: <error>"}
+     */
+    public record DhtPublishResult(List<String> reached, List<String> errors) {
+        public DhtPublishResult {
+            reached = List.copyOf(reached);
+            errors = List.copyOf(errors);
+        }
+    }
+
+    /**
+     * A value got from the DHT.
+     *
+     * @param value the record value (copied)
+     * @param from  the peer that supplied the selected record; the JS peer's own id if it held the record itself
+     */
+    public record DhtValue(byte[] value, String from) {
+        public DhtValue {
+            value = value.clone();
+        }
+
+        @Override
+        public byte[] value() {
+            return value.clone();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof DhtValue other && Arrays.equals(other.value, value) && Objects.equals(other.from, from);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Arrays.hashCode(value) + Objects.hashCode(from);
+        }
+
+        @Override
+        public String toString() {
+            return "DhtValue[" + value.length + " bytes, from " + from + "]";
+        }
+    }
+
+    /**
+     * The JS peer's kad-dht routing table.
+     *
+     * @param mode  {@code "server"} or {@code "client"}
+     * @param size  number of peers in the table
+     * @param peers the peers with their peer-store addresses ({@link DhtPeer#from()} is null)
+     */
+    public record RoutingTable(String mode, int size, List<DhtPeer> peers) {
+        public RoutingTable {
+            peers = List.copyOf(peers);
+        }
+
+        /** The peer ids in the table. */
+        public List<String> peerIds() {
+            return peers.stream().map(DhtPeer::peerId).toList();
+        }
+    }
+
+    /**
+     * The end of kad-dht's first self-lookup.
+     *
+     * @param succeeded        whether it found peers (false: it failed, queries run anyway)
+     * @param durationMs       how long it took, or null if it failed
+     * @param routingTableSize routing table size when this was answered
+     */
+    public record SelfQuery(boolean succeeded, Long durationMs, int routingTableSize) {
+    }
+
     /** An error the JS peer reported for a command (its {@code "error"} text is the message). */
     public static final class JsPeerException extends RuntimeException {
         private static final long serialVersionUID = 1L;
@@ -126,6 +274,7 @@ public final class JsLibp2pPeer implements AutoCloseable {
     private final Process process;
     private final String peerId;
     private final List<String> addresses;
+    private final boolean dht;
     private final BufferedWriter stdin;
     private final Object stdinLock = new Object();
     private final AtomicLong nextId = new AtomicLong(1);
@@ -151,6 +300,7 @@ public final class JsLibp2pPeer implements AutoCloseable {
         }
         this.peerId = str(readyLine, "peerId");
         this.addresses = strings(readyLine.get("addrs"));
+        this.dht = Boolean.TRUE.equals(readyLine.get("dht"));
         if (addresses.isEmpty()) {
             destroyTree(STOP_GRACE);
             throw new IllegalStateException("js peer reported no listen addresses" + stderrSuffix());
@@ -176,9 +326,31 @@ public final class JsLibp2pPeer implements AutoCloseable {
      *                               become ready within {@link #READY_TIMEOUT} (the message carries its stderr)
      */
     public static JsLibp2pPeer start(Path repoRoot, byte[] seedOrNull) {
-        if (seedOrNull != null && seedOrNull.length != 32) {
-            throw new IllegalArgumentException("seed must be 32 bytes, got " + seedOrNull.length);
-        }
+        return startWith(repoRoot, new Options(seedOrNull, false));
+    }
+
+    /**
+     * Starts a JS peer running kad-dht in server mode ({@code node peer.mjs --dht}); the ready line is awaited
+     * until the DHT service has started. Queries need a routing-table peer: {@link #dial} another DHT peer first.
+     *
+     * @see #startWith(Path, Options)
+     */
+    public static JsLibp2pPeer startWithDht(Path repoRoot, byte[] seedOrNull) {
+        return startWith(repoRoot, new Options(seedOrNull, true));
+    }
+
+    /**
+     * Starts a JS peer listening on {@code /ip4/127.0.0.1/udp/0/quic-v1} with the given options.
+     *
+     * @param repoRoot the repository root (contains {@code interop/js/package.json}); see {@link #findRepoRoot()}
+     * @param options  identity seed and whether to run the DHT
+     * @return the running peer, ready for commands
+     * @throws IllegalStateException if node/npm are missing or too old, {@code npm ci} fails, the peer does not
+     *                               become ready within {@link #READY_TIMEOUT} (the message carries its stderr), or
+     *                               the DHT was asked for but the peer does not report it started
+     */
+    public static JsLibp2pPeer startWith(Path repoRoot, Options options) {
+        Objects.requireNonNull(options, "options");
         Path jsDir = repoRoot.resolve("interop").resolve("js");
         if (!Files.isRegularFile(jsDir.resolve("package.json"))) {
             throw new IllegalStateException("no interop/js/package.json under " + repoRoot);
@@ -187,9 +359,13 @@ public final class JsLibp2pPeer implements AutoCloseable {
         ensureNodeModules(jsDir);
 
         List<String> command = new ArrayList<>(List.of(executable("node"), "peer.mjs"));
-        if (seedOrNull != null) {
+        byte[] seed = options.seed();
+        if (seed != null) {
             command.add("--seed");
-            command.add(HexFormat.of().formatHex(seedOrNull));
+            command.add(HexFormat.of().formatHex(seed));
+        }
+        if (options.dht()) {
+            command.add("--dht");
         }
         ProcessBuilder pb = new ProcessBuilder(command).directory(jsDir.toFile());
         // QUIC/TLS details and every libp2p error log go to stderr, which failure messages quote.
@@ -200,7 +376,13 @@ public final class JsLibp2pPeer implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException("cannot start " + String.join(" ", command) + " in " + jsDir, e);
         }
-        return new JsLibp2pPeer(process);
+        JsLibp2pPeer peer = new JsLibp2pPeer(process);
+        if (options.dht() && !peer.dht) {
+            String tail = peer.stderrSuffix();
+            peer.close();
+            throw new IllegalStateException("js peer started without the DHT although --dht was given" + tail);
+        }
+        return peer;
     }
 
     /**
@@ -227,6 +409,11 @@ public final class JsLibp2pPeer implements AutoCloseable {
     /** The JS peer's listen addresses, each ending in {@code /p2p/<peerId>}. */
     public List<String> addresses() {
         return addresses;
+    }
+
+    /** Whether the JS peer runs kad-dht (started with {@link Options#dht()}). */
+    public boolean dhtEnabled() {
+        return dht;
     }
 
     /** The operating-system process id of the node process. */
@@ -287,6 +474,134 @@ public final class JsLibp2pPeer implements AutoCloseable {
     /** Closes all connections of the JS peer to {@code peerId}. */
     public void hangUp(String peerId) {
         call("hangup", Map.of("peerId", peerId), DEFAULT_COMMAND_TIMEOUT);
+    }
+
+    /**
+     * Connects the JS peer to {@code multiaddr} (no protocol is run by this call; js-libp2p runs identify on
+     * every new connection by itself, and with the DHT on, a peer that identifies with {@code /ipfs/kad/1.0.0}
+     * is pinged and then added to the routing table).
+     *
+     * @return the remote peer id
+     * @throws JsPeerException with the JS error text if the dial failed
+     */
+    public String dial(String multiaddr) {
+        return dial(multiaddr, DEFAULT_COMMAND_TIMEOUT);
+    }
+
+    /** {@link #dial(String)} with an explicit timeout. */
+    public String dial(String multiaddr, Duration timeout) {
+        return str(call("dial", Map.of("addr", multiaddr), timeout), "peerId");
+    }
+
+    // ---------------------------------------------------------------- DHT commands (need Options#dht)
+    // Every network query of kad-dht first waits for a routing-table peer and for the first self-lookup to end;
+    // that wait counts against the command's timeout.
+
+    /**
+     * Looks a peer up through the DHT network (FIND_NODE walk; the local peer store is not consulted); timeout
+     * {@link #DEFAULT_COMMAND_TIMEOUT}.
+     *
+     * @return the peer record, with {@link DhtPeer#from()} the peer whose FIND_NODE answer carried it
+     * @throws JsPeerException ({@code "NotFoundError: Not found"}) if the walk ends without it, or on timeout
+     */
+    public DhtPeer findPeer(String peerId) {
+        return findPeer(peerId, DEFAULT_COMMAND_TIMEOUT);
+    }
+
+    /** {@link #findPeer(String)} with an explicit timeout. */
+    public DhtPeer findPeer(String peerId, Duration timeout) {
+        return DhtPeer.fromJson(call("findPeer", Map.of("peerId", peerId), timeout));
+    }
+
+    /**
+     * Stores {@code value} under {@code key} locally and sends PUT_VALUE to the closest peers found for the key;
+     * timeout {@link #DEFAULT_COMMAND_TIMEOUT}.
+     *
+     * @param key   a record key such as {@code "/test/abc"} (UTF-8; the JS peer validates {@code /test/} and
+     *              {@code /pk/} keys only)
+     * @param value at most about 45 KiB (the JSON line limit of the JS peer is 64 Ki chars)
+     */
+    public DhtPublishResult put(String key, byte[] value) {
+        return put(key, value, DEFAULT_COMMAND_TIMEOUT);
+    }
+
+    /** {@link #put(String, byte[])} with an explicit timeout. */
+    public DhtPublishResult put(String key, byte[] value, Duration timeout) {
+        Map<String, Object> answer = call("put",
+                Map.of("key", key, "value", Base64.getEncoder().encodeToString(value)), timeout);
+        return new DhtPublishResult(strings(answer.get("storedAt")), strings(answer.get("errors")));
+    }
+
+    /**
+     * Gets the value of {@code key}: the local record if any, plus GET_VALUE answers of the whole walk, reduced
+     * with the namespace's selector; timeout {@link #DEFAULT_COMMAND_TIMEOUT}.
+     *
+     * @throws JsPeerException if no value was found
+     */
+    public DhtValue get(String key) {
+        return get(key, DEFAULT_COMMAND_TIMEOUT);
+    }
+
+    /** {@link #get(String)} with an explicit timeout. */
+    public DhtValue get(String key, Duration timeout) {
+        Map<String, Object> answer = call("get", Map.of("key", key), timeout);
+        return new DhtValue(decodeBase64(answer, "value"), optStr(answer, "from"));
+    }
+
+    /**
+     * Announces the JS peer as a provider of {@code cid} (a CID string, v0 or v1; kad-dht keys provider records by
+     * its multihash) to the closest peers; timeout {@link #DEFAULT_COMMAND_TIMEOUT}.
+     */
+    public DhtPublishResult provide(String cid) {
+        return provide(cid, DEFAULT_COMMAND_TIMEOUT);
+    }
+
+    /** {@link #provide(String)} with an explicit timeout. */
+    public DhtPublishResult provide(String cid, Duration timeout) {
+        return publishResult(call("provide", Map.of("cid", cid), timeout));
+    }
+
+    /** {@link #provide(String)} for raw multihash bytes (wrapped by the JS peer as a CIDv1 with codec raw). */
+    public DhtPublishResult provideMultihash(byte[] multihash, Duration timeout) {
+        return publishResult(call("provide",
+                Map.of("multihash", Base64.getEncoder().encodeToString(multihash)), timeout));
+    }
+
+    /**
+     * Finds providers of {@code cid}: local provider records first, then GET_PROVIDERS along the walk, stopping
+     * after {@code count} distinct providers.
+     *
+     * @param count stop after this many providers (kad-dht's own limit is 20); at least 1
+     * @return the providers found, possibly empty
+     */
+    public List<DhtPeer> findProviders(String cid, int count, Duration timeout) {
+        return providers(call("findProviders", Map.of("cid", cid, "count", positive(count)), timeout));
+    }
+
+    /** {@link #findProviders(String, int, Duration)} for raw multihash bytes. */
+    public List<DhtPeer> findProvidersOfMultihash(byte[] multihash, int count, Duration timeout) {
+        return providers(call("findProviders", Map.of("multihash", Base64.getEncoder().encodeToString(multihash),
+                "count", positive(count)), timeout));
+    }
+
+    /** The JS peer's kad-dht routing table. */
+    public RoutingTable routingTable() {
+        Map<String, Object> answer = call("routingTable", Map.of(), DEFAULT_COMMAND_TIMEOUT);
+        return new RoutingTable(str(answer, "mode"), intValue(answer, "size"), dhtPeers(answer.get("peers")));
+    }
+
+    /**
+     * Waits until kad-dht's first self-lookup has ended. It starts 1 s after the DHT started, waits without limit
+     * for the first routing-table peer, then walks FIND_NODE for the JS peer's own id; every other query of the JS
+     * peer waits for it too.
+     *
+     * @throws JsPeerException if it does not end within {@code timeout} (message names the routing table size)
+     */
+    public SelfQuery awaitSelfQuery(Duration timeout) {
+        Map<String, Object> answer = call("awaitSelfQuery", Map.of(), timeout);
+        Object duration = answer.get("durationMs");
+        return new SelfQuery(Boolean.TRUE.equals(answer.get("succeeded")),
+                duration instanceof Number n ? n.longValue() : null, intValue(answer, "routingTableSize"));
     }
 
     /**
@@ -763,6 +1078,55 @@ public final class JsLibp2pPeer implements AutoCloseable {
             throw new IllegalStateException("js peer line lacks string \"" + key + "\": " + MiniJson.write(json));
         }
         return s;
+    }
+
+    private static DhtPublishResult publishResult(Map<String, Object> answer) {
+        return new DhtPublishResult(strings(answer.get("sentTo")), strings(answer.get("errors")));
+    }
+
+    private static List<DhtPeer> providers(Map<String, Object> answer) {
+        return dhtPeers(answer.get("providers"));
+    }
+
+    private static List<DhtPeer> dhtPeers(Object value) {
+        if (value == null) {
+            return List.of();
+        }
+        if (!(value instanceof List<?> list)) {
+            throw new IllegalStateException("expected a JSON array of peers, got " + MiniJson.typeName(value));
+        }
+        List<DhtPeer> out = new ArrayList<>(list.size());
+        for (Object o : list) {
+            if (!(o instanceof Map<?, ?> m)) {
+                throw new IllegalStateException("expected a peer object in array, got " + MiniJson.typeName(o));
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> peer = (Map<String, Object>) m;
+            out.add(DhtPeer.fromJson(peer));
+        }
+        return List.copyOf(out);
+    }
+
+    private static int positive(int count) {
+        if (count < 1) {
+            throw new IllegalArgumentException("count must be at least 1, got " + count);
+        }
+        return count;
+    }
+
+    private static int intValue(Map<String, Object> json, String key) {
+        if (!(json.get(key) instanceof Number n)) {
+            throw new IllegalStateException("js peer line lacks number \"" + key + "\": " + MiniJson.write(json));
+        }
+        return n.intValue();
+    }
+
+    private static byte[] decodeBase64(Map<String, Object> json, String key) {
+        try {
+            return Base64.getDecoder().decode(str(json, key));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("js peer sent bad base64 in \"" + key + "\": " + e.getMessage(), e);
+        }
     }
 
     private static String optStr(Map<String, Object> json, String key) {

@@ -22,9 +22,19 @@ final class PacketRouter extends ChannelInboundHandlerAdapter {
     private final Set<ByteBuffer> clientCids;
     private ChannelHandlerContext clientGate;
 
-    PacketRouter(int cidLength, Set<ByteBuffer> clientCids) {
+    private final Runnable onActive;
+
+    /** {@code onActive} runs on the loop when the socket is bound, before its first read. */
+    PacketRouter(int cidLength, Set<ByteBuffer> clientCids, Runnable onActive) {
         this.cidLength = cidLength;
         this.clientCids = clientCids;
+        this.onActive = onActive;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        onActive.run();
+        ctx.fireChannelActive();
     }
 
     /** The pass-through handler placed right before the client codec; the router fires client packets from it. */

@@ -207,6 +207,11 @@ final class QuicConnection implements Connection {
                 + (remoteAddress != null ? remoteAddress : "") + "]";
     }
 
+    /** The Netty channel (tests and diagnostics in this package). */
+    QuicChannel quicChannel() {
+        return channel;
+    }
+
     static TransportException closedException() {
         return new TransportException(TransportException.Kind.CLOSED, "connection closed");
     }
@@ -309,6 +314,9 @@ final class QuicConnection implements Connection {
 
     private TransportException dialFailure(Throwable cause) {
         QuicChannel ch = channel;
+        if (transport.isClosing()) {
+            return new TransportException(TransportException.Kind.CLOSED, "transport closed", cause);
+        }
         if (cause instanceof ConnectTimeoutException || ch != null && ch.isTimedOut() && peerClose == null) {
             return new TransportException(TransportException.Kind.TIMEOUT, "no answer from " + target(), cause);
         }

@@ -79,7 +79,9 @@ final class QuicStream implements Stream {
         QuicStreamChannel ch = channel;
         int len = data.length;
         pendingWrite.addAndGet(len);
-        ch.writeAndFlush(Unpooled.wrappedBuffer(data)).addListener((ChannelFuture f) -> {
+        // copy into a pooled direct buffer here, on the caller's thread, not on the event loop
+        ByteBuf buf = ch.alloc().directBuffer(len, len).writeBytes(data);
+        ch.writeAndFlush(buf).addListener((ChannelFuture f) -> {
             pendingWrite.addAndGet(-len);
             complete(result, f);
         });

@@ -14,6 +14,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.handler.codec.quic.BoringSSLContextOption;
 import io.netty.handler.codec.quic.Quic;
 import io.netty.handler.codec.quic.QuicChannel;
@@ -71,6 +72,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -373,6 +375,8 @@ public final class QuicTransport implements Transport {
             QuicChannel.newBootstrap(ep.channel)
                     .handler(conn.newHandler())
                     .streamHandler(inboundStreamInitializer())
+                    .option(io.netty.handler.codec.quic.QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR,
+                            epoll ? NativeIo.gso() : io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator.NONE)
                     .localConnectionAddress(new QuicConnectionAddress(cid))
                     .remoteAddress(target)
                     .connect()
@@ -522,6 +526,7 @@ public final class QuicTransport implements Transport {
     private CompletableFuture<QuicEndpoint> bind(InetSocketAddress address, boolean listening) {
         CompletableFuture<QuicEndpoint> result = new CompletableFuture<>();
         Set<ByteBuffer> cids = QuicEndpoint.newCidSet();
+        AtomicReference<QuicEndpoint> endpointRef = new AtomicReference<>();
         boolean v4 = address.getAddress() instanceof Inet4Address;
         SocketProtocolFamily family = v4 ? SocketProtocolFamily.INET : SocketProtocolFamily.INET6;
         Bootstrap b = new Bootstrap()
@@ -529,17 +534,29 @@ public final class QuicTransport implements Transport {
                 .channelFactory(() -> epoll ? NativeIo.datagramChannel(family) : new NioDatagramChannel(family))
                 .option(ChannelOption.SO_RCVBUF, config.socketBufferBytes())
                 .option(ChannelOption.SO_SNDBUF, config.socketBufferBytes())
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.FixedRecvByteBufAllocator(
+                        Integer.getInteger("peersocket.quic.rcvAlloc", 2048)))
                 .handler(new ChannelInitializer<DatagramChannel>() {
                     @Override
                     protected void initChannel(DatagramChannel ch) {
-                        PacketRouter router = new PacketRouter(CID_LENGTH, cids);
+                        PacketRouter router = new PacketRouter(CID_LENGTH, cids,
+                                () -> endpointRef.updateAndGet(e -> e != null ? e
+                                        : new QuicEndpoint(ch, listening, cids)));
                         ch.pipeline()
                                 .addLast("router", router)
-                                .addLast("quic-server", serverCodec())
+                                .addLast("quic-server", serverCodec(endpointRef))
                                 .addLast("client-gate", router.newClientGate())
                                 .addLast("quic-client", clientCodec());
                     }
                 });
+        if (epoll) {
+            NativeIo.tune(b);
+            if (Boolean.getBoolean("peersocket.quic.df")) {
+                // IP_MTU_DISCOVER / IPV6_MTU_DISCOVER = *_PMTUDISC_PROBE: always set DF, never fragment
+                b.option(v4 ? new IntegerUnixChannelOption("IP_MTU_DISCOVER", 0, 10)
+                        : new IntegerUnixChannelOption("IPV6_MTU_DISCOVER", 41, 23), 3);
+            }
+        }
         try {
             b.bind(address).addListener((ChannelFuture f) -> {
                 if (!f.isSuccess()) {
@@ -547,7 +564,8 @@ public final class QuicTransport implements Transport {
                             "cannot bind UDP " + address + ": " + f.cause().getMessage(), f.cause()));
                     return;
                 }
-                QuicEndpoint ep = new QuicEndpoint((DatagramChannel) f.channel(), listening, cids);
+                QuicEndpoint ep = endpointRef.updateAndGet(e -> e != null ? e
+                        : new QuicEndpoint((DatagramChannel) f.channel(), listening, cids));
                 if (closing.get()) {
                     f.channel().close();
                     result.completeExceptionally(new TransportException(TransportException.Kind.CLOSED,
@@ -572,23 +590,29 @@ public final class QuicTransport implements Transport {
                 .initialMaxStreamDataUnidirectional(0)
                 .initialMaxStreamsBidirectional(config.maxStreamsPerConnection())
                 .initialMaxStreamsUnidirectional(0)
-                .congestionControlAlgorithm(QuicCongestionControlAlgorithm.CUBIC)
+                .congestionControlAlgorithm(QuicCongestionControlAlgorithm.valueOf(
+                        System.getProperty("peersocket.quic.cc", "CUBIC")))
                 .localConnectionIdLength(CID_LENGTH);
+        int udp = Integer.getInteger("peersocket.quic.udpPayload", 0);
+        if (udp > 0) b.maxSendUdpPayloadSize(udp).maxRecvUdpPayloadSize(udp);
+        if (Boolean.getBoolean("peersocket.quic.pmtu")) b.discoverPmtu(true);
         if (config.datagrams()) {
             b.datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE);
         }
         return b;
     }
 
-    private ChannelHandler serverCodec() {
+    private ChannelHandler serverCodec(AtomicReference<QuicEndpoint> endpoint) {
         return common(new QuicServerCodecBuilder())
+                .option(io.netty.handler.codec.quic.QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR,
+                        epoll ? NativeIo.gso() : io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator.NONE)
                 .sslEngineProvider(this::newServerEngine)
                 .connectionIdAddressGenerator(QuicConnectionIdGenerator.randomGenerator())
                 .tokenHandler(NoRetryTokenHandler.INSTANCE)
                 .handler(new ChannelInitializer<QuicChannel>() {
                     @Override
                     protected void initChannel(QuicChannel ch) {
-                        acceptInbound(ch);
+                        acceptInbound(ch, endpoint.get());
                     }
                 })
                 .streamHandler(inboundStreamInitializer())
@@ -618,22 +642,9 @@ public final class QuicTransport implements Transport {
     }
 
     /** A new inbound QUIC connection (handshake not yet done), on its event loop. */
-    private void acceptInbound(QuicChannel ch) {
-        QuicEndpoint ep = null;
-        for (QuicEndpoint e : endpoints) {
-            if (e.channel == ch.parent()) ep = e;
-        }
+    private void acceptInbound(QuicChannel ch, QuicEndpoint ep) {
         if (ep == null) {
-            synchronized (ephemeralLock) {
-                for (CompletableFuture<QuicEndpoint> f : new CompletableFuture[] {ephemeralV4, ephemeralV6}) {
-                    if (f != null && f.isDone() && !f.isCompletedExceptionally() && f.join().channel == ch.parent()) {
-                        ep = f.join();
-                    }
-                }
-            }
-        }
-        if (ep == null) {
-            // bind() has not published the endpoint yet: the socket cannot have received a packet before that
+            // the router publishes the endpoint when the socket becomes active, before its first read
             ch.close();
             return;
         }
@@ -755,6 +766,26 @@ public final class QuicTransport implements Transport {
             EPOLL = ok;
             NEW_FACTORY = factory;
             CHANNEL = ctor;
+        }
+
+        @SuppressWarnings({"unchecked", "rawtypes"})
+        static void tune(Bootstrap b) {
+            try {
+                Class<?> opt = Class.forName("io.netty.channel.epoll.EpollChannelOption");
+                if (Boolean.getBoolean("peersocket.quic.gro")) {
+                    b.option((ChannelOption) opt.getField("UDP_GRO").get(null), Boolean.TRUE);
+                }
+                int mmsg = Integer.getInteger("peersocket.quic.mmsg", 0);
+                if (mmsg > 0) b.option((ChannelOption) opt.getField("MAX_DATAGRAM_PAYLOAD_SIZE").get(null), mmsg);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        static io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator gso() {
+            int n = Integer.getInteger("peersocket.quic.gso", 0);
+            return n > 0 ? io.netty.handler.codec.quic.EpollQuicUtils.newSegmentedAllocator(n)
+                    : io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator.NONE;
         }
 
         static IoHandlerFactory factory() {

@@ -204,6 +204,41 @@ class QuicTransportTest {
         }
     }
 
+    @Test
+    void ipv6AndDualStackListening() throws Exception {
+        List<Multiaddr> both = List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1"),
+                Multiaddr.parse("/ip6/::1/udp/0/quic-v1"));
+        TestNode a = node(), b = node();
+        List<Multiaddr> aAddrs = get(a.transport.listen(both));
+        List<Multiaddr> bAddrs = get(b.transport.listen(both));
+        assertThat(aAddrs).hasSize(2);
+        assertThat(aAddrs.get(1).toString()).startsWith("/ip6/::1/udp/");
+        assertThat(a.transport.listenAddresses()).isEqualTo(aAddrs);
+
+        Connection v6 = get(a.transport.dial(bAddrs.get(1).withPeerId(b.peerId()), null));
+        assertThat(v6.remotePeer()).isEqualTo(b.peerId());
+        assertThat(v6.localAddress()).isEqualTo(aAddrs.get(1));
+        Connection atB = b.connections.poll(5, TimeUnit.SECONDS);
+        assertThat(atB.remoteAddress()).as("source is A's IPv6 listen port").isEqualTo(aAddrs.get(1));
+
+        Connection v4 = get(a.transport.dial(bAddrs.get(0), b.peerId()));
+        assertThat(v4.localAddress()).isEqualTo(aAddrs.get(0));
+        TestNode.Collector got = new TestNode.Collector();
+        Stream s = get(v6.openStream(got));
+        writeAll(s, "over ipv6".getBytes(), 4);
+        assertThat(new String(get(got.fin))).isEqualTo("over ipv6");
+    }
+
+    @Test
+    void dialWithoutListeningUsesAnEphemeralSocket() throws Exception {
+        TestNode a = node(), b = listening();
+        Connection c = a.dial(b);
+        assertThat(c.remotePeer()).isEqualTo(b.peerId());
+        assertThat(a.transport.listenAddresses()).isEmpty();
+        Connection atB = b.connections.poll(5, TimeUnit.SECONDS);
+        assertThat(atB.remotePeer()).isEqualTo(a.peerId());
+    }
+
     // ------------------------------------------------------------------------------------------ streams
 
     @Test
@@ -436,10 +471,10 @@ class QuicTransportTest {
 
     @Test
     void keepAlivesHoldAnIdleConnectionOpen() throws Exception {
-        TestNode a = listening(c -> c.withIdleTimeoutMs(300));
-        TestNode b = listening(c -> c.withIdleTimeoutMs(300));
+        TestNode a = listening(c -> c.withIdleTimeoutMs(800));
+        TestNode b = listening(c -> c.withIdleTimeoutMs(800));
         Connection ab = a.dial(b);
-        assertThat(a.closedConnections.poll(1500, TimeUnit.MILLISECONDS)).as("closed despite keep-alives").isNull();
+        assertThat(a.closedConnections.poll(2500, TimeUnit.MILLISECONDS)).as("closed despite keep-alives").isNull();
         assertThat(ab.isOpen()).isTrue();
         assertThat(a.datagrams).as("keep-alives are not delivered").isEmpty();
         assertThat(b.datagrams).isEmpty();

@@ -5,7 +5,8 @@ import io.peersocket.identity.PeerId;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.node.Node;
 import io.peersocket.protocol.ping.Ping;
-import io.peersocket.store.PeerRecord;
+import io.peersocket.protocol.peers.KnownPeer;
+import io.peersocket.protocol.peers.PeerEntry;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -20,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * stdin). A request is a JSON object with {@code "cmd"} and arguments; the answer is a JSON object with
  * {@code "ok": true} and results, or {@code "ok": false, "error": "…"}. See docs/cli.md.
  *
- * <p>Commands: {@code status}; {@code peers}; {@code dial {addr}}; {@code ping {peer, count}};
+ * <p>Commands: {@code status}; {@code peers} (our recency list, then peers learned from others); {@code dial {addr}}; {@code ping {peer, count}};
  * {@code request {peer, bytes}} (demo echo, returns the RTT); {@code count {peer, limit}} (demo counting
  * conversation); {@code stats} (counters). Thread-safe: each call blocks its caller (bounded).
  */
@@ -59,21 +60,31 @@ final class ControlHandler {
                 out.put("protocols", node.protocols());
             }
             case "peers" -> {
+                // Seed 000: the peers we connected to, most recent first; then those others told us about.
                 Set<PeerId> connected = Set.copyOf(node.connectedPeers().get(TIMEOUT_S, TimeUnit.SECONDS));
                 List<Map<String, Object>> peers = new ArrayList<>();
-                if (node.store() != null) {
-                    for (PeerRecord p : node.store().peers().knownPeers(1000).get(TIMEOUT_S, TimeUnit.SECONDS)) {
-                        Map<String, Object> m = new LinkedHashMap<>();
-                        m.put("peerId", p.peerId());
-                        m.put("connected", connected.contains(PeerId.parse(p.peerId())));
-                        m.put("lastConnectedMs", p.lastConnectedMs());
-                        m.put("lastSeenMs", p.lastSeenMs());
-                        m.put("agent", p.agent());
-                        m.put("addresses", p.addresses());
-                        peers.add(m);
-                    }
+                for (PeerEntry e : node.peerExchange().recencyList()) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("peerId", e.peer().toString());
+                    m.put("connected", connected.contains(e.peer()));
+                    m.put("lastSeenMs", e.lastSeenMs());
+                    var info = node.identifyInfo(e.peer());
+                    m.put("agent", info == null ? null : info.agentVersion());
+                    m.put("addresses", e.addresses().stream().map(Multiaddr::toString).toList());
+                    peers.add(m);
+                }
+                List<Map<String, Object>> learned = new ArrayList<>();
+                for (KnownPeer k : node.peerExchange().knownPeers()) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("peerId", k.peer().toString());
+                    m.put("connected", connected.contains(k.peer()));
+                    m.put("lastSeenMs", k.lastSeenMs());
+                    m.put("via", k.via().toString());
+                    m.put("addresses", k.addresses().stream().map(Multiaddr::toString).toList());
+                    learned.add(m);
                 }
                 out.put("peers", peers);
+                out.put("learned", learned);
             }
             case "dial" -> {
                 var c = node.connect(Multiaddr.parse(str(r, "addr"))).get(TIMEOUT_S, TimeUnit.SECONDS);

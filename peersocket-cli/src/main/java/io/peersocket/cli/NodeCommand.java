@@ -31,8 +31,8 @@ final class NodeCommand implements Callable<Integer> {
             description = "Listen address(es); default /ip4/0.0.0.0/udp/4001/quic-v1.")
     List<String> listen = new ArrayList<>();
 
-    @Option(names = "--peer", paramLabel = "MULTIADDR", split = ",",
-            description = "Peer(s) to dial at start, with /p2p/<peer id>.")
+    @Option(names = {"--peer", "--bootstrap"}, paramLabel = "MULTIADDR", split = ",",
+            description = "Peer(s) to dial at start, with /p2p/<peer id>. A restarted node also redials the peers it knows.")
     List<String> peers = new ArrayList<>();
 
     @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",

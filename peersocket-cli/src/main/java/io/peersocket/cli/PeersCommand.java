@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
 
 /** {@code peersocket peers}: known and connected peers of a running node, most recently connected first. */
 @Command(name = "peers", mixinStandardHelpOptions = true,
-        description = "List the known peers of a running node (most recently connected first) and whether each is connected.")
+        description = {"List a running node's peers: those it connected to, most recent first (seed 000 recency list),",
+                "then those other peers told it about (peer exchange)."})
 final class PeersCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, paramLabel = "DIR", description = "Data directory of the running node.")
     Path data;
@@ -22,17 +23,25 @@ final class PeersCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         Map<String, Object> answer = Remote.call(data, Map.of("cmd", "peers"));
         if (json) {
-            System.out.println(JSON.std.asString(answer.get("peers")));
+            System.out.println(JSON.std.asString(Map.of("peers", answer.get("peers"), "learned", answer.get("learned"))));
             return 0;
         }
-        @SuppressWarnings("unchecked")
-        List<Map<String, Object>> peers = (List<Map<String, Object>>) answer.get("peers");
-        System.out.printf("%-54s %-9s %-24s %s%n", "PEER", "CONNECTED", "LAST CONNECTED", "ADDRESSES");
-        for (Map<String, Object> p : peers) {
-            long last = ((Number) p.get("lastConnectedMs")).longValue();
-            System.out.printf("%-54s %-9s %-24s %s%n", p.get("peerId"), Boolean.TRUE.equals(p.get("connected")) ? "yes" : "no",
-                    last < 0 ? "never" : Instant.ofEpochMilli(last).toString(), String.join(" ", (List<String>) p.get("addresses")));
-        }
+        System.out.printf("%-54s %-9s %-24s %s%n", "PEER", "CONNECTED", "LAST SEEN", "ADDRESSES");
+        print(answer.get("peers"), "");
+        System.out.println();
+        System.out.println("learned from other peers:");
+        print(answer.get("learned"), "via");
         return 0;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void print(Object list, String viaKey) {
+        for (Map<String, Object> p : (List<Map<String, Object>>) list) {
+            long last = ((Number) p.get("lastSeenMs")).longValue();
+            String addrs = String.join(" ", (List<String>) p.get("addresses"));
+            if (!viaKey.isEmpty()) addrs += " (via " + p.get(viaKey) + ")";
+            System.out.printf("%-54s %-9s %-24s %s%n", p.get("peerId"), Boolean.TRUE.equals(p.get("connected")) ? "yes" : "no",
+                    last < 0 ? "never" : Instant.ofEpochMilli(last).toString(), addrs);
+        }
     }
 }

@@ -3,6 +3,7 @@ package io.peersocket.host;
 import io.peersocket.identity.PeerId;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.negotiation.ProtocolHandler;
+import io.peersocket.protocol.handshake.HandshakeInfo;
 import io.peersocket.store.Store;
 import io.peersocket.transport.Connection;
 import io.peersocket.transport.Stream;
@@ -58,6 +59,14 @@ public interface Host {
     /** Adds addresses of {@code peer} to the address book. */
     void addAddresses(PeerId peer, List<Multiaddr> addresses);
 
-    /** Listens for connect / identify / disconnect events (on the loop; keep listeners quick). */
+    /**
+     * What {@code peer} said in the Peersocket handshake ({@code /peersocket/handshake/1.0.0}: version, network id,
+     * light node flag) on a connection that passed it and is still open, or null if there is none (not connected,
+     * handshake pending or refused, or a plain libp2p peer). Protocols must not ask a light node to store or serve.
+     * Any thread.
+     */
+    HandshakeInfo handshakeOf(PeerId peer);
+
+    /** Listens for connect / ready / identify / disconnect events (on the loop; keep listeners quick). */
     void onPeerEvent(Consumer<PeerEvent> listener);
 }

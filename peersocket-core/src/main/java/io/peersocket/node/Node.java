@@ -9,6 +9,9 @@ import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.multiaddr.Protocol;
 import io.peersocket.negotiation.Multistream;
 import io.peersocket.negotiation.ProtocolHandler;
+import io.peersocket.protocol.handshake.Handshake;
+import io.peersocket.protocol.handshake.HandshakeInfo;
+import io.peersocket.protocol.peers.PeerExchange;
 import io.peersocket.protocol.identify.Identify;
 import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.protocol.ping.Ping;
@@ -51,7 +54,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running Peersocket node (seed 004 "Peer vs Socket"): identity, transport, protocol negotiation, the
- * despatch layer, ping and identify, and the store, wired together. Build with {@link #builder()}.
+ * despatch layer, the handshake, ping and identify, and the store, wired together. Build with {@link #builder()}.
  *
  * <p>Threading: all protocol state lives on one event thread ({@code peersocket-event-…}); public methods
  * may be called from any thread and return futures completed on that thread (do not block in callbacks
@@ -67,6 +70,8 @@ public final class Node implements Host, AutoCloseable {
     static final int MAX_LOADED_PEERS = 10_000;
     /** Addresses remembered per peer. */
     static final int MAX_ADDRESSES_PER_PEER = 16;
+    /** Most recently connected stored peers dialled at start. */
+    static final int REDIAL_ON_START = 8;
 
     private final NodeConfig config;
     private final HostKey hostKey;
@@ -79,6 +84,8 @@ public final class Node implements Host, AutoCloseable {
     private final Despatcher despatcher;
     private final Ping ping;
     private final Identify identify;
+    private final Handshake handshake;
+    private final PeerExchange peerExchange;
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
     private final List<Consumer<PeerEvent>> listeners = new CopyOnWriteArrayList<>();
     private volatile List<Multiaddr> listenAddresses = List.of();
@@ -105,9 +112,14 @@ public final class Node implements Host, AutoCloseable {
         this.ping = new Ping(loop);
         this.identify = new Identify(hostKey, config.agentVersion(), () -> List.copyOf(protocols.keySet()),
                 () -> listenAddresses);
+        this.handshake = new Handshake(loop, counters, config.handshake(),
+                (c, info) -> emit(new PeerEvent(PeerEvent.Kind.READY, c.remotePeer(), c, null)));
+        protocols.put(Handshake.ID, handshake);
         protocols.put(Ping.ID, ping);
         protocols.put(Identify.ID, identify);
         protocols.put(Despatcher.PROTOCOL_ID, despatcher);
+        // Protocols built on Host: they only register handlers and listeners here, so passing this is safe.
+        this.peerExchange = new PeerExchange(this, config.peerExchange());
     }
 
     static Node start(NodeConfig config) throws IOException {
@@ -161,10 +173,18 @@ public final class Node implements Host, AutoCloseable {
             try {
                 List<PeerRecord> known = store.peers().knownPeers(MAX_LOADED_PEERS).get(30, TimeUnit.SECONDS);
                 loop.execute(() -> {
+                    int redial = 0;
                     for (PeerRecord r : known) {
                         try {
                             PeerId id = PeerId.parse(r.peerId());
                             for (String a : r.addresses()) rememberAddress(id, Multiaddr.parse(a));
+                            // Seed 000: a restarted node reconnects to the peers it knew most recently, so it
+                            // needs no bootstrap address.
+                            if (r.lastConnectedMs() >= 0 && redial++ < REDIAL_ON_START) {
+                                connection(id).whenComplete((c, err) -> {
+                                    if (err != null) log.debug("redial of {} failed: {}", id, unwrap(err).getMessage());
+                                });
+                            }
                         } catch (IllegalArgumentException e) {
                             log.debug("skipping unparseable stored peer {}: {}", r.peerId(), e.getMessage());
                         }
@@ -200,6 +220,9 @@ public final class Node implements Host, AutoCloseable {
     }
 
     public Despatcher despatcher() { return despatcher; }
+
+    /** Peer exchange (seed 000 recency lists): our list, what others told us, per-counterparty cursors. */
+    public PeerExchange peerExchange() { return peerExchange; }
 
     @Override public EventLoop loop() { return loop; }
 
@@ -307,7 +330,10 @@ public final class Node implements Host, AutoCloseable {
     /** The last identify answer from {@code peer}, or null. */
     public IdentifyInfo identifyInfo(PeerId peer) { return identified.get(peer); }
 
-    /** Adds a listener for connect / identify / disconnect events (called on the event thread; keep it quick). */
+    /** What {@code peer} said in the Peersocket handshake of an open connection that passed it, or null. */
+    @Override public HandshakeInfo handshakeOf(PeerId peer) { return handshake.infoOf(peer); }
+
+    /** Adds a listener for connect / ready / identify / disconnect events (called on the event thread; keep it quick). */
     @Override public void onPeerEvent(Consumer<PeerEvent> listener) { listeners.add(listener); }
 
     /** Closes all connections to {@code peer}. */
@@ -359,6 +385,7 @@ public final class Node implements Host, AutoCloseable {
             }
             if (c.direction() == Connection.Direction.OUTBOUND) rememberAddress(peer, c.remoteAddress());
             emit(new PeerEvent(PeerEvent.Kind.CONNECTED, peer, c, null));
+            handshake.start(c); // READY follows when it passes; a refused or stalled connection is closed
             identify.request(c).whenComplete((info, err) -> {
                 if (err != null) {
                     counters.increment("node.identify.failed");
@@ -389,6 +416,7 @@ public final class Node implements Host, AutoCloseable {
             counters.increment("node.connection.closed");
             log.debug("disconnected {} ({})", peer, reason);
             despatcher.onConnectionClosed(c);
+            handshake.onConnectionClosed(c);
             emit(new PeerEvent(PeerEvent.Kind.DISCONNECTED, peer, c, null));
         }
     }
@@ -491,11 +519,11 @@ public final class Node implements Host, AutoCloseable {
         if (closed) return;
         closed = true;
         if (loop.inEventLoop() || !(loop instanceof ThreadEventLoop)) {
-            despatcher.close(); // a manual loop is driven by the caller's thread
+            closeProtocols(); // a manual loop is driven by the caller's thread
         } else {
             CompletableFuture<Void> done = new CompletableFuture<>();
             loop.execute(() -> {
-                despatcher.close();
+                closeProtocols();
                 done.complete(null);
             });
             try {
@@ -524,6 +552,16 @@ public final class Node implements Host, AutoCloseable {
                 log.debug("unlock data dir: {}", e.toString());
             }
         }
+    }
+
+    /** Stops protocol timers and fails pending work; on the loop (or the thread driving a manual loop). */
+    private void closeProtocols() {
+        try {
+            peerExchange.close();
+        } catch (RuntimeException e) {
+            log.warn("peer exchange close failed", e);
+        }
+        despatcher.close();
     }
 
     public boolean isClosed() { return closed; }

@@ -3,6 +3,8 @@ package io.peersocket.node;
 import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
+import io.peersocket.protocol.handshake.HandshakeConfig;
+import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportHandler;
@@ -18,7 +20,7 @@ import java.util.function.UnaryOperator;
 
 /**
  * Builds and starts a {@link Node}. Defaults: ephemeral identity, listen on {@code /ip4/127.0.0.1/udp/0/quic-v1},
- * QUIC transport, {@link DespatchConfig#defaults()}.
+ * QUIC transport, {@link DespatchConfig#defaults()}, network id 1, full node.
  *
  * <pre>{@code
  * try (Node node = Node.builder().dataDir(Path.of("data")).listen("/ip4/0.0.0.0/udp/4001/quic-v1").start()) {
@@ -42,6 +44,8 @@ public final class NodeBuilder {
     private BiFunction<TransportConfig, TransportHandler, Transport> transportFactory = QuicTransport::new;
 
     private EventLoop eventLoop;
+    private HandshakeConfig handshake = HandshakeConfig.defaults();
+    private PeerExchangeConfig peerExchange = PeerExchangeConfig.defaults();
 
     NodeBuilder() {}
 
@@ -103,10 +107,37 @@ public final class NodeBuilder {
         return this;
     }
 
+    /**
+     * The network this node belongs to (unsigned 64-bit; default {@value HandshakeConfig#DEFAULT_NETWORK_ID}):
+     * connections to nodes announcing another network id in the handshake are closed.
+     */
+    public NodeBuilder networkId(long id) {
+        this.handshake = handshake.withNetworkId(id);
+        return this;
+    }
+
+    /** Whether this node is a light node, one that others must not ask to store or serve (default false). */
+    public NodeBuilder lightNode(boolean light) {
+        this.handshake = handshake.withLight(light);
+        return this;
+    }
+
+    /** Peer exchange settings (list size, batch size, period). */
+    public NodeBuilder peerExchange(PeerExchangeConfig config) {
+        this.peerExchange = Objects.requireNonNull(config);
+        return this;
+    }
+
+    /** Replaces the handshake settings (network id, light flag, versions, timeout) as a whole. */
+    public NodeBuilder handshake(HandshakeConfig config) {
+        this.handshake = Objects.requireNonNull(config);
+        return this;
+    }
+
     public NodeConfig config() {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
-                transportFactory, eventLoop);
+                transportFactory, eventLoop, handshake, peerExchange);
     }
 
     /**

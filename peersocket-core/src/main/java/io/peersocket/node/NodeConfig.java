@@ -3,6 +3,8 @@ package io.peersocket.node;
 import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
+import io.peersocket.protocol.handshake.HandshakeConfig;
+import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportHandler;
@@ -26,6 +28,8 @@ import java.util.function.UnaryOperator;
  * @param transportFactory builds the transport (default QUIC)
  * @param eventLoop the protocol event loop to use (e.g. a {@code ManualEventLoop} in simulation), or null for
  *     a thread of the node's own
+ * @param handshake the Peersocket handshake: network id, light node flag, version, timeout
+ * @param peerExchange peer exchange limits and period (seed 000 recency lists)
  */
 public record NodeConfig(
         Path dataDir,
@@ -36,4 +40,13 @@ public record NodeConfig(
         DespatchConfig despatch,
         UnaryOperator<TransportConfig> transportSettings,
         BiFunction<TransportConfig, TransportHandler, Transport> transportFactory,
-        EventLoop eventLoop) {}
+        EventLoop eventLoop,
+        HandshakeConfig handshake,
+        PeerExchangeConfig peerExchange) {
+
+    /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
+    public long networkId() { return handshake.networkId(); }
+
+    /** True if this node is a light node (does not store or serve for others). */
+    public boolean lightNode() { return handshake.light(); }
+}

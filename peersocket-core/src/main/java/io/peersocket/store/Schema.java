@@ -41,7 +41,38 @@ final class Schema {
                     )""",
                     "CREATE INDEX peer_addresses_recency ON peer_addresses (peer_id, last_seen DESC)"),
             Migration.of(2, "node settings key-value table",
-                    "CREATE TABLE kv (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID"));
+                    "CREATE TABLE kv (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID"),
+            // Peer exchange (protocol.peers.PeerExchange, seed 000 "Minimal system"). Multiaddr lists are text,
+            // one multiaddr per line. The log's id is the kv key 'pex.log_id' (8 bytes, big-endian).
+            Migration.of(3, "peer exchange: connection log, counterparty cursors, learned peers",
+                    """
+                    CREATE TABLE pex_log (
+                        seq        INTEGER PRIMARY KEY NOT NULL,
+                        peer_id    TEXT NOT NULL UNIQUE,
+                        addresses  TEXT NOT NULL,
+                        last_seen  INTEGER NOT NULL
+                    )""",
+                    """
+                    CREATE TABLE pex_cursors (
+                        peer_id    TEXT PRIMARY KEY NOT NULL,
+                        acked      INTEGER NOT NULL,
+                        updated    INTEGER NOT NULL
+                    ) WITHOUT ROWID""",
+                    """
+                    CREATE TABLE pex_sources (
+                        peer_id    TEXT PRIMARY KEY NOT NULL,
+                        log_id     INTEGER NOT NULL,
+                        received   INTEGER NOT NULL,
+                        updated    INTEGER NOT NULL
+                    ) WITHOUT ROWID""",
+                    """
+                    CREATE TABLE pex_known (
+                        peer_id    TEXT PRIMARY KEY NOT NULL,
+                        addresses  TEXT NOT NULL,
+                        last_seen  INTEGER NOT NULL,
+                        via        TEXT NOT NULL
+                    ) WITHOUT ROWID""",
+                    "CREATE INDEX pex_known_recency ON pex_known (last_seen DESC)"));
 
     private Schema() {}
 

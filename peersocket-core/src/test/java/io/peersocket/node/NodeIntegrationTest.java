@@ -271,7 +271,8 @@ class NodeIntegrationTest {
             List<PeerRecord> known = get(n.store().peers().knownPeers(10));
             assertThat(known).extracting(PeerRecord::peerId).containsExactly(other.peerId().toString());
             assertThat(known.get(0).addresses()).contains(other.listenAddresses().get(0).toString());
-            // Reconnect by peer id alone, from the stored addresses.
+            // It reconnects by itself to the peers it knew (no bootstrap needed), then pings by peer id alone.
+            await(() -> n.connectedPeers().join().contains(other.peerId()), "redial of a stored peer");
             assertThat(get(n.ping(other.peerId()))).isPositive();
         }
     }

@@ -1,34 +1,85 @@
 package io.peersocket.transport.quic;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DatagramPacket;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.util.Set;
 
 /**
- * First handler of a UDP socket's pipeline {@code router → serverCodec → clientGate → clientCodec}: sends each
- * inbound QUIC packet to the client codec if its destination connection id is one this node issued as a client
- * (see {@link #clientCids}), else to the server codec. This is what lets one UDP port both accept and dial.
+ * Lets one UDP socket carry four QUIC codecs: server and client, each in a WAN and a loopback flavour (the loopback
+ * codecs use large UDP payloads, which would be fragmented on real paths). The socket's pipeline is
  *
- * <p>Header parsing (RFC 9000 §17): long header (first bit set): version (4 bytes), DCID length byte, DCID; short
- * header: DCID of our fixed local length right after the first byte. Malformed or short packets go to the server
- * codec, which drops what it cannot parse. Runs on the socket's event loop only.
+ * <pre>
+ * router → server → [loop-server-gate] → server-loop → [client-gate] → client → [loop-client-gate] → client-loop
+ *        → connect-selector
+ * </pre>
+ *
+ * <p>Inbound: each datagram goes to a client codec if its destination connection id is one this node issued as a
+ * client ({@link #clientCids}), else to a server codec; to the loopback flavour iff its sender is a loopback
+ * address. Header parsing (RFC 9000 §17): long header (first bit set): version (4 bytes), DCID length byte, DCID;
+ * short header: DCID of our fixed local length right after the first byte. Malformed or short packets go to a
+ * server codec, which drops what it cannot parse.
+ *
+ * <p>Outbound: a new client connection's {@code connect} travels from the pipeline's tail; the connect selector
+ * passes it to the loopback or the WAN client codec as chosen by {@link #connecting}.
+ *
+ * <p>Runs on the socket's event loop only.
  */
 final class PacketRouter extends ChannelInboundHandlerAdapter {
     private final int cidLength;
-    /** Source connection ids of our outbound (client) connections; read on the loop, written from the loop. */
+    /** Source connection ids of our outbound (client) connections; written on the loop. */
     private final Set<ByteBuffer> clientCids;
-    private ChannelHandlerContext clientGate;
-
     private final Runnable onActive;
+    private ChannelHandlerContext loopServerGate;
+    private ChannelHandlerContext clientGate;
+    private ChannelHandlerContext loopClientGate;
+    /** Codec choice for the client connect being started right now (connects run inline on the loop). */
+    private boolean loopbackConnect;
+
+    /** If false, loopback peers are served by the WAN codecs too. */
+    private final boolean loopbackCodecs;
 
     /** {@code onActive} runs on the loop when the socket is bound, before its first read. */
-    PacketRouter(int cidLength, Set<ByteBuffer> clientCids, Runnable onActive) {
+    PacketRouter(int cidLength, Set<ByteBuffer> clientCids, boolean loopbackCodecs, Runnable onActive) {
+        this.loopbackCodecs = loopbackCodecs;
         this.cidLength = cidLength;
         this.clientCids = clientCids;
         this.onActive = onActive;
+    }
+
+    /** Builds the pipeline described above. */
+    void install(ChannelPipeline p, ChannelHandler server, ChannelHandler loopServer, ChannelHandler client,
+            ChannelHandler loopClient) {
+        p.addLast("router", this)
+                .addLast("quic-server", server)
+                .addLast("loop-server-gate", new Gate(0))
+                .addLast("quic-server-loop", loopServer)
+                .addLast("client-gate", new Gate(1))
+                .addLast("quic-client", client)
+                .addLast("loop-client-gate", new Gate(2))
+                .addLast("quic-client-loop", loopClient)
+                .addLast("connect-selector", new ConnectSelector());
+    }
+
+    /**
+     * Runs {@code connect} (which starts a client connection inline, on this loop) so that its connect reaches the
+     * loopback client codec iff {@code loopback}. A connect that does not happen inline goes to the WAN codec.
+     */
+    void connecting(boolean loopback, Runnable connect) {
+        loopbackConnect = loopback && loopbackCodecs;
+        try {
+            connect.run();
+        } finally {
+            loopbackConnect = false;
+        }
     }
 
     @Override
@@ -37,20 +88,18 @@ final class PacketRouter extends ChannelInboundHandlerAdapter {
         ctx.fireChannelActive();
     }
 
-    /** The pass-through handler placed right before the client codec; the router fires client packets from it. */
-    ChannelInboundHandlerAdapter newClientGate() {
-        return new ChannelInboundHandlerAdapter() {
-            @Override
-            public void handlerAdded(ChannelHandlerContext ctx) {
-                clientGate = ctx;
-            }
-        };
-    }
-
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof DatagramPacket packet && clientGate != null && isForClient(packet.content())) {
-            clientGate.fireChannelRead(msg);
+        if (!(msg instanceof DatagramPacket packet) || loopClientGate == null) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        boolean loop = loopbackCodecs && packet.sender() instanceof InetSocketAddress s && s.getAddress() != null
+                && s.getAddress().isLoopbackAddress();
+        if (isForClient(packet.content())) {
+            (loop ? loopClientGate : clientGate).fireChannelRead(msg);
+        } else if (loop) {
+            loopServerGate.fireChannelRead(msg);
         } else {
             ctx.fireChannelRead(msg);
         }
@@ -58,11 +107,12 @@ final class PacketRouter extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        // The server codec does not propagate read-complete, so both codecs get it explicitly. A codec that read
-        // nothing treats it as a no-op flush.
+        // Codecs do not propagate read-complete, so each gets it explicitly; one that read nothing just flushes.
         ctx.fireChannelReadComplete();
-        if (clientGate != null) {
+        if (loopClientGate != null) {
+            loopServerGate.fireChannelReadComplete();
             clientGate.fireChannelReadComplete();
+            loopClientGate.fireChannelReadComplete();
         }
     }
 
@@ -86,5 +136,36 @@ final class PacketRouter extends ChannelInboundHandlerAdapter {
         byte[] cid = new byte[cidLength];
         buf.getBytes(offset, cid);
         return clientCids.contains(ByteBuffer.wrap(cid));
+    }
+
+    /** A pass-through handler whose context lets the router fire events at the codec right after it. */
+    private final class Gate extends ChannelInboundHandlerAdapter {
+        private final int which;
+
+        Gate(int which) {
+            this.which = which;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            switch (which) {
+                case 0 -> loopServerGate = ctx;
+                case 1 -> clientGate = ctx;
+                default -> loopClientGate = ctx;
+            }
+        }
+    }
+
+    /** Sends each client connect to the codec chosen by {@link #connecting}. */
+    private final class ConnectSelector extends ChannelOutboundHandlerAdapter {
+        @Override
+        public void connect(ChannelHandlerContext ctx, SocketAddress remote, SocketAddress local,
+                ChannelPromise promise) {
+            if (loopbackConnect || loopClientGate == null) {
+                ctx.connect(remote, local, promise); // next toward the head: the loopback client codec
+            } else {
+                loopClientGate.connect(remote, local, promise); // skips it: the WAN client codec
+            }
+        }
     }
 }

@@ -1,6 +1,5 @@
 package io.peersocket.transport.quic;
 
-import io.netty.channel.Channel;
 import io.netty.channel.socket.DatagramChannel;
 import io.peersocket.multiaddr.Multiaddr;
 import java.net.Inet4Address;
@@ -10,8 +9,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One bound UDP socket with its pipeline {@code router → serverCodec → clientGate → clientCodec}: it accepts
- * inbound QUIC connections and is the source port of outbound ones.
+ * One bound UDP socket with its {@link PacketRouter} pipeline: it accepts inbound QUIC connections and is the
+ * source port of outbound ones.
  */
 final class QuicEndpoint {
     final DatagramChannel channel;
@@ -21,9 +20,11 @@ final class QuicEndpoint {
     final boolean listening;
     /** Source connection ids of outbound connections on this socket (see {@link PacketRouter}). */
     final Set<ByteBuffer> clientCids;
+    final PacketRouter router;
 
-    QuicEndpoint(DatagramChannel channel, boolean listening, Set<ByteBuffer> clientCids) {
+    QuicEndpoint(DatagramChannel channel, boolean listening, Set<ByteBuffer> clientCids, PacketRouter router) {
         this.channel = channel;
+        this.router = router;
         this.localSocket = (InetSocketAddress) channel.localAddress();
         this.localAddress = Multiaddr.quic(localSocket);
         this.listening = listening;
@@ -36,10 +37,6 @@ final class QuicEndpoint {
 
     boolean isIpv4() {
         return localSocket.getAddress() instanceof Inet4Address;
-    }
-
-    Channel channel() {
-        return channel;
     }
 
     @Override

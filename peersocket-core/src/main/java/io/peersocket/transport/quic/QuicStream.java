@@ -17,8 +17,10 @@ import io.peersocket.transport.Stream;
 import io.peersocket.transport.StreamHandler;
 import io.peersocket.transport.TransportException;
 import java.nio.channels.ClosedChannelException;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -50,8 +52,6 @@ final class QuicStream implements Stream {
     // loop
     private Throwable failure;
     private boolean finReceived;
-    /** Our FIN was handed to QUIC (loop writes, read on the loop). */
-    private volatile boolean finSent;
 
     // executor
     StreamHandler handler;
@@ -97,13 +97,23 @@ final class QuicStream implements Stream {
     @Override
     public CompletableFuture<Void> closeWrite() {
         CompletableFuture<Void> result = new CompletableFuture<>();
-        // Through the write queue, so the FIN follows every queued write.
-        channel.writeAndFlush(new DefaultQuicStreamFrame(Unpooled.EMPTY_BUFFER, true))
-                .addListener((ChannelFuture f) -> {
-                    if (f.isSuccess()) finSent = true;
-                    complete(result, f);
-                });
+        QuicStreamChannel ch = channel;
+        ch.eventLoop().execute(() -> {
+            ChannelFuture fin = writeFin(ch);
+            if (fin.isDone() || pendingWrite.get() > 0) {
+                fin.addListener((ChannelFuture f) -> complete(result, f));
+            } else {
+                // a lone FIN that QUIC would not take: the peer stopped our sending side (STOP_SENDING)
+                conn.transport.post(() -> result.completeExceptionally(new TransportException(
+                        TransportException.Kind.CLOSED, "stream write side stopped by the peer")));
+            }
+        });
         return result;
+    }
+
+    /** Queues our FIN behind every queued write (not {@code shutdownOutput}, which would overtake them). */
+    private static ChannelFuture writeFin(QuicStreamChannel ch) {
+        return ch.writeAndFlush(new DefaultQuicStreamFrame(Unpooled.EMPTY_BUFFER, true));
     }
 
     @Override
@@ -119,6 +129,10 @@ final class QuicStream implements Stream {
         });
     }
 
+    /**
+     * Sends our FIN after queued writes, stops reading (STOP_SENDING unless the peer's FIN arrived), then closes.
+     * If queued data cannot drain (the peer stopped reading), the stream closes after the idle timeout at the latest.
+     */
     @Override
     public void close() {
         if (!closeCalled.compareAndSet(false, true)) return;
@@ -128,7 +142,6 @@ final class QuicStream implements Stream {
             Runnable finish = () -> {
                 if (!ch.isOpen()) return;
                 if (!ch.isInputShutdown()) {
-                    // STOP_SENDING: we will not read the rest
                     ch.shutdownInput(RESET_ERROR).addListener(f -> ch.close());
                 } else {
                     ch.close();
@@ -136,9 +149,14 @@ final class QuicStream implements Stream {
             };
             if (ch.isOutputShutdown()) {
                 finish.run();
+                return;
+            }
+            ChannelFuture fin = writeFin(ch);
+            if (fin.isDone() || pendingWrite.get() == 0) {
+                finish.run(); // sent, or a lone FIN the peer will not take (it stopped our sending side)
             } else {
-                ch.writeAndFlush(new DefaultQuicStreamFrame(Unpooled.EMPTY_BUFFER, true))
-                        .addListener(f -> finish.run());
+                fin.addListener(f -> finish.run());
+                ch.eventLoop().schedule(finish, conn.transport.cfg().idleTimeoutMs(), TimeUnit.MILLISECONDS);
             }
         });
     }
@@ -146,7 +164,8 @@ final class QuicStream implements Stream {
     /** Why the stream channel closed, null if cleanly (both FINs, or our {@link #close()}); on the loop. */
     private Throwable closeCause() {
         if (failure != null) return failure;
-        if (closeCalled.get() || finReceived && finSent) return null;
+        // netty marks output shut down when it wrote our FIN (before the write's listeners may run)
+        if (closeCalled.get() || finReceived && channel.isOutputShutdown()) return null;
         String reason = conn.closeReasonOnLoop();
         return new TransportException(TransportException.Kind.CLOSED,
                 reason != null ? "connection closed: " + reason : "stream closed");
@@ -232,22 +251,44 @@ final class QuicStream implements Stream {
             ch.config().setAllowHalfClosure(true);
             channel = ch;
             ch.closeFuture().addListener(f -> {
+                flushBatch(ctx);
                 Throwable cause = closeCause();
                 conn.postUpcall(() -> reportClosed(cause));
             });
         }
 
+        /** Bytes read in the current read batch, delivered as one {@code onData} at read-complete. */
+        private byte[] batch;
+        private int batchLength;
+
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            byte[] data;
             try {
                 ByteBuf buf = (ByteBuf) msg;
-                if (!buf.isReadable()) return;
-                data = new byte[buf.readableBytes()];
-                buf.readBytes(data);
+                int n = buf.readableBytes();
+                if (n == 0) return;
+                if (batch == null) {
+                    batch = new byte[n];
+                } else if (batch.length - batchLength < n) {
+                    batch = Arrays.copyOf(batch, Math.max(batch.length * 2, batchLength + n));
+                }
+                buf.readBytes(batch, batchLength, n);
+                batchLength += n;
             } finally {
                 ReferenceCountUtil.release(msg);
             }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            flushBatch(ctx);
+        }
+
+        private void flushBatch(ChannelHandlerContext ctx) {
+            if (batchLength == 0) return;
+            byte[] data = batchLength == batch.length ? batch : Arrays.copyOf(batch, batchLength);
+            batch = null;
+            batchLength = 0;
             if (pendingRead.addAndGet(data.length) > READ_HIGH_WATER && readPaused.compareAndSet(false, true)) {
                 ctx.channel().config().setAutoRead(false);
             }
@@ -256,6 +297,7 @@ final class QuicStream implements Stream {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            flushBatch(ctx);
             if (evt == ChannelInputShutdownReadComplete.INSTANCE) {
                 finReceived = true;
                 conn.postUpcall(QuicStream.this::deliverRemoteFin);
@@ -265,6 +307,7 @@ final class QuicStream implements Stream {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            flushBatch(ctx);
             if (cause instanceof QuicStreamResetException rse) {
                 if (failure == null) {
                     failure = new TransportException(TransportException.Kind.CLOSED,

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -14,7 +15,6 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioDatagramChannel;
-import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.handler.codec.quic.BoringSSLContextOption;
 import io.netty.handler.codec.quic.Quic;
 import io.netty.handler.codec.quic.QuicChannel;
@@ -109,6 +109,15 @@ public final class QuicTransport implements Transport {
     public static final long MAX_DATA = 16L << 20;
     /** Per-stream receive window in bytes. */
     public static final long MAX_STREAM_DATA = 4L << 20;
+    /**
+     * UDP payload limit of the loopback codecs, which serve peers at loopback addresses: loopback MTUs are large
+     * (64 KiB on Linux) and big packets cut per-packet costs several-fold (16 KiB measured best: larger ones overflow
+     * the socket receive buffer). Other peers get quiche's defaults (1350 bytes), as quiche's path MTU discovery
+     * cannot be relied on and larger datagrams would be fragmented.
+     */
+    static final int LOOPBACK_UDP_PAYLOAD = 16_384;
+    /** Receive buffer per datagram read: fits {@link #LOOPBACK_UDP_PAYLOAD}. */
+    static final int RECEIVE_BUFFER_BYTES = LOOPBACK_UDP_PAYLOAD + 1024;
     /** QUIC DATAGRAM receive and send queue lengths (datagrams). */
     static final int DATAGRAM_QUEUE = 1024;
     /** Signature algorithms offered for the certificate verify (TLS 1.3 names, BoringSSL syntax). */
@@ -126,6 +135,8 @@ public final class QuicTransport implements Transport {
     private final EventLoopGroup group;
     private final boolean epoll;
     private final SecureRandom random = new SecureRandom();
+    /** Whether loopback peers get the large-packet codecs. */
+    private final boolean loopbackCodecs;
 
     private final List<QuicEndpoint> endpoints = new CopyOnWriteArrayList<>();
     private final List<Multiaddr> listenAddresses = new CopyOnWriteArrayList<>();
@@ -156,6 +167,12 @@ public final class QuicTransport implements Transport {
      * @throws IllegalStateException if the native QUIC library is unavailable on this platform
      */
     public QuicTransport(TransportConfig config, TransportHandler handler) {
+        this(config, handler, true);
+    }
+
+    /** As above; {@code loopbackCodecs} false sends loopback peers through the WAN codecs too (tests). */
+    QuicTransport(TransportConfig config, TransportHandler handler, boolean loopbackCodecs) {
+        this.loopbackCodecs = loopbackCodecs;
         this.config = Objects.requireNonNull(config, "config");
         this.handler = Objects.requireNonNull(handler, "handler");
         this.executor = config.eventExecutor();
@@ -372,18 +389,16 @@ public final class QuicTransport implements Transport {
         conn.slotReserved = true;
         live.add(conn);
         try {
-            QuicChannel.newBootstrap(ep.channel)
+            ep.router.connecting(target.getAddress().isLoopbackAddress(), () -> QuicChannel.newBootstrap(ep.channel)
                     .handler(conn.newHandler())
                     .streamHandler(inboundStreamInitializer())
-                    .option(io.netty.handler.codec.quic.QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR,
-                            epoll ? NativeIo.gso() : io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator.NONE)
                     .localConnectionAddress(new QuicConnectionAddress(cid))
                     .remoteAddress(target)
                     .connect()
                     // run after the current loop task: netty fires the datagram-extension event right after
                     // completing the connect promise, and the connection should know its datagram size when reported
                     .addListener(f -> ep.channel.eventLoop().execute(() -> conn.onDialConnected(
-                            f.isSuccess() ? (QuicChannel) f.getNow() : null, f.cause())));
+                            f.isSuccess() ? (QuicChannel) f.getNow() : null, f.cause()))));
         } catch (RuntimeException e) {
             conn.onDialConnected(null, e);
         }
@@ -527,36 +542,26 @@ public final class QuicTransport implements Transport {
         CompletableFuture<QuicEndpoint> result = new CompletableFuture<>();
         Set<ByteBuffer> cids = QuicEndpoint.newCidSet();
         AtomicReference<QuicEndpoint> endpointRef = new AtomicReference<>();
-        boolean v4 = address.getAddress() instanceof Inet4Address;
-        SocketProtocolFamily family = v4 ? SocketProtocolFamily.INET : SocketProtocolFamily.INET6;
+        AtomicReference<PacketRouter> routerRef = new AtomicReference<>();
+        SocketProtocolFamily family = address.getAddress() instanceof Inet4Address
+                ? SocketProtocolFamily.INET : SocketProtocolFamily.INET6;
         Bootstrap b = new Bootstrap()
                 .group(group)
                 .channelFactory(() -> epoll ? NativeIo.datagramChannel(family) : new NioDatagramChannel(family))
                 .option(ChannelOption.SO_RCVBUF, config.socketBufferBytes())
                 .option(ChannelOption.SO_SNDBUF, config.socketBufferBytes())
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.FixedRecvByteBufAllocator(
-                        Integer.getInteger("peersocket.quic.rcvAlloc", 2048)))
+                // room for the loopback codecs' large datagrams
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER_BYTES))
                 .handler(new ChannelInitializer<DatagramChannel>() {
                     @Override
                     protected void initChannel(DatagramChannel ch) {
-                        PacketRouter router = new PacketRouter(CID_LENGTH, cids,
-                                () -> endpointRef.updateAndGet(e -> e != null ? e
-                                        : new QuicEndpoint(ch, listening, cids)));
-                        ch.pipeline()
-                                .addLast("router", router)
-                                .addLast("quic-server", serverCodec(endpointRef))
-                                .addLast("client-gate", router.newClientGate())
-                                .addLast("quic-client", clientCodec());
+                        PacketRouter router = new PacketRouter(CID_LENGTH, cids, loopbackCodecs,
+                                () -> publish(endpointRef, ch, listening, cids, routerRef.get()));
+                        routerRef.set(router);
+                        router.install(ch.pipeline(), serverCodec(endpointRef, false), serverCodec(endpointRef, true),
+                                clientCodec(false), clientCodec(true));
                     }
                 });
-        if (epoll) {
-            NativeIo.tune(b);
-            if (Boolean.getBoolean("peersocket.quic.df")) {
-                // IP_MTU_DISCOVER / IPV6_MTU_DISCOVER = *_PMTUDISC_PROBE: always set DF, never fragment
-                b.option(v4 ? new IntegerUnixChannelOption("IP_MTU_DISCOVER", 0, 10)
-                        : new IntegerUnixChannelOption("IPV6_MTU_DISCOVER", 41, 23), 3);
-            }
-        }
         try {
             b.bind(address).addListener((ChannelFuture f) -> {
                 if (!f.isSuccess()) {
@@ -564,8 +569,7 @@ public final class QuicTransport implements Transport {
                             "cannot bind UDP " + address + ": " + f.cause().getMessage(), f.cause()));
                     return;
                 }
-                QuicEndpoint ep = endpointRef.updateAndGet(e -> e != null ? e
-                        : new QuicEndpoint((DatagramChannel) f.channel(), listening, cids));
+                QuicEndpoint ep = publish(endpointRef, (DatagramChannel) f.channel(), listening, cids, routerRef.get());
                 if (closing.get()) {
                     f.channel().close();
                     result.completeExceptionally(new TransportException(TransportException.Kind.CLOSED,
@@ -582,7 +586,13 @@ public final class QuicTransport implements Transport {
         return result;
     }
 
-    private <B extends QuicCodecBuilder<B>> B common(B b) {
+    /** The endpoint of a bound socket, created once (when it becomes active or its bind completes). */
+    private static QuicEndpoint publish(AtomicReference<QuicEndpoint> ref, DatagramChannel ch, boolean listening,
+            Set<ByteBuffer> cids, PacketRouter router) {
+        return ref.updateAndGet(e -> e != null ? e : new QuicEndpoint(ch, listening, cids, router));
+    }
+
+    private <B extends QuicCodecBuilder<B>> B common(B b, boolean loopback) {
         b.maxIdleTimeout(config.idleTimeoutMs(), TimeUnit.MILLISECONDS)
                 .initialMaxData(MAX_DATA)
                 .initialMaxStreamDataBidirectionalLocal(MAX_STREAM_DATA)
@@ -590,22 +600,19 @@ public final class QuicTransport implements Transport {
                 .initialMaxStreamDataUnidirectional(0)
                 .initialMaxStreamsBidirectional(config.maxStreamsPerConnection())
                 .initialMaxStreamsUnidirectional(0)
-                .congestionControlAlgorithm(QuicCongestionControlAlgorithm.valueOf(
-                        System.getProperty("peersocket.quic.cc", "CUBIC")))
+                .congestionControlAlgorithm(QuicCongestionControlAlgorithm.CUBIC)
                 .localConnectionIdLength(CID_LENGTH);
-        int udp = Integer.getInteger("peersocket.quic.udpPayload", 0);
-        if (udp > 0) b.maxSendUdpPayloadSize(udp).maxRecvUdpPayloadSize(udp);
-        if (Boolean.getBoolean("peersocket.quic.pmtu")) b.discoverPmtu(true);
+        if (loopback) {
+            b.maxSendUdpPayloadSize(LOOPBACK_UDP_PAYLOAD).maxRecvUdpPayloadSize(LOOPBACK_UDP_PAYLOAD);
+        }
         if (config.datagrams()) {
             b.datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE);
         }
         return b;
     }
 
-    private ChannelHandler serverCodec(AtomicReference<QuicEndpoint> endpoint) {
-        return common(new QuicServerCodecBuilder())
-                .option(io.netty.handler.codec.quic.QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR,
-                        epoll ? NativeIo.gso() : io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator.NONE)
+    private ChannelHandler serverCodec(AtomicReference<QuicEndpoint> endpoint, boolean loopback) {
+        return common(new QuicServerCodecBuilder(), loopback)
                 .sslEngineProvider(this::newServerEngine)
                 .connectionIdAddressGenerator(QuicConnectionIdGenerator.randomGenerator())
                 .tokenHandler(NoRetryTokenHandler.INSTANCE)
@@ -619,8 +626,8 @@ public final class QuicTransport implements Transport {
                 .build();
     }
 
-    private ChannelHandler clientCodec() {
-        return common(new QuicClientCodecBuilder()).sslContext(clientSsl).build();
+    private ChannelHandler clientCodec(boolean loopback) {
+        return common(new QuicClientCodecBuilder(), loopback).sslContext(clientSsl).build();
     }
 
     /**
@@ -766,26 +773,6 @@ public final class QuicTransport implements Transport {
             EPOLL = ok;
             NEW_FACTORY = factory;
             CHANNEL = ctor;
-        }
-
-        @SuppressWarnings({"unchecked", "rawtypes"})
-        static void tune(Bootstrap b) {
-            try {
-                Class<?> opt = Class.forName("io.netty.channel.epoll.EpollChannelOption");
-                if (Boolean.getBoolean("peersocket.quic.gro")) {
-                    b.option((ChannelOption) opt.getField("UDP_GRO").get(null), Boolean.TRUE);
-                }
-                int mmsg = Integer.getInteger("peersocket.quic.mmsg", 0);
-                if (mmsg > 0) b.option((ChannelOption) opt.getField("MAX_DATAGRAM_PAYLOAD_SIZE").get(null), mmsg);
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-
-        static io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator gso() {
-            int n = Integer.getInteger("peersocket.quic.gso", 0);
-            return n > 0 ? io.netty.handler.codec.quic.EpollQuicUtils.newSegmentedAllocator(n)
-                    : io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator.NONE;
         }
 
         static IoHandlerFactory factory() {

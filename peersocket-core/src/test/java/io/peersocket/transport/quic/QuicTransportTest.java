@@ -239,6 +239,35 @@ class QuicTransportTest {
         assertThat(atB.remotePeer()).isEqualTo(a.peerId());
     }
 
+    @Test
+    void wanCodecsCarryStreamsAndDatagrams() throws Exception {
+        // the codecs real (non-loopback) peers get: 1350-byte packets
+        TestNode a = new TestNode(c -> c, false), b = new TestNode(c -> c, false);
+        nodes.add(a);
+        nodes.add(b);
+        a.listen();
+        b.listen();
+        Connection ab = a.dial(b);
+        Connection atB = b.connections.poll(5, TimeUnit.SECONDS);
+        assertThat(atB.remoteAddress()).isEqualTo(a.address().withoutPeerId());
+        assertThat(ab.maxDatagramSize()).isBetween(1000, 1400);
+        byte[] dgram = random(ab.maxDatagramSize(), 3);
+        assertThat(ab.sendDatagram(dgram)).isTrue();
+        assertThat(ab.sendDatagram(new byte[ab.maxDatagramSize() + 1])).isFalse();
+        assertThat(b.datagrams.poll(5, TimeUnit.SECONDS)).isEqualTo(dgram);
+
+        byte[] data = random(2 << 20, 4);
+        TestNode.Collector got = new TestNode.Collector();
+        Stream s = get(ab.openStream(got));
+        writeAll(s, data, 16 * 1024);
+        assertThat(Arrays.equals(got.fin.get(20, TimeUnit.SECONDS), data)).isTrue();
+
+        // and B dials A back over the same ports
+        Connection ba = b.dial(a);
+        assertThat(ba.localAddress()).isEqualTo(b.address().withoutPeerId());
+        assertThat(ba.remotePeer()).isEqualTo(a.peerId());
+    }
+
     // ------------------------------------------------------------------------------------------ streams
 
     @Test
@@ -355,6 +384,48 @@ class QuicTransportTest {
         assertThat(failure(s.write("x".getBytes())).kind()).isEqualTo(TransportException.Kind.CLOSED);
     }
 
+    /** Many short stream lifecycles on one connection, to catch ordering races in close reporting. */
+    @Test
+    void repeatedStreamLifecyclesReportCleanCloses() throws Exception {
+        TestNode a = listening(), b = listening();
+        Connection c = a.dial(b);
+        for (int i = 0; i < 60; i++) {
+            TestNode.Collector atB = new TestNode.Collector();
+            b.streamHandlers = x -> atB;
+            TestNode.Collector atA = new TestNode.Collector();
+            Stream s = get(c.openStream(atA));
+            get(s.write(("request " + i).getBytes()));
+            Stream bs;
+            switch (i % 3) {
+                case 0 -> { // half-close both ways
+                    get(s.closeWrite());
+                    assertThat(new String(atB.fin.get(5, TimeUnit.SECONDS))).isEqualTo("request " + i);
+                    bs = b.inboundStreams.poll(5, TimeUnit.SECONDS);
+                    get(bs.write("response".getBytes()));
+                    get(bs.closeWrite());
+                    assertThat(new String(atA.fin.get(5, TimeUnit.SECONDS))).isEqualTo("response");
+                    assertThat(atA.closed.get(5, TimeUnit.SECONDS)).as("A, iteration " + i).isNull();
+                    assertThat(atB.closed.get(5, TimeUnit.SECONDS)).as("B, iteration " + i).isNull();
+                }
+                case 1 -> { // graceful close by A, then by B
+                    s.close();
+                    assertThat(new String(atB.fin.get(5, TimeUnit.SECONDS))).isEqualTo("request " + i);
+                    assertThat(atA.closed.get(5, TimeUnit.SECONDS)).as("A, iteration " + i).isNull();
+                    bs = b.inboundStreams.poll(5, TimeUnit.SECONDS);
+                    bs.close();
+                    assertThat(atB.closed.get(5, TimeUnit.SECONDS)).as("B, iteration " + i).isNull();
+                }
+                default -> { // reset by B
+                    bs = b.inboundStreams.poll(5, TimeUnit.SECONDS);
+                    bs.reset();
+                    assertThat(atB.closed.get(5, TimeUnit.SECONDS)).hasMessageContaining("reset locally");
+                    assertThat(atA.closed.get(5, TimeUnit.SECONDS)).hasMessageContaining("reset by peer");
+                }
+            }
+        }
+        assertThat(c.isOpen()).isTrue();
+    }
+
     @Test
     void streamLimitIsEnforced() throws Exception {
         TestNode a = listening(), b = listening(c -> c.withMaxStreamsPerConnection(2));
@@ -374,8 +445,9 @@ class QuicTransportTest {
         TestNode a = listening(), b = listening();
         Connection ab = a.dial(b);
         Connection ba = b.connections.poll(5, TimeUnit.SECONDS);
-        assertThat(ab.maxDatagramSize()).isBetween(1000, 1500);
-        assertThat(ba.maxDatagramSize()).isBetween(1000, 1500);
+        // loopback peers use the large-packet codecs (16 KiB UDP payloads)
+        assertThat(ab.maxDatagramSize()).isBetween(16_000, QuicTransport.LOOPBACK_UDP_PAYLOAD);
+        assertThat(ba.maxDatagramSize()).isBetween(16_000, QuicTransport.LOOPBACK_UDP_PAYLOAD);
 
         byte[] small = random(100, 1);
         byte[] full = random(ab.maxDatagramSize(), 2);

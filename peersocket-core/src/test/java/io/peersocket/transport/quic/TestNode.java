@@ -49,6 +49,11 @@ final class TestNode implements TransportHandler, AutoCloseable {
     }
 
     TestNode(UnaryOperator<TransportConfig> tweak) {
+        this(tweak, true);
+    }
+
+    /** {@code loopbackCodecs} false: loopback peers use the WAN (1350-byte packet) codecs. */
+    TestNode(UnaryOperator<TransportConfig> tweak, boolean loopbackCodecs) {
         key = HostKey.generate();
         executor = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "test-executor-" + key.peerId().toString().substring(46));
@@ -56,7 +61,7 @@ final class TestNode implements TransportHandler, AutoCloseable {
             executorThread = t;
             return t;
         });
-        transport = new QuicTransport(tweak.apply(TransportConfig.defaults(key, executor)), this);
+        transport = new QuicTransport(tweak.apply(TransportConfig.defaults(key, executor)), this, loopbackCodecs);
     }
 
     PeerId peerId() {

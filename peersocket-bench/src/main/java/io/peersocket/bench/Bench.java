@@ -40,7 +40,7 @@ public final class Bench {
 
     // results (null when skipped or failed)
     RrResult tcpRr, quicRr, oursRr, tcpRr16, quicRr16, oursRr16;
-    BulkResult tcpBulk, quicBulk, oursBulk;
+    BulkResult tcpBulk, quicBulk, quicBulkSmall, oursBulk;
     ConnectResult quicConnect, quicConnectMutual, oursDial, oursConnect;
     String ioMode = "?";
     String loadBefore = "unknown";
@@ -245,7 +245,7 @@ public final class Bench {
         loadBefore = Machine.loadAverage();
         out.println("Load average (1/5/15 min) before: " + loadBefore + " — other work on the machine skews the results");
         out.println();
-        try (NettyQuicBaseline q = new NettyQuicBaseline(false)) {
+        try (NettyQuicBaseline q = new NettyQuicBaseline(false, NettyQuicBaseline.LOOPBACK_UDP_PAYLOAD)) {
             ioMode = q.ioMode();
             if (only.contains("rr")) {
                 out.println("Request/reply, " + s.payloadBytes() + " B each way, 1 outstanding:");
@@ -265,13 +265,18 @@ public final class Bench {
                         s.chunkBytes() >> 10, s.bulkBytes() >> 20, s.durationMs() / 1000.0);
                 tcpBulk = repeated("raw TCP", BulkResult::mbPerSecond, () -> TcpBaseline.bulk(s));
                 quicBulk = repeated("raw Netty QUIC", BulkResult::mbPerSecond, () -> q.bulk(s));
+                quicBulkSmall = repeated("raw Netty QUIC, 1350 B packets", BulkResult::mbPerSecond, () -> {
+                    try (NettyQuicBaseline small = new NettyQuicBaseline(false, 0)) {
+                        return small.bulk(s);
+                    }
+                });
                 oursBulk = repeated("Peersocket stream", BulkResult::mbPerSecond, () -> withNodes(o -> o.bulk(s)));
             }
             if (only.contains("connect")) {
                 out.println("Connection set-up, " + s.connects() + " timed after " + s.connectWarmup() + " untimed:");
                 quicConnect = step("raw Netty QUIC", () -> q.connect(s));
                 quicConnectMutual = step("raw Netty QUIC, mutual TLS", () -> {
-                    try (NettyQuicBaseline mq = new NettyQuicBaseline(true)) {
+                    try (NettyQuicBaseline mq = new NettyQuicBaseline(true, NettyQuicBaseline.LOOPBACK_UDP_PAYLOAD)) {
                         return mq.connect(s);
                     }
                 });
@@ -357,6 +362,7 @@ public final class Bench {
         List<Row> rows = new ArrayList<>();
         bulk(rows, tcpBulk, "raw TCP");
         bulk(rows, quicBulk, "raw Netty QUIC");
+        bulk(rows, quicBulkSmall, "raw Netty QUIC, 1350 B packets");
         bulk(rows, oursBulk, "Peersocket stream");
         return rows;
     }

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
@@ -49,7 +50,8 @@ import java.util.function.Supplier;
  * Raw Netty QUIC (quiche + BoringSSL) on loopback, in the style of Netty's own QUIC examples: a server and a
  * client UDP channel, each on its own one-thread event loop, a self-signed EC P-256 certificate, all work done
  * in Netty handlers on the event loops. Transport parameters match {@code QuicTransport}: 16 MiB connection and
- * 4 MiB stream windows, CUBIC, no Retry, 4 MiB socket buffers, DATAGRAM enabled, epoll when available.
+ * 4 MiB stream windows, CUBIC, no Retry, 4 MiB socket buffers, DATAGRAM enabled, epoll when available, and
+ * (optionally) its 16 KiB UDP payloads towards loopback peers.
  */
 public final class NettyQuicBaseline implements AutoCloseable {
     /** Same as QuicTransport.MAX_DATA / MAX_STREAM_DATA. */
@@ -57,6 +59,8 @@ public final class NettyQuicBaseline implements AutoCloseable {
     static final long MAX_STREAM_DATA = 4L << 20;
     static final int SOCKET_BUFFER = 4 << 20;
     static final String ALPN = "peersocket-bench";
+    /** UDP payload QuicTransport uses towards loopback peers (its PacketRouter.LOOPBACK_UDP_PAYLOAD), bytes. */
+    public static final int LOOPBACK_UDP_PAYLOAD = 16_384;
     /** System property: print QUIC connection statistics after each measurement. */
     public static final String VERBOSE = "peersocket.bench.verbose";
 
@@ -66,13 +70,17 @@ public final class NettyQuicBaseline implements AutoCloseable {
     private final QuicSslContext serverSsl;
     private final QuicSslContext clientSsl;
     private final boolean mutualTls;
+    private final int udpPayload;
 
     /**
      * @param mutualTls also authenticate the client with a certificate (libp2p does; Netty's examples do not)
+     * @param udpPayload largest UDP payload quiche sends and accepts, bytes; 0 for Netty's default (1350, what
+     *     real paths carry). {@code QuicTransport} uses {@link #LOOPBACK_UDP_PAYLOAD} towards loopback peers.
      */
     @SuppressWarnings("deprecation") // SelfSignedCertificate: what Netty's QUIC examples use; fine for a benchmark
-    public NettyQuicBaseline(boolean mutualTls) throws Exception {
+    public NettyQuicBaseline(boolean mutualTls, int udpPayload) throws Exception {
         this.mutualTls = mutualTls;
+        this.udpPayload = udpPayload;
         SelfSignedCertificate cert = SelfSignedCertificate.builder().fqdn("localhost").algorithm("EC").bits(256).build();
         QuicSslContextBuilder server = QuicSslContextBuilder.forServer(cert.key(), null, cert.cert())
                 .applicationProtocols(ALPN).earlyData(false);
@@ -175,7 +183,7 @@ public final class NettyQuicBaseline implements AutoCloseable {
 
     /** One stream; the client keeps {@link Settings#writeWindow()} chunk writes in flight. */
     public BulkResult bulk(Settings s) throws Exception {
-        BulkMeter meter = new BulkMeter("raw Netty QUIC", s);
+        BulkMeter meter = new BulkMeter(udpPayload > 0 ? "raw Netty QUIC" : "raw Netty QUIC, 1350 B packets", s);
         CompletableFuture<Void> done = new CompletableFuture<>();
         try (Pair p = open(() -> new ChannelInboundHandlerAdapter() {
             @Override public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -284,11 +292,14 @@ public final class NettyQuicBaseline implements AutoCloseable {
                 .channelFactory(() -> epoll ? new EpollDatagramChannel() : new NioDatagramChannel())
                 .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
                 .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
+                .option(ChannelOption.RCVBUF_ALLOCATOR,
+                        new FixedRecvByteBufAllocator(udpPayload > 0 ? udpPayload + 1024 : 2048))
                 .handler(codec)
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
     }
 
-    private static <B extends QuicCodecBuilder<B>> B common(B b) {
+    private <B extends QuicCodecBuilder<B>> B common(B b) {
+        if (udpPayload > 0) b.maxSendUdpPayloadSize(udpPayload).maxRecvUdpPayloadSize(udpPayload);
         return b.maxIdleTimeout(30_000, TimeUnit.MILLISECONDS)
                 .initialMaxData(MAX_DATA)
                 .initialMaxStreamDataBidirectionalLocal(MAX_STREAM_DATA)

@@ -5,6 +5,8 @@ import io.peersocket.identity.PeerId;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.node.Node;
 import io.peersocket.protocol.ping.Ping;
+import io.peersocket.protocol.kad.Kademlia;
+import io.peersocket.protocol.kad.RoutingTable;
 import io.peersocket.protocol.peers.KnownPeer;
 import io.peersocket.protocol.peers.PeerEntry;
 import java.util.ArrayList;
@@ -23,7 +25,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Commands: {@code status}; {@code peers} (our recency list, then peers learned from others); {@code dial {addr}}; {@code ping {peer, count}};
  * {@code request {peer, bytes}} (demo echo, returns the RTT); {@code count {peer, limit}} (demo counting
- * conversation); {@code stats} (counters). Thread-safe: each call blocks its caller (bounded).
+ * conversation); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
+ * {@code dht-find-peer {peer}}, {@code dht-put {key, value}}, {@code dht-get {key}}, {@code dht-provide {name}},
+ * {@code dht-find-providers {name}}. Thread-safe: each call blocks its caller (bounded).
  */
 final class ControlHandler {
     private static final long TIMEOUT_S = 30;
@@ -121,9 +125,80 @@ final class ControlHandler {
                 out.put("connected", node.connectedPeers().get(TIMEOUT_S, TimeUnit.SECONDS).size());
                 out.put("counters", node.counters().snapshot());
             }
+            case "kad" -> kad(r, out);
+            case "dht-find-peer" -> {
+                var res = dht().findPeer(PeerId.parse(str(r, "peer"))).get(TIMEOUT_S, TimeUnit.SECONDS);
+                out.put("found", res.peer() != null);
+                if (res.peer() != null) out.put("addresses", res.peer().addresses().stream().map(Multiaddr::toString).toList());
+                stats(res.stats(), out);
+            }
+            case "dht-put" -> {
+                var res = dht().putValue(utf8(str(r, "key")), utf8(str(r, "value"))).get(TIMEOUT_S, TimeUnit.SECONDS);
+                out.put("stored", res.stored());
+                out.put("failed", res.failed());
+                stats(res.stats(), out);
+            }
+            case "dht-get" -> {
+                var res = dht().getValue(utf8(str(r, "key"))).get(TIMEOUT_S, TimeUnit.SECONDS);
+                out.put("value", new String(res.value(), java.nio.charset.StandardCharsets.UTF_8));
+                out.put("from", res.from() == null ? null : res.from().toString());
+                stats(res.stats(), out);
+            }
+            case "dht-provide" -> {
+                var res = dht().provide(DhtNames.contentKey(str(r, "name"))).get(TIMEOUT_S, TimeUnit.SECONDS);
+                out.put("announced", res.announced());
+                stats(res.stats(), out);
+            }
+            case "dht-find-providers" -> {
+                var res = dht().findProviders(DhtNames.contentKey(str(r, "name"))).get(TIMEOUT_S, TimeUnit.SECONDS);
+                out.put("providers", res.providers().stream().map(p -> Map.of("peerId", p.id().toString(),
+                        "addresses", p.addresses().stream().map(Multiaddr::toString).toList())).toList());
+                stats(res.stats(), out);
+            }
             default -> throw new IllegalArgumentException("unknown command \"" + cmd + "\"");
         }
     }
+
+    private Kademlia dht() {
+        if (node.kademlia() == null) throw new IllegalStateException("this node runs without the DHT");
+        return node.kademlia();
+    }
+
+    /** The routing table in seed 001 terms: bins by proximity order, depth, saturation, health. */
+    private void kad(Map<String, Object> r, Map<String, Object> out) throws Exception {
+        List<PeerId> network = new ArrayList<>();
+        if (r.get("network") instanceof List<?> l) for (Object o : l) network.add(PeerId.parse(String.valueOf(o)));
+        var view = dht().inspect(t -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            List<Map<String, Object>> bins = new ArrayList<>();
+            for (int po = 0; po < RoutingTable.BINS; po++) {
+                if (t.memberCount(po) == 0) continue;
+                bins.add(Map.of("po", po, "members", t.memberCount(po), "connected", t.connectedCount(po),
+                        "peers", t.bin(po).stream().map(i -> i.peer().toString()).toList()));
+            }
+            RoutingTable.Health h = network.isEmpty() ? t.health() : t.health(network);
+            m.put("size", t.size());
+            m.put("known", t.knownCount());
+            m.put("depth", t.depth());
+            m.put("saturation", t.saturation());
+            m.put("bins", bins);
+            m.put("healthy", h.healthy());
+            m.put("knowsNearestNeighbours", h.knowsNearestNeighbours());
+            m.put("connectedToNearestNeighbours", h.connectedToNearestNeighbours());
+            m.put("nearestNeighbours", h.nearestNeighbours().size());
+            m.put("emptyBins", h.emptyBins());
+            return m;
+        }).get(TIMEOUT_S, TimeUnit.SECONDS);
+        out.putAll(view);
+    }
+
+    private static void stats(Kademlia.LookupStats s, Map<String, Object> out) {
+        out.put("hops", s.hops());
+        out.put("durationMs", s.durationMs());
+        out.put("queried", s.queried());
+    }
+
+    private static byte[] utf8(String s) { return s.getBytes(java.nio.charset.StandardCharsets.UTF_8); }
 
     private static String str(Map<String, Object> r, String key) {
         Object v = r.get(key);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.jr.ob.JSON;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.node.Node;
 import io.peersocket.node.NodeBuilder;
+import io.peersocket.protocol.kad.KadConfig;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -35,6 +36,14 @@ final class NodeCommand implements Callable<Integer> {
             description = "Peer(s) to dial at start, with /p2p/<peer id>. A restarted node also redials the peers it knows.")
     List<String> peers = new ArrayList<>();
 
+    @Option(names = "--dht", paramLabel = "MODE", defaultValue = "server",
+            description = "Kademlia DHT mode: server (answers queries, default), client (queries only) or off.")
+    String dhtMode;
+
+    @Option(names = "--dht-interval-ms", paramLabel = "MS", defaultValue = "10000", hidden = true,
+            description = "How often the DHT connection manager runs, ms (the testbed shortens it).")
+    long dhtIntervalMs;
+
     @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
             description = "Log level on stderr: error, warn, info, debug, trace (default ${DEFAULT-VALUE}).")
     String logLevel;
@@ -52,8 +61,17 @@ final class NodeCommand implements Callable<Integer> {
         if (listen.isEmpty()) listen.add("/ip4/0.0.0.0/udp/4001/quic-v1");
         for (String l : listen) b.listen(Multiaddr.parse(l));
         for (String p : peers) b.bootstrap(Multiaddr.parse(p));
+        switch (dhtMode) {
+            case "server" -> b.kademlia(KadConfig.builder().mode(KadConfig.Mode.SERVER)
+                    .connectionManagerIntervalMs(dhtIntervalMs).build());
+            case "client" -> b.kademlia(KadConfig.builder().mode(KadConfig.Mode.CLIENT)
+                    .connectionManagerIntervalMs(dhtIntervalMs).build());
+            case "off" -> { }
+            default -> throw new IllegalArgumentException("--dht must be server, client or off, not " + dhtMode);
+        }
         Node node = b.start();
         DemoApp.install(node.despatcher());
+        if (node.kademlia() != null) DhtNames.install(node.kademlia());
         ControlHandler handler = new ControlHandler(node);
         ControlSocket control = ControlSocket.start(data, handler);
         CountDownLatch stopped = new CountDownLatch(1);

@@ -48,6 +48,19 @@ final class TestbedCommand implements Callable<Integer> {
     @Option(names = "--conversations", paramLabel = "N", defaultValue = "10", description = "Counting conversations between random pairs (default ${DEFAULT-VALUE}).")
     int conversations;
 
+    @Option(names = "--scenario", paramLabel = "NAME", defaultValue = "basic",
+            description = {"basic (default): linear dialling, pings, request/reply, conversations;",
+                    "discovery: every node is given only peer 0 as bootstrap; waits until every DHT routing",
+                    "table is healthy, then each node looks up random peers (findPeer)."})
+    String scenario;
+
+    @Option(names = "--health-timeout", paramLabel = "S", defaultValue = "120",
+            description = "Discovery: seconds to wait for healthy routing tables (default ${DEFAULT-VALUE}).")
+    long healthTimeoutS;
+
+    @Option(names = "--lookups", paramLabel = "N", defaultValue = "3", description = "Discovery: lookups per node (default ${DEFAULT-VALUE}).")
+    int lookups;
+
     @Option(names = "--seed", paramLabel = "N", description = "Random seed for choosing pairs (default: time).")
     Long seed;
 
@@ -71,7 +84,11 @@ final class TestbedCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Summary s = new Summary();
         try {
-            run(random, s);
+            switch (scenario) {
+                case "basic" -> run(random, s);
+                case "discovery" -> discovery(random, s);
+                default -> throw new IllegalArgumentException("unknown --scenario " + scenario + " (basic, discovery)");
+            }
         } finally {
             cleanup();
             try {
@@ -85,9 +102,86 @@ final class TestbedCommand implements Callable<Integer> {
         return s.failures.isEmpty() ? 0 : 1;
     }
 
+    private void discovery(Random random, Summary s) throws Exception {
+        steps = 5;
+        step(1, "starting peer 0, then " + (peers - 1) + " node processes with only peer 0 as bootstrap");
+        procs.add(Peer.start(0, root.resolve("peer-0"), List.of()));
+        procs.get(0).awaitListening(90_000);
+        for (int i = 1; i < peers; i++) {
+            procs.add(Peer.start(i, root.resolve("peer-" + i), List.of("--bootstrap", procs.get(0).address)));
+        }
+        for (Peer p : procs.subList(1, procs.size())) p.awaitListening(90_000);
+        long started = System.nanoTime();
+        List<String> network = procs.stream().map(p -> p.peerId).toList();
+
+        step(2, "waiting until every routing table is healthy (knows and is connected to its nearest neighbours, no empty bins)");
+        long deadline = started + TimeUnit.SECONDS.toNanos(healthTimeoutS);
+        java.util.Set<Integer> healthy = new java.util.TreeSet<>();
+        while (healthy.size() < peers && System.nanoTime() < deadline) {
+            List<CompletableFuture<Void>> polls = new ArrayList<>();
+            for (Peer p : procs) {
+                if (healthy.contains(p.index)) continue;
+                polls.add(p.command(Map.of("cmd", "kad", "network", network)).thenAccept(r -> {
+                    if (r.ok() && Boolean.TRUE.equals(r.values().get("healthy"))) {
+                        synchronized (healthy) {
+                            healthy.add(p.index);
+                        }
+                    }
+                }));
+            }
+            awaitAll(polls, "health polls");
+            progressLine("  healthy tables: " + healthy.size() + "/" + peers);
+            if (healthy.size() < peers) Thread.sleep(1000);
+        }
+        double toHealthy = (System.nanoTime() - started) / 1e9;
+        if (healthy.size() < peers) {
+            for (Peer p : procs) {
+                if (healthy.contains(p.index)) continue;
+                Reply r = p.command(Map.of("cmd", "kad", "network", network)).get(30, TimeUnit.SECONDS);
+                Map<String, Object> v = new LinkedHashMap<>(r.values());
+                v.remove("bins");
+                s.failures.add("routing table of peer " + p.index + " not healthy after " + healthTimeoutS + " s: " + v);
+            }
+        }
+
+        step(3, "lookups: each node finds " + lookups + " random peers (findPeer)");
+        List<Integer> hops = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<CompletableFuture<Void>> finds = new ArrayList<>();
+        for (Peer a : procs) {
+            for (int k = 0; k < lookups; k++) {
+                Peer b = other(random, a);
+                finds.add(a.command(Map.of("cmd", "dht-find-peer", "peer", b.peerId)).thenAccept(r -> {
+                    if (!s.check(r, "findPeer " + a.index + "->" + b.index)) return;
+                    if (Boolean.TRUE.equals(r.values().get("found"))) {
+                        hops.add(((Number) r.values().get("hops")).intValue());
+                        s.requestRtts.add(((Number) r.values().get("durationMs")).doubleValue());
+                    } else {
+                        s.failures.add("findPeer " + a.index + "->" + b.index + ": not found");
+                    }
+                }));
+            }
+        }
+        awaitAll(finds, "lookups");
+
+        step(4, "collecting statistics");
+        for (Peer p : procs) {
+            Reply r = p.command(Map.of("cmd", "stats")).get(30, TimeUnit.SECONDS);
+            if (s.check(r, "stats " + p.index)) s.connectedSum += ((Number) r.values().get("connected")).intValue();
+        }
+        step(5, "stopping");
+        List<Integer> sorted = new ArrayList<>(hops);
+        sorted.sort(Comparator.naturalOrder());
+        s.extra.put("healthyTables", healthy.size());
+        s.extra.put("secondsToHealthy", Math.round(toHealthy * 10) / 10.0);
+        s.extra.put("lookups", peers * lookups);
+        s.extra.put("lookupsSucceeded", hops.size());
+        s.extra.put("lookupHopsP50", sorted.isEmpty() ? null : sorted.get(sorted.size() / 2));
+        s.extra.put("lookupHopsMax", sorted.isEmpty() ? null : sorted.get(sorted.size() - 1));
+    }
+
     private void run(Random random, Summary s) throws Exception {
         step(1, "starting " + peers + " node processes");
-        for (int i = 0; i < peers; i++) procs.add(Peer.start(i, root.resolve("peer-" + i)));
+        for (int i = 0; i < peers; i++) procs.add(Peer.start(i, root.resolve("peer-" + i), List.of()));
         for (Peer p : procs) {
             p.awaitListening(90_000);
             progressLine("  started " + (p.index + 1) + "/" + peers + ": " + p.peerId);
@@ -169,7 +263,9 @@ final class TestbedCommand implements Callable<Integer> {
         CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).get(180, TimeUnit.SECONDS);
     }
 
-    private void step(int n, String what) { progressLine("[" + n + "/7] " + what); }
+    private int steps = 7;
+
+    private void step(int n, String what) { progressLine("[" + n + "/" + steps + "] " + what); }
 
     private void progressLine(String line) {
         progress.println(line);
@@ -182,8 +278,18 @@ final class TestbedCommand implements Callable<Integer> {
         List<Double> req = new ArrayList<>(s.requestRtts);
         req.sort(Comparator.naturalOrder());
         Map<String, Object> m = new LinkedHashMap<>();
+        m.put("scenario", scenario);
         m.put("peers", peers);
         m.put("connections", s.connectedSum / 2);
+        if (scenario.equals("discovery")) {
+            m.putAll(s.extra);
+            m.put("lookupMsP50", pct(req, 0.50));
+            m.put("lookupMsP99", pct(req, 0.99));
+            m.put("failures", s.failures.size());
+            m.put("seconds", Math.round(s.seconds * 10) / 10.0);
+            printMap(m, s);
+            return;
+        }
         m.put("expectedConnections", s.expectedConnections);
         m.put("pings", s.pings);
         m.put("pingRttP50Ms", pct(all, 0.50));
@@ -195,6 +301,10 @@ final class TestbedCommand implements Callable<Integer> {
         m.put("despatchMessages", s.messages);
         m.put("failures", s.failures.size());
         m.put("seconds", Math.round(s.seconds * 10) / 10.0);
+        printMap(m, s);
+    }
+
+    private void printMap(Map<String, Object> m, Summary s) throws IOException {
         if (json) {
             m.put("failureDetails", s.failures);
             System.out.println(com.fasterxml.jackson.jr.ob.JSON.std.asString(m));
@@ -232,6 +342,7 @@ final class TestbedCommand implements Callable<Integer> {
         final List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
         final List<Double> rtts = java.util.Collections.synchronizedList(new ArrayList<>());
         final List<Double> requestRtts = java.util.Collections.synchronizedList(new ArrayList<>());
+        final Map<String, Object> extra = new LinkedHashMap<>();
         int pings, expectedConnections, connectedSum;
         volatile int conversationsOk;
         long messages;
@@ -276,7 +387,7 @@ final class TestbedCommand implements Callable<Integer> {
             Thread.ofVirtual().start(this::readStderr);
         }
 
-        static Peer start(int index, Path dataDir) throws IOException {
+        static Peer start(int index, Path dataDir, List<String> extraArgs) throws IOException {
             String java = ProcessHandle.current().info().command().orElse(
                     Path.of(System.getProperty("java.home"), "bin", "java").toString());
             List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
@@ -284,7 +395,9 @@ final class TestbedCommand implements Callable<Integer> {
             if (Runtime.version().feature() >= 23) cmd.add("--sun-misc-unsafe-memory-access=allow");
             cmd.addAll(List.of(
                     "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                    "node", "--data", dataDir.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--control-stdin"));
+                    "node", "--data", dataDir.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--control-stdin",
+                    "--dht-interval-ms", "1000"));
+            cmd.addAll(extraArgs);
             ProcessBuilder pb = new ProcessBuilder(cmd);
             return new Peer(index, pb.start());
         }

@@ -14,4 +14,13 @@ class TestbedTest {
         assertThat(r.out()).contains("RESULT PASS").containsPattern("connections\\s+10");
         assertThat(r.err()).contains("[1/7] starting 5 node processes");
     }
+
+    @Test
+    void discoveryScenarioMakesEveryTableHealthyAndEveryLookupSucceed() {
+        CliTest.Run r = CliTest.run("testbed", "--scenario", "discovery", "--peers", "8", "--lookups", "3", "--seed", "2",
+                "--health-timeout", "120");
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("RESULT PASS").containsPattern("healthyTables\\s+8")
+                .containsPattern("lookupsSucceeded\\s+24");
+    }
 }

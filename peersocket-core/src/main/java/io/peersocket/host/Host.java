@@ -53,6 +53,9 @@ public interface Host {
     /** True if there is an open connection to {@code peer} (call on the loop for a consistent answer). */
     boolean isConnected(PeerId peer);
 
+    /** Open connections to {@code peer} (call on the loop); empty if none or unknown to this host. */
+    default List<Connection> connectionsTo(PeerId peer) { return List.of(); }
+
     /** Known addresses of {@code peer}, most recently learned last (call on the loop). */
     List<Multiaddr> addressesOf(PeerId peer);
 

@@ -11,6 +11,8 @@ import io.peersocket.negotiation.Multistream;
 import io.peersocket.negotiation.ProtocolHandler;
 import io.peersocket.protocol.handshake.Handshake;
 import io.peersocket.protocol.handshake.HandshakeInfo;
+import io.peersocket.protocol.kad.KadConnectionManager;
+import io.peersocket.protocol.kad.Kademlia;
 import io.peersocket.protocol.peers.PeerExchange;
 import io.peersocket.protocol.identify.Identify;
 import io.peersocket.protocol.identify.IdentifyInfo;
@@ -70,8 +72,6 @@ public final class Node implements Host, AutoCloseable {
     static final int MAX_LOADED_PEERS = 10_000;
     /** Addresses remembered per peer. */
     static final int MAX_ADDRESSES_PER_PEER = 16;
-    /** Most recently connected stored peers dialled at start. */
-    static final int REDIAL_ON_START = 8;
 
     private final NodeConfig config;
     private final HostKey hostKey;
@@ -86,6 +86,9 @@ public final class Node implements Host, AutoCloseable {
     private final Identify identify;
     private final Handshake handshake;
     private final PeerExchange peerExchange;
+    private final Kademlia kademlia; // null without the DHT
+    private final KadConnectionManager kadManager;
+    private boolean kadBootstrapped; // loop
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
     private final List<Consumer<PeerEvent>> listeners = new CopyOnWriteArrayList<>();
     private volatile List<Multiaddr> listenAddresses = List.of();
@@ -120,6 +123,22 @@ public final class Node implements Host, AutoCloseable {
         protocols.put(Despatcher.PROTOCOL_ID, despatcher);
         // Protocols built on Host: they only register handlers and listeners here, so passing this is safe.
         this.peerExchange = new PeerExchange(this, config.peerExchange());
+        this.kademlia = config.kademlia() == null ? null : new Kademlia(this, config.kademlia());
+        this.kadManager = kademlia == null ? null : new KadConnectionManager(kademlia);
+        if (kademlia != null) {
+            // Join the DHT: a self-lookup as soon as the first DHT server is known (then the connection manager
+            // and periodic refreshes keep the table healthy).
+            listeners.add(e -> {
+                if (e.kind() == PeerEvent.Kind.IDENTIFIED && !kadBootstrapped
+                        && e.identify().protocols().contains(Kademlia.PROTOCOL_ID)) {
+                    kadBootstrapped = true;
+                    kademlia.bootstrap().whenComplete((r, err) -> {
+                        if (err != null) log.debug("DHT bootstrap failed: {}", unwrap(err).getMessage());
+                        else log.debug("DHT bootstrap: {} closest peers in {} hops", r.closest().size(), r.stats().hops());
+                    });
+                }
+            });
+        }
     }
 
     static Node start(NodeConfig config) throws IOException {
@@ -180,7 +199,7 @@ public final class Node implements Host, AutoCloseable {
                             for (String a : r.addresses()) rememberAddress(id, Multiaddr.parse(a));
                             // Seed 000: a restarted node reconnects to the peers it knew most recently, so it
                             // needs no bootstrap address.
-                            if (r.lastConnectedMs() >= 0 && redial++ < REDIAL_ON_START) {
+                            if (r.lastConnectedMs() >= 0 && redial++ < config.redialOnStart()) {
                                 connection(id).whenComplete((c, err) -> {
                                     if (err != null) log.debug("redial of {} failed: {}", id, unwrap(err).getMessage());
                                 });
@@ -195,6 +214,7 @@ public final class Node implements Host, AutoCloseable {
             }
         }
         log.info("node {} listening on {}", hostKey.peerId(), listenAddresses);
+        if (kadManager != null) kadManager.start();
         for (Multiaddr b : config.bootstrapPeers()) {
             connect(b).whenComplete((c, err) -> {
                 if (err != null) log.warn("bootstrap peer {} unreachable: {}", b, unwrap(err).getMessage());
@@ -221,12 +241,19 @@ public final class Node implements Host, AutoCloseable {
 
     public Despatcher despatcher() { return despatcher; }
 
+    /** The Kademlia DHT, or null if the node runs without it ({@link NodeBuilder#kademlia}). */
+    public Kademlia kademlia() { return kademlia; }
+
     /** Peer exchange (seed 000 recency lists): our list, what others told us, per-counterparty cursors. */
     public PeerExchange peerExchange() { return peerExchange; }
 
     @Override public EventLoop loop() { return loop; }
 
     @Override public boolean isConnected(PeerId peer) { return openConnection(peer) != null; }
+
+    @Override public List<Connection> connectionsTo(PeerId peer) {
+        return connections.getOrDefault(peer, List.of()).stream().filter(Connection::isOpen).toList();
+    }
 
     @Override public List<Multiaddr> addressesOf(PeerId peer) {
         LinkedHashSet<Multiaddr> set = addressBook.get(peer);
@@ -556,6 +583,12 @@ public final class Node implements Host, AutoCloseable {
 
     /** Stops protocol timers and fails pending work; on the loop (or the thread driving a manual loop). */
     private void closeProtocols() {
+        try {
+            if (kadManager != null) kadManager.close();
+            if (kademlia != null) kademlia.close();
+        } catch (RuntimeException e) {
+            log.warn("kademlia close failed", e);
+        }
         try {
             peerExchange.close();
         } catch (RuntimeException e) {

@@ -4,6 +4,7 @@ import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.protocol.handshake.HandshakeConfig;
+import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
@@ -46,6 +47,8 @@ public final class NodeBuilder {
     private EventLoop eventLoop;
     private HandshakeConfig handshake = HandshakeConfig.defaults();
     private PeerExchangeConfig peerExchange = PeerExchangeConfig.defaults();
+    private KadConfig kademlia;
+    private int redialOnStart = 8;
 
     NodeBuilder() {}
 
@@ -122,6 +125,25 @@ public final class NodeBuilder {
         return this;
     }
 
+    /**
+     * Runs the Kademlia DHT ({@code /ipfs/kad/1.0.0}) with {@code config} and its connection manager, which keeps
+     * the routing table healthy by dialling suggested peers. Default: no DHT. Use {@link Node#kademlia()}.
+     */
+    public NodeBuilder kademlia(KadConfig config) {
+        this.kademlia = Objects.requireNonNull(config);
+        return this;
+    }
+
+    /**
+     * At start, dial this many of the most recently connected peers from the store, so a restarted node needs
+     * no bootstrap address (default 8; 0 disables).
+     */
+    public NodeBuilder redialOnStart(int peers) {
+        if (peers < 0) throw new IllegalArgumentException("redialOnStart must be >= 0");
+        this.redialOnStart = peers;
+        return this;
+    }
+
     /** Peer exchange settings (list size, batch size, period). */
     public NodeBuilder peerExchange(PeerExchangeConfig config) {
         this.peerExchange = Objects.requireNonNull(config);
@@ -137,7 +159,8 @@ public final class NodeBuilder {
     public NodeConfig config() {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
-                transportFactory, eventLoop, handshake, peerExchange);
+                transportFactory, eventLoop, handshake, peerExchange, kademlia,
+                redialOnStart);
     }
 
     /**

@@ -4,6 +4,7 @@ import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.protocol.handshake.HandshakeConfig;
+import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
@@ -30,6 +31,8 @@ import java.util.function.UnaryOperator;
  *     a thread of the node's own
  * @param handshake the Peersocket handshake: network id, light node flag, version, timeout
  * @param peerExchange peer exchange limits and period (seed 000 recency lists)
+ * @param kademlia the Kademlia DHT settings, or null to run without the DHT
+ * @param redialOnStart how many of the most recently connected stored peers to dial at start (seed 000)
  */
 public record NodeConfig(
         Path dataDir,
@@ -42,7 +45,9 @@ public record NodeConfig(
         BiFunction<TransportConfig, TransportHandler, Transport> transportFactory,
         EventLoop eventLoop,
         HandshakeConfig handshake,
-        PeerExchangeConfig peerExchange) {
+        PeerExchangeConfig peerExchange,
+        KadConfig kademlia,
+        int redialOnStart) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
     public long networkId() { return handshake.networkId(); }

@@ -3,6 +3,7 @@ package io.peersocket.protocol.kad;
 import io.peersocket.host.Host;
 import io.peersocket.host.PeerEvent;
 import io.peersocket.identity.PeerId;
+import io.peersocket.transport.Connection;
 import io.peersocket.util.EventLoop;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * Keeps a {@link Kademlia} routing table healthy (seed 001 hive's connect loop). Every
  * {@link KadConfig#connectionManagerIntervalMs()} on the event loop, one {@link #tick()}:
  * <ol>
- *   <li><b>trims</b> over-full bins: in each bin below depth with more than {@link KadConfig#maxConnectedPerBin()}
+ *   <li><b>trims</b> over-full bins (closing only connections this node opened): in each bin below depth with
+ *       more than {@link KadConfig#maxConnectedPerBin()}
  *       connected peers, closes connections to the surplus (replacements first, then least recently seen
  *       members); the neighbourhood is never trimmed;
  *   <li><b>dials</b> up to {@link KadConfig#dialsPerTick()} peers proposed by {@link RoutingTable#suggestPeer},
@@ -176,10 +178,18 @@ public final class KadConnectionManager implements AutoCloseable {
             for (int i = 0; i < surplus && i < victims.size(); i++) {
                 PeerId peer = victims.get(i).peer();
                 if (!host.isConnected(peer)) continue;
+                // Only connections we opened: proximity order is symmetric but depth is not, so a peer in our
+                // shallow bin may count us among its nearest neighbours and dial us; closing that would flap.
+                if (host.connectionsTo(peer).stream().anyMatch(c -> c.direction() == Connection.Direction.INBOUND)) {
+                    surplus++;
+                    continue;
+                }
                 trimmed.add(peer);
                 table.setConnected(peer, false);
                 kad.counters().increment("kad.connmgr.trimmed");
-                host.connection(peer).thenAccept(c -> c.close());
+                List<Connection> open = host.connectionsTo(peer);
+                if (open.isEmpty()) host.connection(peer).thenAccept(Connection::close);
+                else for (Connection c : open) c.close(); // all of them, or the table's "unconnected" is a lie
             }
         }
         return trimmed;

@@ -82,23 +82,33 @@ import org.slf4j.LoggerFactory;
  * streams, small unreliable blocks on QUIC DATAGRAM frames (RFC 9221).
  *
  * <p>One UDP socket per listen address both accepts and dials: outbound connections use the listen port as their
- * source port (needed for hole punching). Inbound packets are routed to the server or client side by destination
- * connection id (fixed local length {@value #CID_LENGTH}).
+ * source port (needed for hole punching). A dial to an address family nobody listens on binds an ephemeral socket
+ * (which accepts too, but is not among {@link #listenAddresses()}). Inbound packets are routed to the server or client
+ * side by destination connection id (fixed local length {@value #CID_LENGTH}), see {@link PacketRouter}. Peers at
+ * loopback addresses are served by codecs with {@value #LOOPBACK_UDP_PAYLOAD}-byte UDP payloads; all others by
+ * quiche's defaults (1350 bytes).
  *
  * <p>Netty with native quiche/BoringSSL does the I/O on one event-loop thread per transport (epoll where available,
  * else NIO); every {@link TransportHandler} upcall and every returned future completes on
  * {@link TransportConfig#eventExecutor()}, in order per connection and per stream. Inbound connections are reported
  * only after the client certificate verified; a dial completes only after the server certificate verified and
- * matched the expected peer.
+ * matched the expected peer. (In TLS 1.3 the client finishes first: a server that then rejects the client shows up as
+ * the new connection closing.)
  *
- * <p>Limits: {@link TransportConfig#maxConnections()} (inbound beyond it are closed with CONNECTION_REFUSED, dials
- * fail with {@code LIMIT}), {@link TransportConfig#maxStreamsPerConnection()} concurrent remote-opened streams,
- * {@link TransportConfig#idleTimeoutMs()} QUIC max idle timeout, {@link TransportConfig#handshakeTimeoutMs()} for
- * dials and inbound handshakes. Keep-alives: when the peer supports datagrams, a one-byte keep-alive datagram is sent
- * every third of the idle timeout (datagram payloads carry a one-byte Peersocket type prefix, invisible to users);
- * with peers without datagram support, liveness is left to higher layers (e.g. {@code /ipfs/ping/1.0.0}).
+ * <p>Limits: {@link TransportConfig#maxConnections()} counts handshaking and open connections; beyond it inbound
+ * handshakes are aborted before the server sends its certificate (the dialer sees {@code REFUSED}) and dials fail
+ * with {@code LIMIT}. {@link TransportConfig#maxStreamsPerConnection()} concurrent remote-opened bidirectional streams
+ * (no unidirectional ones); {@link TransportConfig#idleTimeoutMs()} is the QUIC max idle timeout;
+ * {@link TransportConfig#handshakeTimeoutMs()} bounds dials ({@code TIMEOUT}) and inbound handshakes. Flow control
+ * windows: {@value #MAX_DATA} bytes per connection, {@value #MAX_STREAM_DATA} per stream; congestion control CUBIC.
  *
- * <p>Methods may be called from any thread. Spec sources: libp2p specs {@code tls/tls.md}, RFC 9000, RFC 9221.
+ * <p>Keep-alives: when both sides enable datagrams, a one-byte keep-alive datagram goes out every third of the idle
+ * timeout, so only a silent peer times out. Every datagram carries a one-byte type prefix (0 keep-alive, 1 data),
+ * invisible to users and counted out of {@link Connection#maxDatagramSize()}. Without datagram support, liveness is
+ * left to higher layers (e.g. {@code /ipfs/ping/1.0.0}).
+ *
+ * <p>Methods may be called from any thread. Spec sources: libp2p specs {@code tls/tls.md} and
+ * {@code quic/README.md}, RFC 9000, RFC 9001, RFC 9221.
  */
 public final class QuicTransport implements Transport {
     private static final Logger log = LoggerFactory.getLogger(QuicTransport.class);

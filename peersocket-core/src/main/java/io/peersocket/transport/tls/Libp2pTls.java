@@ -11,8 +11,6 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
-import java.security.cert.CertificateExpiredException;
-import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
@@ -31,12 +29,18 @@ import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.cert.CertException;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
+import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 
 /**
  * The libp2p TLS handshake certificate (libp2p specs {@code tls/tls.md}): a self-signed X.509 certificate for a fresh
@@ -56,8 +60,6 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * <p>Stateless and thread-safe.
  */
 public final class Libp2pTls {
-    private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
-
     /** OID of the libp2p public key extension. */
     public static final String EXTENSION_OID = "1.3.6.1.4.1.53594.1.1";
     /** ALPN protocol id for libp2p over QUIC and TLS. */
@@ -80,6 +82,12 @@ public final class Libp2pTls {
             Extension.extendedKeyUsage.getId(),
             Extension.subjectAlternativeName.getId());
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** Certificate key algorithms we accept: ECDSA (id-ecPublicKey), Ed25519, RSA. */
+    private static final Set<ASN1ObjectIdentifier> SUPPORTED_KEY_ALGORITHMS = Set.of(
+            X9ObjectIdentifiers.id_ecPublicKey, EdECObjectIdentifiers.id_Ed25519,
+            PKCSObjectIdentifiers.rsaEncryption);
+    /** BouncyCastle as a private provider (not installed globally). */
+    private static final BouncyCastleProvider BC = new BouncyCastleProvider();
 
     private Libp2pTls() {}
 
@@ -180,62 +188,72 @@ public final class Libp2pTls {
         if (chain.length != 1) {
             throw new Libp2pTlsException("expected exactly one certificate, got a chain of " + chain.length);
         }
-        X509Certificate cert = chain[0];
-        if (cert == null) throw new Libp2pTlsException("certificate is null");
+        if (chain[0] == null) throw new Libp2pTlsException("certificate is null");
         byte[] der;
         try {
-            der = cert.getEncoded();
-        } catch (GeneralSecurityException e) {
+            der = chain[0].getEncoded();
+        } catch (GeneralSecurityException | RuntimeException e) {
             throw new Libp2pTlsException("certificate cannot be encoded: " + e.getMessage(), e);
         }
+        return verify(der, now);
+    }
+
+    /**
+     * {@link #verify(X509Certificate[], Instant)} for one DER certificate. Parsed with BouncyCastle, not the JDK:
+     * other implementations (rust-libp2p, js-libp2p) issue certificates with an empty issuer/subject name, which the
+     * JDK's parser refuses.
+     */
+    public static PublicKey verify(byte[] der, Instant now) throws Libp2pTlsException {
+        if (der == null) throw new Libp2pTlsException("certificate is null");
         if (der.length > MAX_CERTIFICATE_BYTES) {
             throw new Libp2pTlsException("certificate is " + der.length + " bytes, limit " + MAX_CERTIFICATE_BYTES);
         }
-        // Re-parse with BouncyCastle: Netty hands over a lazy certificate whose getters (other than getEncoded)
-        // use the JDK parser, which rejects the empty issuer/subject DN other libp2p implementations use.
+        X509CertificateHolder cert;
         try {
-            cert = new JcaX509CertificateConverter().setProvider(BC).getCertificate(new X509CertificateHolder(der));
-        } catch (IOException | GeneralSecurityException | RuntimeException e) {
-            throw new Libp2pTlsException("certificate cannot be parsed: " + e.getMessage(), e);
+            cert = new X509CertificateHolder(der);
+        } catch (IOException | RuntimeException e) {
+            throw new Libp2pTlsException("malformed certificate: " + e.getMessage(), e);
         }
-        try {
-            cert.checkValidity(Date.from(now));
-        } catch (CertificateExpiredException e) {
-            throw new Libp2pTlsException("certificate expired (notAfter " + cert.getNotAfter().toInstant() + ")", e);
-        } catch (CertificateNotYetValidException e) {
+        Date at = Date.from(now);
+        if (at.after(cert.getNotAfter())) {
+            throw new Libp2pTlsException("certificate expired (notAfter " + cert.getNotAfter().toInstant() + ")");
+        }
+        if (at.before(cert.getNotBefore())) {
             throw new Libp2pTlsException(
-                    "certificate not yet valid (notBefore " + cert.getNotBefore().toInstant() + ")", e);
+                    "certificate not yet valid (notBefore " + cert.getNotBefore().toInstant() + ")");
         }
-        java.security.PublicKey certKey = cert.getPublicKey();
-        String alg = certKey.getAlgorithm();
-        if (!(alg.equals("EC") || alg.equals("Ed25519") || alg.equals("EdDSA") || alg.equals("RSA"))) {
-            throw new Libp2pTlsException("unsupported certificate key type " + alg);
+        SubjectPublicKeyInfo spkiInfo = cert.getSubjectPublicKeyInfo();
+        ASN1ObjectIdentifier keyAlg = spkiInfo.getAlgorithm().getAlgorithm();
+        if (!SUPPORTED_KEY_ALGORITHMS.contains(keyAlg)) {
+            throw new Libp2pTlsException("unsupported certificate key type " + keyAlg.getId());
         }
+        boolean selfSigned;
         try {
-            cert.verify(certKey);
-        } catch (GeneralSecurityException | RuntimeException e) {
-            throw new Libp2pTlsException("certificate self-signature does not verify: " + e.getMessage(), e);
+            selfSigned = cert.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(BC).build(spkiInfo));
+        } catch (OperatorCreationException | CertException | RuntimeException e) {
+            throw new Libp2pTlsException("certificate self-signature cannot be checked: " + e.getMessage(), e);
         }
-        Set<String> critical = cert.getCriticalExtensionOIDs();
-        if (critical != null) {
-            for (String oid : critical) {
-                if (!KNOWN_CRITICAL.contains(oid)) {
-                    throw new Libp2pTlsException("unknown critical extension " + oid);
-                }
+        if (!selfSigned) {
+            throw new Libp2pTlsException("certificate self-signature does not verify");
+        }
+        for (Object oid : cert.getCriticalExtensionOIDs()) {
+            String id = ((ASN1ObjectIdentifier) oid).getId();
+            if (!KNOWN_CRITICAL.contains(id)) {
+                throw new Libp2pTlsException("unknown critical extension " + id);
             }
         }
-        byte[] extWrapped = cert.getExtensionValue(EXTENSION_OID);
-        if (extWrapped == null) {
+        Extension extension = cert.getExtension(LIBP2P_OID);
+        if (extension == null) {
             throw new Libp2pTlsException("libp2p public key extension " + EXTENSION_OID + " missing");
         }
-        if (extWrapped.length > MAX_EXTENSION_BYTES) {
-            throw new Libp2pTlsException("libp2p extension is " + extWrapped.length + " bytes, limit "
+        byte[] ext = extension.getExtnValue().getOctets();
+        if (ext.length > MAX_EXTENSION_BYTES) {
+            throw new Libp2pTlsException("libp2p extension is " + ext.length + " bytes, limit "
                     + MAX_EXTENSION_BYTES);
         }
         byte[] publicKeyProto;
         byte[] signature;
         try {
-            byte[] ext = ASN1OctetString.getInstance(extWrapped).getOctets();
             ASN1Primitive prim = ASN1Primitive.fromByteArray(ext);
             ASN1Sequence seq = ASN1Sequence.getInstance(prim);
             if (seq.size() != 2) {
@@ -263,8 +281,8 @@ public final class Libp2pTls {
         }
         byte[] spki;
         try {
-            spki = spkiOf(der);
-        } catch (IOException | RuntimeException e) {
+            spki = spkiInfo.getEncoded(ASN1Encoding.DER);
+        } catch (IOException e) {
             throw new Libp2pTlsException("certificate SubjectPublicKeyInfo unreadable: " + e.getMessage(), e);
         }
         boolean ok;
@@ -285,8 +303,4 @@ public final class Libp2pTls {
         return verify(chain).peerId();
     }
 
-    /** The exact DER SubjectPublicKeyInfo from a certificate's TBS part. */
-    private static byte[] spkiOf(byte[] certDer) throws IOException {
-        return new X509CertificateHolder(certDer).getSubjectPublicKeyInfo().getEncoded(ASN1Encoding.DER);
-    }
 }

@@ -12,6 +12,7 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * the handshake. Stateless and thread-safe.
  */
 public final class Libp2pTrustManager extends X509ExtendedTrustManager {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Libp2pTrustManager.class);
     /** Shared instance. */
     public static final Libp2pTrustManager INSTANCE = new Libp2pTrustManager();
 
@@ -21,36 +22,48 @@ public final class Libp2pTrustManager extends X509ExtendedTrustManager {
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        Libp2pTls.verify(chain);
+        check(chain);
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        Libp2pTls.verify(chain);
+        check(chain);
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
             throws CertificateException {
-        Libp2pTls.verify(chain);
+        check(chain);
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
             throws CertificateException {
-        Libp2pTls.verify(chain);
+        check(chain);
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
             throws CertificateException {
-        Libp2pTls.verify(chain);
+        check(chain);
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
             throws CertificateException {
-        Libp2pTls.verify(chain);
+        check(chain);
+    }
+
+    private static void check(X509Certificate[] chain) throws CertificateException {
+        try {
+            Libp2pTls.verify(chain);
+        } catch (Libp2pTlsException e) {
+            log.debug("rejecting peer certificate: {}", e.getMessage());
+            throw e;
+        } catch (RuntimeException e) {
+            log.debug("rejecting peer certificate", e);
+            throw new Libp2pTlsException("certificate check failed: " + e, e);
+        }
     }
 
     @Override

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
@@ -96,8 +97,11 @@ class QuicTransportTest {
     @Test
     void dialAuthenticatesBothSidesAndRunsUpcallsOnTheExecutor() throws Exception {
         TestNode a = listening(), b = listening();
+        CountDownLatch hold0 = new CountDownLatch(1);
+        a.executor.execute(() -> awaitQuietly(hold0));
         CompletableFuture<Connection> dial = a.transport.dial(b.address(), null);
         CompletableFuture<Thread> completedOn = dial.thenApply(c -> Thread.currentThread());
+        hold0.countDown();
         Connection ab = get(dial);
         assertThat(get(completedOn).getName()).startsWith("test-executor-");
         assertThat(ab.remotePeer()).isEqualTo(b.peerId());
@@ -114,6 +118,29 @@ class QuicTransportTest {
         assertThat(ba.remotePublicKey()).isEqualTo(a.key.publicKey());
         assertThat(ba.direction()).isEqualTo(Connection.Direction.INBOUND);
         assertThat(ba.id()).isNotEqualTo(ab.id());
+
+        // stream and write futures complete on the event executor too (held busy so that the callbacks are
+        // registered before completion)
+        CountDownLatch hold = new CountDownLatch(1);
+        a.executor.execute(() -> awaitQuietly(hold));
+        CompletableFuture<Stream> open = ab.openStream(new TestNode.Collector());
+        CompletableFuture<Thread> openedOn = open.thenApply(x -> Thread.currentThread());
+        hold.countDown();
+        assertThat(get(openedOn).getName()).startsWith("test-executor-");
+        CountDownLatch hold2 = new CountDownLatch(1);
+        a.executor.execute(() -> awaitQuietly(hold2));
+        CompletableFuture<Void> write = get(open).write(new byte[100]);
+        CompletableFuture<Thread> writtenOn = write.thenApply(x -> Thread.currentThread());
+        hold2.countDown();
+        assertThat(get(writtenOn).getName()).startsWith("test-executor-");
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test
@@ -285,6 +312,33 @@ class QuicTransportTest {
         assertThat(Arrays.equals(echoed, data)).isTrue();
         assertThat(got.closed.get(5, TimeUnit.SECONDS)).as("clean close after both FINs").isNull();
         assertThat(got.order.get()).isEmpty();
+    }
+
+    @Test
+    void aStalledReceiverPushesBackOnTheSender() throws Exception {
+        TestNode a = listening(), b = listening();
+        TestNode.Collector atB = new TestNode.Collector();
+        b.streamHandlers = x -> atB;
+        Connection c = a.dial(b);
+        Stream s = get(c.openStream(new TestNode.Collector()));
+        get(s.write(new byte[1]));
+        assertThat(b.inboundStreams.poll(5, TimeUnit.SECONDS)).isNotNull();
+
+        CountDownLatch stall = new CountDownLatch(1);
+        b.executor.execute(() -> awaitQuietly(stall)); // B's event thread takes nothing for a while
+        byte[] chunk = random(64 * 1024, 9);
+        List<CompletableFuture<Void>> writes = new ArrayList<>();
+        for (int i = 0; i < 200; i++) writes.add(s.write(chunk)); // 12.5 MiB, beyond window + buffers
+        CompletableFuture<Void> last = writes.get(writes.size() - 1);
+        assertThatThrownBy(() -> last.get(1500, TimeUnit.MILLISECONDS))
+                .as("flow control holds the sender back").isInstanceOf(java.util.concurrent.TimeoutException.class);
+        assertThat(s.isWritable()).isFalse();
+
+        stall.countDown();
+        for (CompletableFuture<Void> f : writes) f.get(30, TimeUnit.SECONDS);
+        assertThat(s.isWritable()).isTrue();
+        get(s.closeWrite());
+        assertThat(atB.fin.get(30, TimeUnit.SECONDS).length).isEqualTo(1 + 200 * 64 * 1024);
     }
 
     @Test

@@ -175,6 +175,30 @@ class Libp2pTlsTest {
     }
 
     @Test
+    void emptyIssuerAndSubjectNamesAreAccepted() throws Exception {
+        // rust-libp2p / js-libp2p certificates have empty names, which the JDK's X.509 parser refuses
+        KeyPair key = TestCerts.ecKey();
+        byte[] sig = host.sign(Libp2pTls.signedData(key.getPublic().getEncoded()));
+        X500Name empty = new X500Name(new org.bouncycastle.asn1.x500.RDN[0]);
+        var builder = new X509v3CertificateBuilder(empty, BigInteger.ONE, Date.from(Instant.now().minusSeconds(60)),
+                Date.from(Instant.now().plusSeconds(600)), empty,
+                SubjectPublicKeyInfo.getInstance(key.getPublic().getEncoded()));
+        builder.addExtension(new ASN1ObjectIdentifier(Libp2pTls.EXTENSION_OID), true,
+                Libp2pTls.encodeSignedKey(host.publicKey().toProto(), sig));
+        byte[] der = builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(key.getPrivate()))
+                .getEncoded();
+        assertThat(Libp2pTls.verify(der, Instant.now())).isEqualTo(host.publicKey());
+    }
+
+    @Test
+    void malformedDerIsRejected() {
+        assertThatThrownBy(() -> Libp2pTls.verify(new byte[] {0x30, 0x03, 1, 2, 3}, Instant.now()))
+                .isInstanceOf(Libp2pTlsException.class).hasMessageContaining("malformed certificate");
+        assertThatThrownBy(() -> Libp2pTls.verify(new byte[20000], Instant.now()))
+                .isInstanceOf(Libp2pTlsException.class).hasMessageContaining("limit");
+    }
+
+    @Test
     void rsaCertificateKeyIsAccepted() throws Exception {
         KeyPairGenerator kpg = KeyPairGenerator.getInstance("RSA");
         kpg.initialize(2048);

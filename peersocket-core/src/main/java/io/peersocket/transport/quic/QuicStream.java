@@ -120,13 +120,25 @@ final class QuicStream implements Stream {
     public void reset() {
         if (!resetCalled.compareAndSet(false, true)) return;
         QuicStreamChannel ch = channel;
-        ch.eventLoop().execute(() -> {
+        onLoop(ch, () -> {
             if (!ch.isOpen()) return;
             if (failure == null) {
                 failure = new TransportException(TransportException.Kind.CLOSED, "stream reset locally");
             }
             ch.shutdown(RESET_ERROR).addListener(f -> ch.close());
         });
+    }
+
+    /**
+     * Runs {@code task} on the stream's event loop; if the loop has shut down (the transport is closing, so the
+     * channel is closed with it) there is nothing left to do.
+     */
+    private void onLoop(QuicStreamChannel ch, Runnable task) {
+        try {
+            ch.eventLoop().execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            log.debug("{}: event loop already shut down; nothing to do", this);
+        }
     }
 
     /**
@@ -137,7 +149,7 @@ final class QuicStream implements Stream {
     public void close() {
         if (!closeCalled.compareAndSet(false, true)) return;
         QuicStreamChannel ch = channel;
-        ch.eventLoop().execute(() -> {
+        onLoop(ch, () -> {
             if (!ch.isOpen()) return;
             Runnable finish = () -> {
                 if (!ch.isOpen()) return;

@@ -293,6 +293,10 @@ public final class DiscoveryBench {
             2000 random findPeer lookups; --requests runs despatch requests between random peers instead.""";
 
     public static void main(String[] args) {
+        // 1,000 nodes each log their start at INFO; keep slf4j-simple (if that is the provider) to warnings.
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
         Settings s = Settings.defaults();
         boolean requests = false;
         int perNode = 10;

@@ -1,13 +1,12 @@
 package io.peersocket.cli;
 
 import com.fasterxml.jackson.jr.ob.JSON;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 /** {@code peersocket dht …}: Kademlia queries through a running node. */
@@ -23,21 +22,17 @@ final class DhtCommand implements Runnable {
     @Override public void run() { spec.commandLine().usage(System.out); }
 
     abstract static class Sub implements Callable<Integer> {
-        @Option(names = "--data", required = true, paramLabel = "DIR", description = "Data directory of the running node.")
-        Path data;
-
-        @Option(names = "--json", description = "Print JSON.")
-        boolean json;
+        @Mixin NodeOptions node;
 
         abstract Map<String, Object> request();
 
         abstract void print(Map<String, Object> answer);
 
         @Override public Integer call() throws Exception {
-            Map<String, Object> a = Remote.call(data, request());
+            Map<String, Object> a = Remote.call(node.data, request());
             a.remove("ok");
             a.remove("cmd");
-            if (json) System.out.println(JSON.std.asString(a));
+            if (node.json) System.out.println(JSON.std.asString(a));
             else print(a);
             return 0;
         }

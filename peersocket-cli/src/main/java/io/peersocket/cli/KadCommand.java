@@ -1,29 +1,24 @@
 package io.peersocket.cli;
 
 import com.fasterxml.jackson.jr.ob.JSON;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 /** {@code peersocket kad}: a running node's Kademlia routing table in seed 001 terms. */
 @Command(name = "kad", mixinStandardHelpOptions = true,
         description = {"Show a running node's Kademlia routing table: bins by proximity order (PO), members and",
                 "connected peers per bin, neighbourhood depth, saturation and health (seed 001)."})
 final class KadCommand implements Callable<Integer> {
-    @Option(names = "--data", required = true, paramLabel = "DIR", description = "Data directory of the running node.")
-    Path data;
-
-    @Option(names = "--json", description = "Print JSON.")
-    boolean json;
+    @Mixin NodeOptions node;
 
     @Override public Integer call() throws Exception {
-        Map<String, Object> a = Remote.call(data, Map.of("cmd", "kad"));
+        Map<String, Object> a = Remote.call(node.data, Map.of("cmd", "kad"));
         a.remove("ok");
         a.remove("cmd");
-        if (json) {
+        if (node.json) {
             System.out.println(JSON.std.asString(a));
             return 0;
         }

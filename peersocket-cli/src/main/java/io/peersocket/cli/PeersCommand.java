@@ -1,28 +1,23 @@
 package io.peersocket.cli;
 
 import com.fasterxml.jackson.jr.ob.JSON;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 /** {@code peersocket peers}: known and connected peers of a running node, most recently connected first. */
 @Command(name = "peers", mixinStandardHelpOptions = true,
         description = {"List a running node's peers: those it connected to, most recent first (seed 000 recency list),",
                 "then those other peers told it about (peer exchange)."})
 final class PeersCommand implements Callable<Integer> {
-    @Option(names = "--data", required = true, paramLabel = "DIR", description = "Data directory of the running node.")
-    Path data;
-
-    @Option(names = "--json", description = "Print JSON.")
-    boolean json;
+    @Mixin NodeOptions node;
 
     @Override public Integer call() throws Exception {
-        Map<String, Object> answer = Remote.call(data, Map.of("cmd", "peers"));
-        if (json) {
+        Map<String, Object> answer = Remote.call(node.data, Map.of("cmd", "peers"));
+        if (node.json) {
             System.out.println(JSON.std.asString(Map.of("peers", answer.get("peers"), "learned", answer.get("learned"))));
             return 0;
         }

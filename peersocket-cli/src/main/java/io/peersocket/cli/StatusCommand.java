@@ -1,26 +1,21 @@
 package io.peersocket.cli;
 
 import com.fasterxml.jackson.jr.ob.JSON;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 /** {@code peersocket status}: identity, addresses and connection count of a running node. */
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = "Show a running node's peer id, addresses, connected peer count and protocols.")
 final class StatusCommand implements Callable<Integer> {
-    @Option(names = "--data", required = true, paramLabel = "DIR", description = "Data directory of the running node.")
-    Path data;
-
-    @Option(names = "--json", description = "Print JSON.")
-    boolean json;
+    @Mixin NodeOptions node;
 
     @Override public Integer call() throws Exception {
-        Map<String, Object> a = Remote.call(data, Map.of("cmd", "status"));
-        if (json) {
+        Map<String, Object> a = Remote.call(node.data, Map.of("cmd", "status"));
+        if (node.json) {
             a.remove("ok");
             a.remove("cmd");
             System.out.println(JSON.std.asString(a));

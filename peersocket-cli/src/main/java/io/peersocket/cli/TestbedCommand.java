@@ -131,7 +131,7 @@ final class TestbedCommand implements Callable<Integer> {
             }
             awaitAll(polls, "health polls");
             progressLine("  healthy tables: " + healthy.size() + "/" + peers);
-            if (healthy.size() < peers) Thread.sleep(1000);
+            if (healthy.size() < peers) TimeUnit.SECONDS.sleep(1); // polling interval of the CLI, not a test wait
         }
         double toHealthy = (System.nanoTime() - started) / 1e9;
         if (healthy.size() < peers) {

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeoutException;
@@ -45,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * datagram each; a message larger than one datagram goes on the stream instead.
  *
  * <p>Threading: routing state belongs to the event loop; public methods may be called from any thread and
- * enqueue to it. Handlers run on virtual threads. Bad input (malformed header, oversized frame) resets that
+ * enqueue to it. Handlers run on virtual threads, or on {@link DespatchConfig#handlerExecutor()} if one is set
+ * (the simulator runs them on the event loop). Bad input (malformed header, oversized frame) resets that
  * stream and is counted; the node keeps serving.
  */
 public final class Despatcher implements ProtocolHandler, AutoCloseable {
@@ -56,7 +58,8 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
     private final DespatchConfig config;
     private final Function<PeerId, CompletableFuture<Connection>> connector;
     private final Counters counters;
-    private final ExecutorService handlerThreads = Executors.newVirtualThreadPerTaskExecutor();
+    private final ExecutorService ownHandlerThreads; // null when the config names an executor
+    private final Executor handlerThreads;
     private final AtomicLong nextId = new AtomicLong(1);
     private final Map<Integer, MessageHandler> handlers = new ConcurrentHashMap<>();
     private final Map<Integer, ConversationFactory> factories = new ConcurrentHashMap<>();
@@ -89,6 +92,8 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         this.config = Objects.requireNonNull(config);
         this.connector = Objects.requireNonNull(connector);
         this.counters = Objects.requireNonNull(counters);
+        this.ownHandlerThreads = config.handlerExecutor() == null ? Executors.newVirtualThreadPerTaskExecutor() : null;
+        this.handlerThreads = ownHandlerThreads != null ? ownHandlerThreads : config.handlerExecutor();
     }
 
     public DespatchConfig config() { return config; }
@@ -689,7 +694,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         }
         for (Link l : links.values()) l.fail(e);
         links.clear();
-        handlerThreads.shutdown();
+        if (ownHandlerThreads != null) ownHandlerThreads.shutdown();
     }
 
 }

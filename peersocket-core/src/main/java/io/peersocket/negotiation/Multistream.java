@@ -99,14 +99,54 @@ public final class Multistream {
         }
     }
 
-    private static final class Listener implements StreamHandler {
+    /**
+     * What both sides share: frames in, the header checked first, each later message to {@link #onMessage};
+     * once a protocol is chosen ({@link #handOver}) every further byte goes to its handler.
+     */
+    private abstract static class Negotiator implements StreamHandler {
+        final FrameDecoder decoder = new FrameDecoder(MAX_MESSAGE_BYTES);
+        private boolean headerSeen;
+        StreamHandler delegate;
+
+        /** A message after the header. Throws to fail the negotiation. */
+        abstract void onMessage(String msg);
+
+        abstract void onFailure(RuntimeException e);
+
+        /** Feeds negotiation bytes; returns normally once they are consumed or handed over. */
+        final void feed(Stream s, byte[] data) {
+            try {
+                decoder.feed(data, payload -> {
+                    String msg = decode(payload);
+                    if (!headerSeen) {
+                        if (!HEADER.equals(msg)) throw new NegotiationException("expected " + HEADER + ", got \"" + msg + "\"");
+                        headerSeen = true;
+                    } else {
+                        onMessage(msg);
+                    }
+                });
+            } catch (RuntimeException e) {
+                onFailure(e);
+                return;
+            }
+            if (delegate != null) {
+                byte[] rest = decoder.remaining();
+                if (rest.length > 0) delegate.onData(s, rest);
+            }
+        }
+
+        /** The protocol is chosen: stop decoding; the rest of the buffer and later data go to {@code handler}. */
+        final void handOver(StreamHandler handler) {
+            decoder.stop();
+            delegate = handler;
+        }
+    }
+
+    private static final class Listener extends Negotiator {
         private final Stream stream;
         private final Map<String, ProtocolHandler> supported;
         private final java.util.function.Consumer<String> onFailure;
-        private final FrameDecoder decoder = new FrameDecoder(MAX_MESSAGE_BYTES);
-        private boolean headerSeen;
         private int proposals;
-        private StreamHandler delegate;
         private boolean failed;
 
         Listener(Stream stream, Map<String, ProtocolHandler> supported, java.util.function.Consumer<String> onFailure) {
@@ -121,26 +161,12 @@ public final class Multistream {
                 delegate.onData(s, data);
                 return;
             }
-            if (failed) return;
-            try {
-                decoder.feed(data, this::onMessage);
-            } catch (RuntimeException e) {
-                fail(e.getMessage());
-                return;
-            }
-            if (delegate != null) {
-                byte[] rest = decoder.remaining();
-                if (rest.length > 0) delegate.onData(s, rest);
-            }
+            if (!failed) feed(s, data);
         }
 
-        private void onMessage(byte[] payload) {
-            String msg = decode(payload);
-            if (!headerSeen) {
-                if (!HEADER.equals(msg)) throw new NegotiationException("expected " + HEADER + ", got \"" + msg + "\"");
-                headerSeen = true;
-                return;
-            }
+        @Override void onFailure(RuntimeException e) { fail(e.getMessage()); }
+
+        @Override void onMessage(String msg) {
             if (LS.equals(msg)) {
                 ByteArrayOutputStream list = new ByteArrayOutputStream();
                 for (String id : supported.keySet()) list.writeBytes(encode(id));
@@ -155,8 +181,7 @@ public final class Multistream {
                 return;
             }
             stream.write(encode(msg));
-            decoder.stop();
-            delegate = h.onNegotiated(stream, msg);
+            handOver(h.onNegotiated(stream, msg));
         }
 
         private void fail(String reason) {
@@ -175,16 +200,13 @@ public final class Multistream {
         }
     }
 
-    private static final class Dialer implements StreamHandler {
+    private static final class Dialer extends Negotiator {
         private final List<String> protocols;
         private final Function<String, StreamHandler> handlerFor;
         private final CompletableFuture<Negotiated> result;
-        private final FrameDecoder decoder = new FrameDecoder(MAX_MESSAGE_BYTES);
         private final List<byte[]> early = new ArrayList<>();
         private Stream stream;
         private int next;
-        private boolean headerSeen;
-        private StreamHandler delegate;
 
         Dialer(List<String> protocols, Function<String, StreamHandler> handlerFor, CompletableFuture<Negotiated> result) {
             this.protocols = protocols;
@@ -214,30 +236,18 @@ public final class Multistream {
                 early.add(data);
                 return;
             }
-            try {
-                decoder.feed(data, this::onMessage);
-            } catch (RuntimeException e) {
-                fail(e instanceof NegotiationException || e instanceof ProtocolNotSupportedException
-                        ? e : new NegotiationException(e.getMessage()));
-                return;
-            }
-            if (delegate != null) {
-                byte[] rest = decoder.remaining();
-                if (rest.length > 0) delegate.onData(s, rest);
-            }
+            feed(s, data);
         }
 
-        private void onMessage(byte[] payload) {
-            String msg = decode(payload);
-            if (!headerSeen) {
-                if (!HEADER.equals(msg)) throw new NegotiationException("expected " + HEADER + ", got \"" + msg + "\"");
-                headerSeen = true;
-                return;
-            }
+        @Override void onFailure(RuntimeException e) {
+            fail(e instanceof NegotiationException || e instanceof ProtocolNotSupportedException
+                    ? e : new NegotiationException(e.getMessage()));
+        }
+
+        @Override void onMessage(String msg) {
             String proposed = protocols.get(next);
             if (msg.equals(proposed)) {
-                decoder.stop();
-                delegate = handlerFor.apply(proposed);
+                handOver(handlerFor.apply(proposed));
                 result.complete(new Negotiated(stream, proposed));
                 return;
             }

@@ -201,11 +201,12 @@ final class MemoryConnection implements Connection {
             int max = maxDatagramSizeLocked();
             if (max == 0 || data.length > max) return false;
             MemoryConnection p = peer;
-            if (transport.net.datagramLostLocked(transport.net.linkLocked(transport.peerId(), remotePeer).lossRate())) {
-                return true;
-            }
+            MemoryNetwork net = transport.net;
+            MemoryNetwork.LinkConditions link = net.linkLocked(transport.peerId(), remotePeer);
+            boolean through = net.reachableLocked(transport.peerId(), remotePeer);
+            if (net.datagramLostLocked(through ? link.lossRate() : 1.0)) return true;
             byte[] copy = data.clone();
-            p.inbox.postLocked(latencyLocked(), () -> p.datagramArrived(copy));
+            p.inbox.postLocked(link.latencyMs(), () -> p.datagramArrived(copy));
             return true;
         }
     }
@@ -232,16 +233,17 @@ final class MemoryConnection implements Connection {
 
     @Override public CompletableFuture<Void> close() {
         synchronized (lock) {
-            closeLocked("closed locally", false);
+            closeLocked("closed locally", true);
             return closeFuture;
         }
     }
 
     /**
-     * Closes this side: marks its streams closed, tells the peer (unless {@code byRemote}), removes it from the
-     * transport, and queues the upcalls (streams' onClosed, then onConnectionClosed) or fails a pending dial.
+     * Closes this side: marks its streams closed, tells the peer (if {@code notifyPeer}), removes it from the
+     * transport, and queues the upcalls (streams' onClosed, then onConnectionClosed with {@code reason}) or fails
+     * a pending dial.
      */
-    void closeLocked(String reason, boolean byRemote) {
+    void closeLocked(String reason, boolean notifyPeer) {
         if (closed) return;
         closed = true;
         transport.conns.remove(this);
@@ -249,7 +251,7 @@ final class MemoryConnection implements Connection {
         List<MemoryStream> open = new ArrayList<>(streams.values());
         for (MemoryStream s : open) s.markClosedLocked();
         streams.clear();
-        if (!byRemote && peer != null) {
+        if (notifyPeer && peer != null) {
             MemoryConnection p = peer;
             p.inbox.postLocked(latencyLocked(), p::remoteClosed);
         }
@@ -261,12 +263,11 @@ final class MemoryConnection implements Connection {
             transport.post(() -> closeFuture.complete(null));
             return;
         }
-        TransportException cause = new TransportException(TransportException.Kind.CLOSED,
-                "connection " + (byRemote ? "closed by remote" : reason));
+        TransportException cause = new TransportException(TransportException.Kind.CLOSED, "connection " + reason);
         transport.post(() -> {
             for (MemoryStream s : open) s.deliverClosed(cause);
             try {
-                transport.handler.onConnectionClosed(this, byRemote ? "closed by remote" : reason);
+                transport.handler.onConnectionClosed(this, reason);
             } finally {
                 closeFuture.complete(null);
             }
@@ -275,7 +276,7 @@ final class MemoryConnection implements Connection {
 
     private void remoteClosed() {
         synchronized (lock) {
-            closeLocked("closed by remote", true);
+            closeLocked("closed by remote", false);
         }
     }
 

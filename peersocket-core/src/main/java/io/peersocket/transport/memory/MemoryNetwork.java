@@ -19,7 +19,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 /**
  * An in-process network of {@link MemoryTransport}s for deterministic unit tests and simulation: a registry of
  * listening transports by {@code /memory/<n>} address, plus link conditions (one-way latency in ms and datagram
- * loss rate) per pair of peers.
+ * loss rate) per pair of peers, from {@link #setLink}, a {@link LinkModel} or the default link.
  *
  * <p>Determinism: every delivery across a link is scheduled on the receiving side's event loop (when its
  * {@link TransportConfig#eventExecutor()} is an {@link io.peersocket.util.EventLoop}, e.g. a
@@ -32,8 +32,9 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
  * link latency; they are never lost. Datagrams are lost at the link's loss rate, otherwise delivered in order
  * with the same latency. Dialling takes one round trip (the listener sees the connection after one latency, the
  * dialer after two); a dial to an address nobody listens on fails with {@code REFUSED} after one round trip,
- * and one whose round trip exceeds the handshake timeout fails with {@code TIMEOUT} at the timeout. There is no
- * idle timeout (a live QUIC connection keeps itself alive).
+ * and one whose round trip exceeds the handshake timeout, or that the {@link LinkModel} does not let through
+ * (partition, crashed peer, NAT), fails with {@code TIMEOUT} at the timeout. There is no idle timeout (a live
+ * QUIC connection keeps itself alive); {@link #breakConnections} ends connections a partition cuts.
  *
  * <p>Thread-safe: all state is guarded by one lock per network; upcalls never run under it.
  */
@@ -74,6 +75,7 @@ public final class MemoryNetwork {
     private final Set<Long> boundIds = new HashSet<>();
     private final Map<PeerPair, LinkConditions> links = new HashMap<>();
     private LinkConditions defaultLink = LinkConditions.PERFECT;
+    private LinkModel linkModel; // null: defaultLink for every pair without its own conditions
     private int maxDatagramBytes = DEFAULT_MAX_DATAGRAM_BYTES;
     private long nextAddressId = 1;
     private long nextConnectionId = 1;
@@ -100,10 +102,26 @@ public final class MemoryNetwork {
         return new MemoryTransport(this, config, handler);
     }
 
-    /** Conditions for links without their own, initially {@link LinkConditions#PERFECT}. */
+    /**
+     * Conditions for links without their own, initially {@link LinkConditions#PERFECT}; also removes a
+     * {@link #setLinkModel link model}.
+     */
     public void setDefaultLink(LinkConditions conditions) {
         synchronized (lock) {
             defaultLink = Objects.requireNonNull(conditions);
+            linkModel = null;
+        }
+    }
+
+    /**
+     * Decides the conditions and reachability of every link without its own {@link #setLink conditions}
+     * (replaces the default link); null goes back to the default link. Applies to later sends and dials;
+     * connections already established stay up even if the model now calls their peers unreachable (use
+     * {@link #breakConnections}).
+     */
+    public void setLinkModel(LinkModel model) {
+        synchronized (lock) {
+            linkModel = model;
         }
     }
 
@@ -122,8 +140,55 @@ public final class MemoryNetwork {
         }
     }
 
+    /** Conditions of one send from {@code a} to {@code b}: the pair's own, else the model's, else the default. */
     LinkConditions linkLocked(PeerId a, PeerId b) {
-        return links.getOrDefault(PeerPair.of(a, b), defaultLink);
+        if (!links.isEmpty()) {
+            LinkConditions own = links.get(PeerPair.of(a, b));
+            if (own != null) return own;
+        }
+        return linkModel != null ? Objects.requireNonNull(linkModel.conditions(a, b), "link model returned null")
+                : defaultLink;
+    }
+
+    /** Whether datagrams from {@code a} reach {@code b} (the link model's verdict; true without a model). */
+    boolean reachableLocked(PeerId a, PeerId b) {
+        return linkModel == null || linkModel.reachable(a, b);
+    }
+
+    /** Whether a dial from {@code dialer} to {@code listener} gets through (true without a model). */
+    boolean canDialLocked(PeerId dialer, PeerId listener) {
+        return linkModel == null || linkModel.canDial(dialer, listener);
+    }
+
+    /**
+     * Breaks every connection (established or being dialled) between a listening transport's peer and a remote
+     * for which {@code which.test(localPeer, remotePeer)} holds, in either direction: both sides close at once,
+     * nothing more is delivered over them, and each side gets its close upcalls (reason {@code reason}) on its
+     * executor, or its pending dial fails with {@code CLOSED}. Models a partition or a crash that both sides
+     * notice immediately (as with a zero idle timeout). Transports that never listened are only reached through
+     * their peers.
+     *
+     * @return how many connections (counting each pair of sides once) were broken
+     */
+    public int breakConnections(java.util.function.BiPredicate<PeerId, PeerId> which, String reason) {
+        Objects.requireNonNull(which);
+        Objects.requireNonNull(reason);
+        int n = 0;
+        synchronized (lock) {
+            List<Long> ids = new ArrayList<>(listeners.keySet());
+            java.util.Collections.sort(ids);
+            for (long id : ids) {
+                MemoryTransport t = listeners.get(id);
+                for (MemoryConnection c : new ArrayList<>(t.conns)) {
+                    if (c.isClosedLocked() || c.remotePeer() == null) continue;
+                    if (!which.test(t.peerId(), c.remotePeer()) && !which.test(c.remotePeer(), t.peerId())) continue;
+                    c.closeLocked(reason, false);
+                    if (c.peer != null) c.peer.closeLocked(reason, false);
+                    n++;
+                }
+            }
+        }
+        return n;
     }
 
     /**
@@ -158,6 +223,19 @@ public final class MemoryNetwork {
     public long datagramsLost() {
         synchronized (lock) {
             return datagramsLost;
+        }
+    }
+
+    /** Established connections on this network (each counted once, by its listening side). */
+    public int connectionCount() {
+        synchronized (lock) {
+            int n = 0;
+            for (MemoryTransport t : listeners.values()) {
+                for (MemoryConnection c : t.conns) {
+                    if (c.direction() == io.peersocket.transport.Connection.Direction.INBOUND && c.isEstablishedLocked()) n++;
+                }
+            }
+            return n;
         }
     }
 

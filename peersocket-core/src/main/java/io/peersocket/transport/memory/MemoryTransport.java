@@ -162,7 +162,8 @@ public final class MemoryTransport implements Transport {
             conns.add(c);
             long latency = listener == null ? net.linkLocked(peerId(), peerId()).latencyMs()
                     : net.linkLocked(peerId(), listener.peerId()).latencyMs();
-            if (2 * latency >= config.handshakeTimeoutMs()) {
+            PeerId remotePeerId = listener != null ? listener.peerId() : want;
+            if (2 * latency >= config.handshakeTimeoutMs() || (remotePeerId != null && !net.canDialLocked(peerId(), remotePeerId))) {
                 c.inbox.postLocked(config.handshakeTimeoutMs(), () -> c.dialFailed(new TransportException(
                         TransportException.Kind.TIMEOUT, "no answer from " + remote + " within "
                         + config.handshakeTimeoutMs() + " ms")));
@@ -201,7 +202,7 @@ public final class MemoryTransport implements Transport {
             closed = true;
             if (addressId != 0) net.releaseIdLocked(addressId);
             listenAddresses = List.of();
-            for (MemoryConnection c : new ArrayList<>(conns)) c.closeLocked("transport closed", false);
+            for (MemoryConnection c : new ArrayList<>(conns)) c.closeLocked("transport closed", true);
             post(() -> closeFuture.complete(null));
             return closeFuture;
         }

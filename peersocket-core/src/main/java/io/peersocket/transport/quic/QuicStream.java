@@ -17,13 +17,9 @@ import io.peersocket.transport.Stream;
 import io.peersocket.transport.StreamHandler;
 import io.peersocket.transport.TransportException;
 import java.nio.channels.ClosedChannelException;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -33,9 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A bidirectional QUIC stream. Data read on the loop is copied and posted to the executor; when more than
  * {@link #READ_HIGH_WATER} bytes wait there, reading pauses (so QUIC flow control pushes back on the sender) until the
- * backlog drains below {@link #READ_LOW_WATER}. Writes are queued for the loop, which hands everything queued so far
- * to Netty as one write (so a burst of small messages shares QUIC packets); {@link #isWritable()} is false while more
- * than {@link #WRITE_HIGH_WATER} bytes wait to enter QUIC's send buffer.
+ * backlog drains below {@link #READ_LOW_WATER}. Writes are queued on the loop; {@link #isWritable()} is false while
+ * more than {@link #WRITE_HIGH_WATER} bytes wait to enter QUIC's send buffer.
  */
 final class QuicStream implements Stream {
     private static final Logger log = LoggerFactory.getLogger(QuicStream.class);
@@ -77,82 +72,20 @@ final class QuicStream implements Stream {
 
     @Override public boolean isOutbound() { return outbound; }
 
-    /**
-     * Writes not yet handed to Netty: {ByteBuf, CompletableFuture}. One task on the loop drains everything queued
-     * so far into a single stream write, so messages written in a burst share QUIC packets (a task per write
-     * made quiche send one packet, and one syscall, per message).
-     */
-    private final ConcurrentLinkedQueue<Object[]> outbox = new ConcurrentLinkedQueue<>();
-    private final AtomicBoolean drainScheduled = new AtomicBoolean();
-    /** Largest coalesced write, bytes. */
-    static final int MAX_COALESCED_BYTES = 256 << 10;
-
     @Override
     public CompletableFuture<Void> write(byte[] data) {
         Objects.requireNonNull(data, "data");
         CompletableFuture<Void> result = new CompletableFuture<>();
         QuicStreamChannel ch = channel;
-        pendingWrite.addAndGet(data.length);
+        int len = data.length;
+        pendingWrite.addAndGet(len);
         // copy into a pooled direct buffer here, on the caller's thread, not on the event loop
-        ByteBuf buf = ch.alloc().directBuffer(data.length, data.length).writeBytes(data);
-        outbox.add(new Object[] {buf, result});
-        // Ordering: a drain task that will see this entry is queued before any later task (closeWrite, close).
-        if (drainScheduled.compareAndSet(false, true)) {
-            try {
-                ch.eventLoop().execute(this::drain);
-            } catch (RejectedExecutionException rejected) {
-                failQueued(new TransportException(TransportException.Kind.CLOSED, "transport closed", rejected));
-            }
-        }
-        return result;
-    }
-
-    /** The loop is gone: releases queued buffers and fails their futures. */
-    @SuppressWarnings("unchecked")
-    private void failQueued(TransportException e) {
-        Object[] q;
-        while ((q = outbox.poll()) != null) {
-            ByteBuf b = (ByteBuf) q[0];
-            pendingWrite.addAndGet(-b.readableBytes());
-            b.release();
-            CompletableFuture<Void> f = (CompletableFuture<Void>) q[1];
-            conn.transport.post(() -> f.completeExceptionally(e));
-        }
-    }
-
-    /** On the loop: hands everything queued so far to Netty in writes of up to {@link #MAX_COALESCED_BYTES}. */
-    @SuppressWarnings("unchecked")
-    private void drain() {
-        drainScheduled.set(false);
-        QuicStreamChannel ch = channel;
-        List<ByteBuf> parts = new ArrayList<>();
-        List<CompletableFuture<Void>> waiting = new ArrayList<>();
-        int bytes = 0;
-        Object[] e;
-        while ((e = outbox.poll()) != null) {
-            ByteBuf b = (ByteBuf) e[0];
-            parts.add(b);
-            waiting.add((CompletableFuture<Void>) e[1]);
-            bytes += b.readableBytes();
-            if (bytes >= MAX_COALESCED_BYTES) {
-                writeParts(ch, parts, waiting, bytes);
-                parts = new ArrayList<>();
-                waiting = new ArrayList<>();
-                bytes = 0;
-            }
-        }
-        if (!parts.isEmpty()) writeParts(ch, parts, waiting, bytes);
-    }
-
-    /** One Netty write of {@code parts} (a composite buffer if several); completes every waiting future. */
-    private void writeParts(QuicStreamChannel ch, List<ByteBuf> parts, List<CompletableFuture<Void>> waiting,
-                            int bytes) {
-        ByteBuf buf = parts.size() == 1 ? parts.get(0)
-                : ch.alloc().compositeDirectBuffer(parts.size()).addComponents(true, parts);
+        ByteBuf buf = ch.alloc().directBuffer(len, len).writeBytes(data);
         ch.writeAndFlush(buf).addListener((ChannelFuture f) -> {
-            pendingWrite.addAndGet(-bytes);
-            for (CompletableFuture<Void> w : waiting) complete(w, f);
+            pendingWrite.addAndGet(-len);
+            complete(result, f);
         });
+        return result;
     }
 
     @Override
@@ -203,7 +136,7 @@ final class QuicStream implements Stream {
     private void onLoop(QuicStreamChannel ch, Runnable task) {
         try {
             ch.eventLoop().execute(task);
-        } catch (RejectedExecutionException e) {
+        } catch (java.util.concurrent.RejectedExecutionException e) {
             log.debug("{}: event loop already shut down; nothing to do", this);
         }
     }

@@ -427,7 +427,7 @@ public final class Bench {
     String markdown(Machine m) {
         StringBuilder b = new StringBuilder();
         Settings s = settings;
-        b.append("### Run of ").append(LocalDate.now()).append(" (").append(mode).append(" mode)\n\n");
+        b.append("### Results (").append(LocalDate.now()).append(", ").append(mode).append(" mode)\n\n");
         b.append("Machine: ").append(m.cpu()).append(", ").append(m.cores()).append(" cores, ").append(m.memory())
                 .append("; ").append(m.jdk()).append("; ").append(m.os()).append("; Netty I/O: ").append(ioMode)
                 .append(".\nLoad average (1/5/15 min): ").append(loadBefore).append(" before, ").append(loadAfter)

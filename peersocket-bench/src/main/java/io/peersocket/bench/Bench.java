@@ -39,7 +39,7 @@ public final class Bench {
     private final List<String> failures = new ArrayList<>();
 
     // results (null when skipped or failed)
-    RrResult tcpRr, quicRr, oursRr, tcpRr16, quicRr16, oursRr16;
+    RrResult tcpRr, quicRr, oursRr, oursRrInline, tcpRr16, quicRr16, oursRr16, oursRr16Inline;
     BulkResult tcpBulk, quicBulk, quicBulkSmall, oursBulk;
     ConnectResult quicConnect, quicConnectMutual, oursDial, oursConnect;
     String ioMode = "?";
@@ -171,6 +171,13 @@ public final class Bench {
         }
     }
 
+    /** Runs {@code step} on two fresh nodes whose server runs handlers on its event loop. */
+    private static <T> T withInlineNodes(NodeStep<T> step) throws Exception {
+        try (PeersocketBench o = new PeersocketBench(true)) {
+            return step.run(o);
+        }
+    }
+
     /** Low and high of the primary metric over the runs of a repeated measurement, by result. */
     private final java.util.IdentityHashMap<Object, double[]> ranges = new java.util.IdentityHashMap<>();
 
@@ -206,7 +213,7 @@ public final class Bench {
 
     private <T> T step(String what, Step<T> step) {
         if (!stacks.contains(stackOf(what))) return null;
-        out.printf(Locale.ROOT, "  %-40s ", what);
+        out.printf(Locale.ROOT, "  %-50s ", what);
         out.flush();
         System.gc();
         long t0 = System.nanoTime();
@@ -252,6 +259,8 @@ public final class Bench {
                 tcpRr = repeated("raw TCP", RrResult::perSecond, () -> TcpBaseline.requestReply(s));
                 quicRr = repeated("raw Netty QUIC", RrResult::perSecond, () -> q.requestReply(s, 1));
                 oursRr = repeated("Peersocket despatch", RrResult::perSecond, () -> withNodes(o -> o.requestReply(s, 1)));
+                oursRrInline = repeated("Peersocket despatch, inline handler", RrResult::perSecond,
+                        () -> withInlineNodes(o -> o.requestReply(s, 1)));
             }
             if (only.contains("rr16")) {
                 out.println("Request/reply, " + s.payloadBytes() + " B each way, " + s.depth() + " outstanding:");
@@ -259,6 +268,8 @@ public final class Bench {
                 quicRr16 = repeated("raw Netty QUIC (pipelined)", RrResult::perSecond, () -> q.requestReply(s, s.depth()));
                 oursRr16 = repeated("Peersocket despatch", RrResult::perSecond,
                         () -> withNodes(o -> o.requestReply(s, s.depth())));
+                oursRr16Inline = repeated("Peersocket despatch, inline handler", RrResult::perSecond,
+                        () -> withInlineNodes(o -> o.requestReply(s, s.depth())));
             }
             if (only.contains("bulk")) {
                 out.printf(Locale.ROOT, "Bulk, one stream, %d KiB writes, at least %d MiB and %.0f s:%n",
@@ -318,7 +329,7 @@ public final class Bench {
     private void printTable(Machine m) {
         out.println("Summary (median of " + settings.repeat() + " run(s); ours ÷ raw: higher is better for rates,"
                 + " lower is better for set-up time)");
-        String f = "  %-34s %14s %18s %8s %8s %11s %8s %8s%n";
+        String f = "  %-50s %14s %18s %8s %8s %11s %8s %8s%n";
         out.printf(Locale.ROOT, f, "request/reply", "round trips/s", "range", "p50 µs", "p99 µs", "CPU µs/rt", "÷ TCP",
                 "÷ QUIC");
         for (Row r : rrRows()) out.printf(Locale.ROOT, f, r.cells());
@@ -344,9 +355,11 @@ public final class Bench {
         rr(rows, tcpRr, "raw TCP, 1 outstanding", null, null);
         rr(rows, quicRr, "raw Netty QUIC, 1 outstanding", null, null);
         rr(rows, oursRr, "Peersocket despatch, 1 outstanding", tcpRr, quicRr);
+        rr(rows, oursRrInline, "Peersocket despatch, 1 outstanding, inline handler", tcpRr, quicRr);
         rr(rows, tcpRr16, "raw TCP, " + d + " pipelined", null, null);
         rr(rows, quicRr16, "raw Netty QUIC, " + d + " pipelined", null, null);
         rr(rows, oursRr16, "Peersocket despatch, " + d + " outstanding", tcpRr16, quicRr16);
+        rr(rows, oursRr16Inline, "Peersocket despatch, " + d + " outstanding, inline handler", tcpRr16, quicRr16);
         return rows;
     }
 

@@ -1,5 +1,6 @@
 package io.peersocket.bench;
 
+import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.despatch.Despatcher;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
@@ -31,9 +32,23 @@ final class PeersocketBench implements AutoCloseable {
 
     private final Node client;
     private final Node server;
+    private final boolean inlineHandlers;
 
+    /** Two nodes; handlers on virtual threads (the default). */
     PeersocketBench() throws IOException {
-        server = Node.builder().listen(LOOPBACK).start();
+        this(false);
+    }
+
+    /**
+     * @param inlineHandlers run the server's despatch handlers on its event loop
+     *     ({@link DespatchConfig#withHandlerExecutor}{@code (Runnable::run)}) instead of on virtual threads; fine
+     *     for the echo handler, which never blocks
+     */
+    PeersocketBench(boolean inlineHandlers) throws IOException {
+        this.inlineHandlers = inlineHandlers;
+        DespatchConfig despatch = DespatchConfig.defaults();
+        if (inlineHandlers) despatch = despatch.withHandlerExecutor(Runnable::run);
+        server = Node.builder().listen(LOOPBACK).despatch(despatch).start();
         client = Node.builder().listen(LOOPBACK).start();
         server.despatcher().register(TYPE_ECHO, m -> m.reply(TYPE_ECHO_REPLY, m.payload()));
         try {
@@ -55,7 +70,9 @@ final class PeersocketBench implements AutoCloseable {
         AtomicInteger running = new AtomicInteger(depth);
         for (int i = 0; i < depth; i++) chain(payload, rec, done, running);
         done.get(rec.remainingMs(15_000), TimeUnit.MILLISECONDS);
-        return rec.result(depth == 1 ? "Peersocket despatch" : "Peersocket despatch, " + depth + " outstanding");
+        String name = "Peersocket despatch" + (depth == 1 ? "" : ", " + depth + " outstanding")
+                + (inlineHandlers ? ", inline handler" : "");
+        return rec.result(name);
     }
 
     private void chain(byte[] payload, Recorder rec, CompletableFuture<Void> done, AtomicInteger running) {

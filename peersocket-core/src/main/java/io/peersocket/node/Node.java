@@ -28,6 +28,7 @@ import io.peersocket.transport.TransportException;
 import io.peersocket.transport.TransportHandler;
 import io.peersocket.util.Counters;
 import io.peersocket.util.EventLoop;
+import io.peersocket.util.Futures;
 import io.peersocket.util.ThreadEventLoop;
 import java.io.IOException;
 import java.net.Inet4Address;
@@ -44,7 +45,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -487,25 +487,10 @@ public final class Node implements Host, AutoCloseable {
     }
 
     private <T> CompletableFuture<T> onLoop(java.util.function.Supplier<CompletableFuture<T>> task) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        loop.execute(() -> {
-            try {
-                task.get().whenComplete((v, e) -> {
-                    if (e != null) result.completeExceptionally(unwrap(e));
-                    else result.complete(v);
-                });
-            } catch (RuntimeException e) {
-                result.completeExceptionally(e);
-            }
-        });
-        return result;
+        return Futures.composeOn(loop, task);
     }
 
-    static Throwable unwrap(Throwable t) {
-        while (t instanceof CompletionException && t.getCause() != null) t = t.getCause();
-        while (t instanceof ExecutionException && t.getCause() != null) t = t.getCause();
-        return t;
-    }
+    static Throwable unwrap(Throwable t) { return Futures.unwrap(t); }
 
     private static List<Multiaddr> expandWildcards(List<Multiaddr> bound) {
         List<Multiaddr> out = new ArrayList<>();

@@ -9,6 +9,7 @@ import io.peersocket.transport.Stream;
 import io.peersocket.transport.StreamHandler;
 import io.peersocket.util.Counters;
 import io.peersocket.util.EventLoop;
+import io.peersocket.util.Futures;
 import io.peersocket.util.FrameDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -23,9 +24,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -994,28 +993,11 @@ public final class Kademlia implements AutoCloseable {
 
     /** Runs {@code task} on the loop; its future (or exception) becomes the result. */
     <T> CompletableFuture<T> call(Supplier<CompletableFuture<T>> task) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        onLoop(() -> {
-            if (closed) {
-                result.completeExceptionally(new KadException("kademlia closed"));
-                return;
-            }
-            try {
-                task.get().whenComplete((v, e) -> {
-                    if (e != null) result.completeExceptionally(unwrap(e));
-                    else result.complete(v);
-                });
-            } catch (RuntimeException e) {
-                result.completeExceptionally(e);
-            }
-        });
-        return result;
+        return Futures.composeOn(this::onLoop, () -> closed
+                ? CompletableFuture.failedFuture(new KadException("kademlia closed")) : task.get());
     }
 
-    static Throwable unwrap(Throwable t) {
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) t = t.getCause();
-        return t;
-    }
+    static Throwable unwrap(Throwable t) { return Futures.unwrap(t); }
 
     /** {@code /pk/<binary PeerId>} → the peer's protobuf public key; valid if the key's PeerId matches. */
     private static final class PublicKeyValidator implements Validator {

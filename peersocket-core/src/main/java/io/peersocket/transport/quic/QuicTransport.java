@@ -523,13 +523,7 @@ public final class QuicTransport implements Transport {
         return f;
     }
 
-    private static Throwable unwrap(Throwable t) {
-        while ((t instanceof java.util.concurrent.CompletionException
-                || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t;
-    }
+    private static Throwable unwrap(Throwable t) { return io.peersocket.util.Futures.unwrap(t); }
 
     /** The socket to dial {@code target} from: a listening one of the same family, else one bound on demand. */
     private CompletableFuture<QuicEndpoint> endpointFor(InetAddress target) {

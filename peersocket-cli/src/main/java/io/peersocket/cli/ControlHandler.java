@@ -25,7 +25,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Commands: {@code status}; {@code peers} (our recency list, then peers learned from others); {@code dial {addr}}; {@code ping {peer, count}};
  * {@code request {peer, bytes}} (demo echo, returns the RTT); {@code count {peer, limit}} (demo counting
- * conversation); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
+ * conversation); {@code demo-ping {peer, bytes?}} (demo PING → PONG request, returns the RTT);
+ * {@code demo-forward {via, to}} (demo FORWARD request to {@code via}, which forwards it to {@code to} — a peer id
+ * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
  * {@code dht-find-peer {peer}}, {@code dht-put {key, value}}, {@code dht-get {key}}, {@code dht-provide {name}},
  * {@code dht-find-providers {name}}. Thread-safe: each call blocks its caller (bounded).
  */
@@ -115,6 +117,30 @@ final class ControlHandler {
                 Message reply = node.despatcher().request(peer, DemoApp.ECHO_REQUEST, payload).get(TIMEOUT_S, TimeUnit.SECONDS);
                 out.put("rttMs", (System.nanoTime() - t0) / 1e6);
                 if (!Arrays.equals(reply.payload(), payload)) throw new IllegalStateException("echo payload differs");
+            }
+            case "demo-ping" -> {
+                PeerId peer = PeerId.parse(str(r, "peer"));
+                byte[] payload = new byte[num(r, "bytes", 16)];
+                if (payload.length > 65536) throw new IllegalArgumentException("bytes must be <= 65536");
+                new Random().nextBytes(payload);
+                long t0 = System.nanoTime();
+                Message reply = node.despatcher().request(peer, DemoApp.PING, payload).get(TIMEOUT_S, TimeUnit.SECONDS);
+                out.put("rttMs", (System.nanoTime() - t0) / 1e6);
+                if (reply.type() != DemoApp.PONG || !Arrays.equals(reply.payload(), payload)) {
+                    throw new IllegalStateException("PONG payload differs");
+                }
+            }
+            case "demo-forward" -> {
+                List<PeerId> route = new ArrayList<>();
+                route.add(PeerId.parse(str(r, "via")));
+                Object to = r.get("to");
+                if (to instanceof String s) route.add(PeerId.parse(s));
+                else if (to instanceof List<?> l) for (Object o : l) route.add(PeerId.parse(String.valueOf(o)));
+                else throw new IllegalArgumentException("missing \"to\" (a peer id or a list of them)");
+                long t0 = System.nanoTime();
+                List<String> path = DemoApp.forward(node.despatcher(), route).get(TIMEOUT_S, TimeUnit.SECONDS);
+                out.put("rttMs", (System.nanoTime() - t0) / 1e6);
+                out.put("path", path);
             }
             case "count" -> {
                 PeerId peer = PeerId.parse(str(r, "peer"));

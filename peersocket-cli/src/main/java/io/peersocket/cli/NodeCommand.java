@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
 @Command(name = "node", mixinStandardHelpOptions = true,
         description = {"Run a node until interrupted (SIGINT/SIGTERM), then shut down cleanly.",
                 "Prints one line per listen address: listening <multiaddr>/p2p/<peer id>.",
-                "Serves ping, identify and the despatch layer with the demo app (echo request, counting conversation).",
+                "Serves ping, identify and the despatch layer with the demo app (echo, PING/PONG, FORWARD, counting conversation).",
                 "Other commands (peers, status) reach it through DATA/control.sock."})
 final class NodeCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, paramLabel = "DIR",
@@ -70,7 +70,7 @@ final class NodeCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--dht must be server, client or off, not " + dhtMode);
         }
         Node node = b.start();
-        DemoApp.install(node.despatcher());
+        DemoApp.install(node.despatcher(), node.peerId());
         if (node.kademlia() != null) DhtNames.install(node.kademlia());
         ControlHandler handler = new ControlHandler(node);
         ControlSocket control = ControlSocket.start(data, handler);

@@ -19,6 +19,7 @@ import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.protocol.ping.Ping;
 import io.peersocket.store.PeerRecord;
 import io.peersocket.store.Store;
+import io.peersocket.telemetry.Telemetry;
 import io.peersocket.transport.Connection;
 import io.peersocket.transport.Stream;
 import io.peersocket.transport.StreamHandler;
@@ -79,6 +80,8 @@ public final class Node implements Host, AutoCloseable {
     private final boolean ownsLoop;
     private final java.nio.channels.FileChannel lockChannel;
     private final Counters counters = new Counters();
+    private final Telemetry telemetry;
+    private AutoCloseable counterInstruments = () -> { };
     private final Store store; // null when ephemeral
     private final Transport transport;
     private final Despatcher despatcher;
@@ -111,7 +114,8 @@ public final class Node implements Host, AutoCloseable {
         this.loop = ownsLoop ? new ThreadEventLoop("peersocket-event-" + hostKey.peerId().shortString()) : config.eventLoop();
         TransportConfig tc = config.transportSettings().apply(TransportConfig.defaults(hostKey, loop));
         this.transport = config.transportFactory().apply(tc, new Handler());
-        this.despatcher = new Despatcher(loop, config.despatch(), this::connection, counters);
+        this.telemetry = Telemetry.of(config.openTelemetry());
+        this.despatcher = new Despatcher(loop, config.despatch(), this::connection, counters, telemetry);
         this.ping = new Ping(loop);
         this.identify = new Identify(hostKey, config.agentVersion(), () -> List.copyOf(protocols.keySet()),
                 () -> listenAddresses);
@@ -213,6 +217,7 @@ public final class Node implements Host, AutoCloseable {
                 throw new IOException("cannot read known peers from the store: " + e, e);
             }
         }
+        counterInstruments = telemetry.observe(counters, store == null ? null : store::queueDepth);
         log.info("node {} listening on {}", hostKey.peerId(), listenAddresses);
         if (kadManager != null) kadManager.start();
         for (Multiaddr b : config.bootstrapPeers()) {
@@ -260,6 +265,9 @@ public final class Node implements Host, AutoCloseable {
         return set == null ? List.of() : List.copyOf(set);
     }
 
+    /** Spans and metrics of this node ({@link NodeBuilder#openTelemetry}). */
+    @Override public Telemetry telemetry() { return telemetry; }
+
     /** Named counters: despatch messages and drops, connections, negotiation failures. */
     @Override public Counters counters() { return counters; }
 
@@ -282,6 +290,7 @@ public final class Node implements Host, AutoCloseable {
      * @param handler receives the stream's data once negotiated
      */
     @Override public CompletableFuture<Stream> openStream(PeerId peer, String protocolId, StreamHandler handler) {
+        telemetry.streamOpened("outbound");
         return connection(peer).thenCompose(c -> onLoop(() -> Multistream.select(c, List.of(protocolId), id -> handler)))
                 .thenApply(Multistream.Negotiated::stream);
     }
@@ -404,7 +413,8 @@ public final class Node implements Host, AutoCloseable {
             PeerId peer = c.remotePeer();
             connections.computeIfAbsent(peer, k -> new ArrayList<>()).add(c);
             counters.increment("node.connection.opened." + c.direction().name().toLowerCase());
-            log.debug("connected {} {} {}", c.direction(), peer, c.remoteAddress());
+            telemetry.connectionOpened(c.direction().name().toLowerCase());
+            log.debug("connected {} peer={} {}", c.direction(), peer, c.remoteAddress());
             if (store != null) {
                 List<String> addrs = c.direction() == Connection.Direction.OUTBOUND
                         ? List.of(c.remoteAddress().toString()) : List.of();
@@ -425,6 +435,7 @@ public final class Node implements Host, AutoCloseable {
 
         @Override public StreamHandler onStream(Stream stream) {
             counters.increment("node.stream.inbound");
+            telemetry.streamOpened("inbound");
             return Multistream.listener(stream, protocols, reason -> {
                 counters.increment("node.negotiation.failed");
                 log.debug("negotiation with {} failed: {}", stream.connection().remotePeer(), reason);
@@ -441,7 +452,8 @@ public final class Node implements Host, AutoCloseable {
                 if (list.isEmpty()) connections.remove(peer);
             }
             counters.increment("node.connection.closed");
-            log.debug("disconnected {} ({})", peer, reason);
+            telemetry.connectionClosed();
+            log.debug("disconnected peer={} ({})", peer, reason);
             despatcher.onConnectionClosed(c);
             handshake.onConnectionClosed(c);
             emit(new PeerEvent(PeerEvent.Kind.DISCONNECTED, peer, c, null));
@@ -580,6 +592,11 @@ public final class Node implements Host, AutoCloseable {
             log.warn("peer exchange close failed", e);
         }
         despatcher.close();
+        try {
+            counterInstruments.close();
+        } catch (Exception e) {
+            log.debug("closing counter instruments: {}", e.toString());
+        }
     }
 
     public boolean isClosed() { return closed; }

@@ -1,5 +1,8 @@
 package io.peersocket.cli;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.context.Scope;
 import io.peersocket.despatch.Message;
 import io.peersocket.identity.PeerId;
 import io.peersocket.multiaddr.Multiaddr;
@@ -124,7 +127,8 @@ final class ControlHandler {
                 if (payload.length > 65536) throw new IllegalArgumentException("bytes must be <= 65536");
                 new Random().nextBytes(payload);
                 long t0 = System.nanoTime();
-                Message reply = node.despatcher().request(peer, DemoApp.PING, payload).get(TIMEOUT_S, TimeUnit.SECONDS);
+                Message reply = traced(cmd, out, () -> node.despatcher().request(peer, DemoApp.PING, payload))
+                        .get(TIMEOUT_S, TimeUnit.SECONDS);
                 out.put("rttMs", (System.nanoTime() - t0) / 1e6);
                 if (reply.type() != DemoApp.PONG || !Arrays.equals(reply.payload(), payload)) {
                     throw new IllegalStateException("PONG payload differs");
@@ -138,7 +142,8 @@ final class ControlHandler {
                 else if (to instanceof List<?> l) for (Object o : l) route.add(PeerId.parse(String.valueOf(o)));
                 else throw new IllegalArgumentException("missing \"to\" (a peer id or a list of them)");
                 long t0 = System.nanoTime();
-                List<String> path = DemoApp.forward(node.despatcher(), route).get(TIMEOUT_S, TimeUnit.SECONDS);
+                List<String> path = traced(cmd, out, () -> DemoApp.forward(node.despatcher(), route))
+                        .get(TIMEOUT_S, TimeUnit.SECONDS);
                 out.put("rttMs", (System.nanoTime() - t0) / 1e6);
                 out.put("path", path);
             }
@@ -183,6 +188,26 @@ final class ControlHandler {
             }
             default -> throw new IllegalArgumentException("unknown command \"" + cmd + "\"");
         }
+    }
+
+    /**
+     * Starts {@code work} inside a new root span {@code "control CMD"} (ended when the work completes) and puts
+     * its trace id in {@code out} as {@code "traceId"} when tracing records it.
+     */
+    private <T> java.util.concurrent.CompletableFuture<T> traced(String cmd, Map<String, Object> out,
+            java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> work) {
+        Span span = node.telemetry().tracer().spanBuilder("control " + cmd).setNoParent()
+                .setSpanKind(SpanKind.INTERNAL).startSpan();
+        if (span.getSpanContext().isSampled()) out.put("traceId", span.getSpanContext().getTraceId());
+        java.util.concurrent.CompletableFuture<T> f;
+        try (Scope ignored = span.makeCurrent()) {
+            f = work.get();
+        } catch (RuntimeException e) {
+            io.peersocket.telemetry.Telemetry.end(span, e);
+            throw e;
+        }
+        return f.whenComplete((v, err) -> io.peersocket.telemetry.Telemetry.end(span,
+                err == null ? null : io.peersocket.util.Futures.unwrap(err)));
     }
 
     private Kademlia dht() {

@@ -44,9 +44,13 @@ final class DemoApp {
 
     /** Registers the demo handlers on {@code d}; {@code self} is this node's id (named in FORWARD replies). */
     static void install(Despatcher d, PeerId self) {
-        d.register(ECHO_REQUEST, m -> m.reply(ECHO_REPLY, m.payload()));
-        d.register(PING, m -> m.reply(PONG, m.payload()));
-        d.register(FORWARD, m -> {
+        d.register(ECHO_REQUEST, "ECHO", m -> m.reply(ECHO_REPLY, m.payload()));
+        d.nameType(ECHO_REPLY, "ECHO_REPLY");
+        d.register(PING, "PING", m -> m.reply(PONG, m.payload()));
+        d.nameType(PONG, "PONG");
+        d.nameType(FORWARD_REPLY, "FORWARD_REPLY");
+        d.nameType(COUNT_STEP, "COUNT_STEP");
+        d.register(FORWARD, "FORWARD", m -> {
             List<PeerId> route;
             try {
                 route = decodeRoute(m.payload());
@@ -70,7 +74,7 @@ final class DemoApp {
                 }
             });
         });
-        d.registerConversation(COUNT_OPEN, opening -> new ConversationHandler() {
+        d.registerConversation(COUNT_OPEN, "COUNT_OPEN", opening -> new ConversationHandler() {
             long expected = 0;
 
             @Override public void onMessage(Conversation c, Message m) {

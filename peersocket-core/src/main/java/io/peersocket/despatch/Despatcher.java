@@ -534,7 +534,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                 Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
                         ? err.getCause() : err;
                 counters.increment("despatch.link.failed");
-                log.debug("despatch link to {} failed: {}", link.peer, cause.toString());
+                log.debug("despatch link failed peer={}: {}", link.peer, cause.toString());
                 if (links.get(link.peer) == link) links.remove(link.peer);
                 link.fail(cause);
                 return;
@@ -559,7 +559,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             frame = Header.decode(data);
         } catch (MalformedFrameException e) {
             counters.increment("despatch.drop.malformed");
-            log.debug("malformed datagram from {}: {}", connection.remotePeer(), e.getMessage());
+            log.debug("malformed datagram peer={}: {}", connection.remotePeer(), e.getMessage());
             return;
         }
         if (frame.payload().length > config.maxMessageBytes()) {
@@ -597,11 +597,11 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                 });
             } catch (FrameDecoder.FrameException e) {
                 counters.increment(e.isOversize() ? "despatch.drop.oversize" : "despatch.drop.malformed");
-                log.warn("despatch stream from {} reset: {}", peer, e.getMessage());
+                log.warn("despatch stream reset peer={}: {}", peer, e.getMessage());
                 resetLink(s);
             } catch (MalformedFrameException e) {
                 counters.increment("despatch.drop.malformed");
-                log.warn("despatch stream from {} reset: {}", peer, e.getMessage());
+                log.warn("despatch stream reset peer={}: {}", peer, e.getMessage());
                 resetLink(s);
             }
         }

@@ -205,7 +205,7 @@ public final class Node implements Host, AutoCloseable {
                             // needs no bootstrap address.
                             if (r.lastConnectedMs() >= 0 && redial++ < config.redialOnStart()) {
                                 connection(id).whenComplete((c, err) -> {
-                                    if (err != null) log.debug("redial of {} failed: {}", id, unwrap(err).getMessage());
+                                    if (err != null) log.debug("redial failed peer={}: {}", id, unwrap(err).getMessage());
                                 });
                             }
                         } catch (IllegalArgumentException e) {
@@ -218,11 +218,11 @@ public final class Node implements Host, AutoCloseable {
             }
         }
         counterInstruments = telemetry.observe(counters, store == null ? null : store::queueDepth);
-        log.info("node {} listening on {}", hostKey.peerId(), listenAddresses);
+        log.info("node peer={} listening on {}", hostKey.peerId(), listenAddresses);
         if (kadManager != null) kadManager.start();
         for (Multiaddr b : config.bootstrapPeers()) {
             connect(b).whenComplete((c, err) -> {
-                if (err != null) log.warn("bootstrap peer {} unreachable: {}", b, unwrap(err).getMessage());
+                if (err != null) log.warn("bootstrap peer unreachable addr={}: {}", b, unwrap(err).getMessage());
             });
         }
     }
@@ -426,7 +426,7 @@ public final class Node implements Host, AutoCloseable {
             identify.request(c).whenComplete((info, err) -> {
                 if (err != null) {
                     counters.increment("node.identify.failed");
-                    log.debug("identify {} failed: {}", peer, unwrap(err).getMessage());
+                    log.debug("identify failed peer={}: {}", peer, unwrap(err).getMessage());
                 } else {
                     onIdentified(info, c);
                 }
@@ -438,7 +438,7 @@ public final class Node implements Host, AutoCloseable {
             telemetry.streamOpened("inbound");
             return Multistream.listener(stream, protocols, reason -> {
                 counters.increment("node.negotiation.failed");
-                log.debug("negotiation with {} failed: {}", stream.connection().remotePeer(), reason);
+                log.debug("negotiation failed peer={}: {}", stream.connection().remotePeer(), reason);
             });
         }
 

@@ -236,7 +236,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         Span span = sendSpan(Context.current(), SpanKind.CLIENT, peer, type, id, 0, 0, payload.length);
         Header h = header(Header.F_REQUEST, type, id, 0, 0, span);
         CompletableFuture<Message> reply = new CompletableFuture<>();
-        long start = System.nanoTime();
+        long start = telemetry.enabled() ? System.nanoTime() : 0;
         loop.execute(() -> {
             if (closed) {
                 failRequest(reply, span, new IllegalStateException("despatcher closed"));
@@ -250,8 +250,10 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             PendingKey key = new PendingKey(peer, id);
             Pending p = new Pending(reply);
             p.span = span;
-            p.name = typeName(type);
-            p.startNanos = start;
+            if (telemetry.enabled()) {
+                p.name = typeName(type);
+                p.startNanos = start;
+            }
             pending.put(key, p);
             p.timer = loop.schedule(() -> {
                 if (pending.remove(key) != null) {
@@ -277,7 +279,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
 
     /** Ends a request: its span, its latency, then its future (with the reply if {@code err} is null). */
     private void requestDone(Pending p, String outcome, Throwable err) {
-        telemetry.requestFinished(PROTOCOL_ID, p.name, (System.nanoTime() - p.startNanos) / 1_000_000, outcome);
+        if (p.name != null) telemetry.requestFinished(PROTOCOL_ID, p.name, (System.nanoTime() - p.startNanos) / 1_000_000, outcome);
         Telemetry.end(p.span, err);
         if (err != null) p.future.completeExceptionally(err);
     }
@@ -455,7 +457,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         byte[] frame = h.encode(payload);
         counters.increment("despatch.sent");
         counters.add("despatch.sent_bytes", frame.length);
-        telemetry.messageSent(PROTOCOL_ID, typeName(h.type()), frame.length);
+        if (telemetry.enabled()) telemetry.messageSent(PROTOCOL_ID, typeName(h.type()), frame.length);
         Link link = links.get(peer);
         if (!reliable) {
             if (link != null && link.isUsable() && link.connection != null
@@ -626,7 +628,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         if (closed) return;
         Header h = f.header();
         counters.increment("despatch.received");
-        telemetry.messageReceived(PROTOCOL_ID, typeName(h.type()), frameBytes);
+        if (telemetry.enabled()) telemetry.messageReceived(PROTOCOL_ID, typeName(h.type()), frameBytes);
         Message m = new Message(this, peer, h, f.payload(), reliable);
         Span span = null;
         if (telemetry.enabled()) {

@@ -308,9 +308,10 @@ public final class Node implements Host, AutoCloseable {
         return transport.dial(address, expected).whenComplete((c, err) -> {
             if (err == null) {
                 loop.execute(() -> rememberAddress(c.remotePeer(), address.withoutPeerId()));
-            } else if (expected != null && store != null) {
-                store.peers().recordDialFailure(expected.toString(), loop.nowMs());
+                return;
             }
+            countDialFailure(err);
+            if (expected != null && store != null) store.peers().recordDialFailure(expected.toString(), loop.nowMs());
         });
     }
 
@@ -346,9 +347,20 @@ public final class Node implements Host, AutoCloseable {
             return;
         }
         transport.dial(addrs.get(i), peer).whenComplete((c, err) -> {
-            if (err == null) result.complete(c);
-            else dialInTurn(peer, addrs, i + 1, result, unwrap(err));
+            if (err == null) {
+                result.complete(c);
+            } else {
+                countDialFailure(err);
+                dialInTurn(peer, addrs, i + 1, result, unwrap(err));
+            }
         });
+    }
+
+    /** Counts a failed dial as {@code node.dial.failed.<kind>} (timeout, refused, bad_certificate, …). */
+    private void countDialFailure(Throwable err) {
+        Throwable t = unwrap(err);
+        String kind = t instanceof TransportException te ? te.kind().name().toLowerCase() : "other";
+        counters.increment("node.dial.failed." + kind);
     }
 
     private Connection openConnection(PeerId peer) {

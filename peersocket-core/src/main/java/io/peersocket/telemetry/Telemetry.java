@@ -39,7 +39,8 @@ import org.slf4j.MDC;
  * {@code .received} [By] (by {@code peersocket.protocol} and {@code peersocket.message.name}),
  * {@code peersocket.request.duration} [ms] (histogram by message name and {@code outcome}: ok, error, timeout),
  * {@code peersocket.drops} (by {@code reason}, every counter with {@code .drop.} in its name),
- * {@code peersocket.handshake.failures} (by {@code reason}), {@code peersocket.store.queue_depth} (gauge) and
+ * {@code peersocket.handshake.failures} (by {@code reason}: {@code handshake.refused.*}, {@code handshake.malformed},
+ * {@code node.dial.failed.timeout|refused|bad_certificate|peer_id_mismatch}), {@code peersocket.store.queue_depth} (gauge) and
  * {@code peersocket.events} (every {@link Counters} counter by {@code name}).
  *
  * <p>Thread-safe.
@@ -258,10 +259,16 @@ public final class Telemetry {
         streamsOpened.add(1, attributeCache.computeIfAbsent("dir " + direction, k -> Attributes.of(DIRECTION, direction)));
     }
 
+    /** Counter names that are handshake failures: Peersocket handshake refusals, and dials refused or unverifiable. */
+    static boolean isHandshakeFailure(String counter) {
+        return counter.startsWith("handshake.refused.") || counter.equals("handshake.malformed")
+                || counter.equals("node.dial.failed.timeout") || counter.equals("node.dial.failed.refused")
+                || counter.equals("node.dial.failed.bad_certificate") || counter.equals("node.dial.failed.peer_id_mismatch");
+    }
+
     /**
      * Reports {@code counters} as observable instruments at each collection: {@code peersocket.drops} (counters
-     * named {@code *.drop.*}, reason = the name), {@code peersocket.handshake.failures} ({@code handshake.refused.*}
-     * and {@code handshake.malformed}), {@code peersocket.events} (all, by name), and
+     * named {@code *.drop.*}, reason = the name), {@code peersocket.handshake.failures} (see the class comment), {@code peersocket.events} (all, by name), and
      * {@code peersocket.store.queue_depth} from {@code storeQueueDepth} (null: no store).
      *
      * @return closes the instruments (call when the node stops)
@@ -274,9 +281,10 @@ public final class Telemetry {
                     if (k.contains(".drop.")) m.record(v, Attributes.of(REASON, k));
                 }));
         handles.add(drops);
-        handles.add(meter.counterBuilder("peersocket.handshake.failures").setDescription("Peersocket handshakes refused or malformed")
+        handles.add(meter.counterBuilder("peersocket.handshake.failures")
+                .setDescription("Failed connection handshakes: dials that failed in QUIC/TLS, Peersocket handshakes refused or malformed")
                 .buildWithCallback(m -> counters.snapshot().forEach((k, v) -> {
-                    if (k.startsWith("handshake.refused.") || k.equals("handshake.malformed")) m.record(v, Attributes.of(REASON, k));
+                    if (isHandshakeFailure(k)) m.record(v, Attributes.of(REASON, k));
                 })));
         handles.add(meter.counterBuilder("peersocket.events").setDescription("Every node counter, by name")
                 .buildWithCallback(m -> counters.snapshot().forEach((k, v) -> m.record(v, Attributes.of(NAME, k)))));

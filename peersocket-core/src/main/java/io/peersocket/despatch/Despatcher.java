@@ -148,16 +148,18 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         factories.put(type, Objects.requireNonNull(factory));
     }
 
-    /** {@link #nameType} then {@link #register(int, MessageHandler)}. */
+    /** {@link #register(int, MessageHandler)} and {@link #nameType} in one; nothing changes if either argument is bad. */
     public void register(int type, String name, MessageHandler handler) {
-        nameType(type, name);
+        checkName(name);
         register(type, handler);
+        names.put(type, name);
     }
 
-    /** {@link #nameType} then {@link #registerConversation(int, ConversationFactory)}. */
+    /** {@link #registerConversation(int, ConversationFactory)} and {@link #nameType} in one; nothing changes if either argument is bad. */
     public void registerConversation(int type, String name, ConversationFactory factory) {
-        nameType(type, name);
+        checkName(name);
         registerConversation(type, factory);
+        names.put(type, name);
     }
 
     /**
@@ -169,10 +171,14 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
      */
     public void nameType(int type, String name) {
         checkType(type);
+        checkName(name);
+        names.put(type, name);
+    }
+
+    private static void checkName(String name) {
         if (name == null || name.isEmpty() || name.length() > 64 || !name.matches("[A-Za-z0-9_./-]+")) {
             throw new IllegalArgumentException("bad message type name \"" + name + "\"");
         }
-        names.put(type, name);
     }
 
     /** The name given to {@code type}, or its number as text. */

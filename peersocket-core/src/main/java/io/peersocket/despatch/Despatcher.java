@@ -406,11 +406,12 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         return f.whenComplete((v, err) -> Telemetry.end(span, err == null ? null : Futures.unwrap(err)));
     }
 
-    /** Runs a handler for {@code m} inside {@code "handle NAME"}, with its context current and the MDC set. */
+    /** A handler call. */
     private interface Body {
         void run() throws Exception;
     }
 
+    /** Runs a handler for {@code m} inside {@code "handle NAME"}, with its context current and the MDC set. */
     private void handleTraced(Message m, Body body) throws Exception {
         if (!telemetry.enabled()) {
             try (Telemetry.MdcScope ignored = Telemetry.mdc(m.peer().toString(), null)) {

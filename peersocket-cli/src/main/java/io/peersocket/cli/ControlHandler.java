@@ -27,7 +27,9 @@ import java.util.concurrent.TimeUnit;
  * {@code "ok": true} and results, or {@code "ok": false, "error": "…"}. See docs/cli.md.
  *
  * <p>Commands: {@code status}; {@code peers} (our recency list, then peers learned from others); {@code dial {addr}}; {@code ping {peer, count}};
- * {@code request {peer, bytes}} (demo echo, returns the RTT); {@code count {peer, limit}} (demo counting
+ * {@code request {peer, bytes}} (demo echo, returns the RTT);
+ * the demo commands ({@code request}, {@code count}, {@code demo-ping}, {@code demo-forward}) run in a root span
+ * {@code "control CMD"} and answer its {@code traceId} when tracing records it; {@code count {peer, limit}} (demo counting
  * conversation); {@code demo-ping {peer, bytes?}} (demo PING → PONG request, returns the RTT);
  * {@code demo-forward {via, to}} (demo FORWARD request to {@code via}, which forwards it to {@code to} — a peer id
  * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
@@ -117,7 +119,8 @@ final class ControlHandler {
                 byte[] payload = new byte[num(r, "bytes", 64)];
                 new Random().nextBytes(payload);
                 long t0 = System.nanoTime();
-                Message reply = node.despatcher().request(peer, DemoApp.ECHO_REQUEST, payload).get(TIMEOUT_S, TimeUnit.SECONDS);
+                Message reply = traced(cmd, out, () -> node.despatcher().request(peer, DemoApp.ECHO_REQUEST, payload))
+                        .get(TIMEOUT_S, TimeUnit.SECONDS);
                 out.put("rttMs", (System.nanoTime() - t0) / 1e6);
                 if (!Arrays.equals(reply.payload(), payload)) throw new IllegalStateException("echo payload differs");
             }
@@ -149,7 +152,8 @@ final class ControlHandler {
             }
             case "count" -> {
                 PeerId peer = PeerId.parse(str(r, "peer"));
-                long received = DemoApp.count(node.despatcher(), peer, num(r, "limit", 20)).get(TIMEOUT_S, TimeUnit.SECONDS);
+                int limit = num(r, "limit", 20);
+                long received = traced(cmd, out, () -> DemoApp.count(node.despatcher(), peer, limit)).get(TIMEOUT_S, TimeUnit.SECONDS);
                 out.put("received", received);
             }
             case "stats" -> {

@@ -51,6 +51,27 @@ class DemoAppTest {
     }
 
     @Test
+    void demoCommandsAnswerTheirTraceIdWhenTraced() throws Exception {
+        var otel = io.opentelemetry.sdk.OpenTelemetrySdk.builder()
+                .setTracerProvider(io.opentelemetry.sdk.trace.SdkTracerProvider.builder().build()).build();
+        Node a = Node.builder().listen("/ip4/127.0.0.1/udp/0/quic-v1").openTelemetry(otel).start();
+        DemoApp.install(a.despatcher(), a.peerId());
+        nodes.add(a);
+        Node b = start();
+        a.addAddresses(b.peerId(), b.listenAddresses());
+        ControlHandler control = new ControlHandler(a);
+        Map<String, Object> count = control.handle(Map.of("cmd", "count", "peer", b.peerId().toString(), "limit", 6));
+        assertThat(count).as(count.toString()).containsEntry("ok", true).containsEntry("received", 4L); // 1, 3, 5, 7
+        assertThat((String) count.get("traceId")).matches("[0-9a-f]{32}");
+        Map<String, Object> req = control.handle(Map.of("cmd", "request", "peer", b.peerId().toString()));
+        assertThat((String) req.get("traceId")).matches("[0-9a-f]{32}").isNotEqualTo(count.get("traceId"));
+        // Untraced node: no traceId.
+        assertThat(new ControlHandler(b).handle(Map.of("cmd", "demo-ping", "peer", a.peerId().toString())))
+                .containsEntry("ok", true).doesNotContainKey("traceId");
+        otel.close();
+    }
+
+    @Test
     void routeCodecBoundsAndRejectsBadIds() {
         assertThat(DemoApp.decodeRoute(new byte[0])).isEmpty();
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> DemoApp.decodeRoute("x\ny".getBytes()))

@@ -465,6 +465,10 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         counters.increment("despatch.sent");
         counters.add("despatch.sent_bytes", frame.length);
         if (telemetry.enabled()) telemetry.messageSent(PROTOCOL_ID, typeName(h.type()), frame.length);
+        if (log.isTraceEnabled()) {
+            log.trace("send {} id={} peer={} trace={} bytes={}", typeName(h.type()), h.messageId(), peer,
+                    Telemetry.traceId(h.trace()), frame.length);
+        }
         Link link = links.get(peer);
         if (!reliable) {
             if (link != null && link.isUsable() && link.connection != null
@@ -654,6 +658,10 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             if (h.inRegardsTo() > 0) b.setAttribute(Telemetry.IN_REGARDS_TO, h.inRegardsTo());
             span = b.startSpan();
             m.context = parent.with(span);
+        }
+        if (log.isTraceEnabled()) {
+            log.trace("receive {} id={} peer={} trace={} bytes={}", typeName(h.type()), h.messageId(), peer,
+                    Telemetry.traceId(h.trace()), frameBytes);
         }
         String drop = dispatch(peer, h, m);
         if (span != null) {

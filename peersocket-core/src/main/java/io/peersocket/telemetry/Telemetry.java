@@ -181,6 +181,12 @@ public final class Telemetry {
         return sc.isValid() ? sc.getTraceId() : "-";
     }
 
+    /** The trace id in a message's trace field ({@link #inject} format), or {@code "-"} if none or malformed. */
+    public static String traceId(byte[] trace) {
+        if (trace == null || trace.length < 35 || trace[2] != '-') return "-";
+        return new String(trace, 3, 32, StandardCharsets.US_ASCII);
+    }
+
     /**
      * Puts {@value #MDC_PEER} and {@value #MDC_TRACE} into the SLF4J MDC of this thread; close the result to
      * restore the previous values. Use around handler execution.

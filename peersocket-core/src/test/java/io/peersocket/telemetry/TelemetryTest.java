@@ -39,5 +39,8 @@ class TelemetryTest {
         assertThat(t.extract(new byte[0])).isSameAs(Context.root());
         assertThat(Telemetry.noop().enabled()).isFalse();
         assertThat(Telemetry.traceId(Context.root())).isEqualTo("-");
+        assertThat(Telemetry.traceId("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.US_ASCII)))
+                .isEqualTo("0af7651916cd43dd8448eb211c80319c");
+        assertThat(Telemetry.traceId(new byte[3])).isEqualTo("-");
     }
 }

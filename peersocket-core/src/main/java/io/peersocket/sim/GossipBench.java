@@ -39,25 +39,35 @@ public final class GossipBench {
      * @param settleMs virtual time between the join window and the first message, ms
      * @param intervalMs time between two publications, ms
      * @param floodPublish gossipsub v1.1 flood publishing of own messages
+     * @param dHi the mesh's upper bound D_hi (D 6 and D_lo 5 stay; default 12)
      */
     public record Settings(int nodes, int messages, int size, int degree, long seed, long baseMs, long jitterMs,
-                           long joinWindowMs, long settleMs, long intervalMs, boolean floodPublish) {
-        public static Settings defaults() { return new Settings(1000, 50, 1024, 8, 1, 10, 40, 10_000, 20_000, 1_000, true); }
+                           long joinWindowMs, long settleMs, long intervalMs, boolean floodPublish, int dHi) {
+        public Settings(int nodes, int messages, int size, int degree, long seed, long baseMs, long jitterMs,
+                        long joinWindowMs, long settleMs, long intervalMs, boolean floodPublish) {
+            this(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, 12);
+        }
+
+        public static Settings defaults() { return new Settings(1000, 50, 1024, 8, 1, 10, 40, 10_000, 20_000, 1_000, true, 12); }
+
+        public Settings withDHi(int hi) {
+            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, hi);
+        }
 
         public Settings withNodes(int n) {
-            return new Settings(n, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish);
+            return new Settings(n, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi);
         }
 
         public Settings withMessages(int m) {
-            return new Settings(nodes, m, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish);
+            return new Settings(nodes, m, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi);
         }
 
         public Settings withFloodPublish(boolean on) {
-            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, on);
+            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, on, dHi);
         }
 
         public Settings withSeed(long s) {
-            return new Settings(nodes, messages, size, degree, s, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish);
+            return new Settings(nodes, messages, size, degree, s, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi);
         }
     }
 
@@ -87,8 +97,8 @@ public final class GossipBench {
         public String report() {
             Settings s = settings;
             StringBuilder b = new StringBuilder();
-            b.append(String.format(Locale.ROOT, "nodes %d, degree %d, messages %d x %d bytes, seed %d, link one-way %d+U[0,%d] ms, flood publish %s%n",
-                    s.nodes(), s.degree(), s.messages(), s.size(), s.seed(), s.baseMs(), s.jitterMs(), s.floodPublish()));
+            b.append(String.format(Locale.ROOT, "nodes %d, degree %d, messages %d x %d bytes, seed %d, link one-way %d+U[0,%d] ms, flood publish %s, D/D_lo/D_hi 6/5/%d%n",
+                    s.nodes(), s.degree(), s.messages(), s.size(), s.seed(), s.baseMs(), s.jitterMs(), s.floodPublish(), s.dHi()));
             b.append(String.format(Locale.ROOT, "mesh size min/p50/max %d/%d/%d%n", meshSizes.length == 0 ? 0 : meshSizes[0],
                     DiscoveryBench.percentileInt(meshSizes, 50), meshSizes.length == 0 ? 0 : meshSizes[meshSizes.length - 1]));
             b.append(String.format(Locale.ROOT, "delivered %d/%d (%.3f%%), messages fully delivered %d/%d%n", deliveries, expected,
@@ -115,7 +125,7 @@ public final class GossipBench {
         int n = s.nodes();
         long[][] deliveredAt = new long[s.messages()][n];
         for (long[] row : deliveredAt) Arrays.fill(row, -1);
-        GossipSubConfig pubsub = GossipSubConfig.defaults().withFloodPublish(s.floodPublish());
+        GossipSubConfig pubsub = GossipSubConfig.defaults().withFloodPublish(s.floodPublish()).withDegrees(6, 5, s.dHi());
         SimConfig config = SimConfig.of(n, s.seed()).withLinkModel(new SeededLinkModel(s.seed(), s.baseMs(), s.jitterMs()))
                 .withNodeOptions(b -> b.pubsub(pubsub.withHandlerExecutor(Runnable::run)));
         long[] publishedAt = new long[s.messages()];
@@ -205,8 +215,8 @@ public final class GossipBench {
 
     private static final String USAGE = """
             usage: GossipBench [--nodes N[,N…]] [--messages M] [--size BYTES] [--degree K] [--seed S]
-                               [--no-flood-publish]
-              defaults: --nodes 100,1000 --messages 50 --size 1024 --degree 8 --seed 1
+                               [--no-flood-publish] [--d-hi N]
+              defaults: --nodes 100,1000 --messages 50 --size 1024 --degree 8 --seed 1 --d-hi 12 (D 6, D_lo 5)
             """;
 
     public static void main(String[] args) {
@@ -229,10 +239,11 @@ public final class GossipBench {
                     case "--nodes" -> sizes = Arrays.stream(v.split(",")).map(Integer::parseInt).toList();
                     case "--messages" -> s = s.withMessages(Integer.parseInt(v));
                     case "--size" -> s = new Settings(s.nodes(), s.messages(), Integer.parseInt(v), s.degree(), s.seed(), s.baseMs(),
-                            s.jitterMs(), s.joinWindowMs(), s.settleMs(), s.intervalMs(), s.floodPublish());
+                            s.jitterMs(), s.joinWindowMs(), s.settleMs(), s.intervalMs(), s.floodPublish(), s.dHi());
                     case "--degree" -> s = new Settings(s.nodes(), s.messages(), s.size(), Integer.parseInt(v), s.seed(), s.baseMs(),
-                            s.jitterMs(), s.joinWindowMs(), s.settleMs(), s.intervalMs(), s.floodPublish());
+                            s.jitterMs(), s.joinWindowMs(), s.settleMs(), s.intervalMs(), s.floodPublish(), s.dHi());
                     case "--seed" -> s = s.withSeed(Long.parseLong(v));
+                    case "--d-hi" -> s = s.withDHi(Integer.parseInt(v));
                     default -> fail("unknown option " + a + "\n" + USAGE);
                 }
             } catch (NumberFormatException e) {

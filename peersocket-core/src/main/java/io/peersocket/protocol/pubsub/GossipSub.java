@@ -1030,19 +1030,15 @@ public final class GossipSub implements AutoCloseable {
                 List<PeerId> removed = new ArrayList<>(rest.subList(config.d() - config.dScore(), rest.size()));
                 // Keep at least D_out outbound peers: swap removed outbound peers for kept inbound ones.
                 int outbound = (int) keep.stream().filter(this::isOutbound).count();
-                for (Iterator<PeerId> it = removed.iterator(); it.hasNext() && outbound < config.dOut(); ) {
-                    PeerId p = it.next();
+                for (PeerId p : List.copyOf(removed)) {
+                    if (outbound >= config.dOut()) break;
                     if (!isOutbound(p)) continue;
-                    for (int i = keep.size() - 1; i >= 0; i--) {
-                        if (!isOutbound(keep.get(i))) {
-                            PeerId dropped = keep.set(i, p);
-                            it.remove();
-                            removed.add(dropped);
-                            outbound++;
-                            break;
-                        }
-                    }
-                    if (!keep.contains(p)) break;
+                    int swap = -1;
+                    for (int i = keep.size() - 1; i >= 0 && swap < 0; i--) if (!isOutbound(keep.get(i))) swap = i;
+                    if (swap < 0) break;
+                    removed.remove(p);
+                    removed.add(keep.set(swap, p));
+                    outbound++;
                 }
                 for (PeerId p : removed) {
                     m.remove(p);

@@ -479,7 +479,9 @@ public final class GossipSub implements AutoCloseable {
             write(ps, frame);
             return;
         }
-        if (droppable && ps.pendingBytes + frame.length > config.maxPendingBytesPerPeer()) {
+        // Queued until the stream opens; bounded for every kind of frame (a peer that never opens our stream must
+        // not make us hold its control traffic forever).
+        if (ps.notPubsub || ps.pendingBytes + frame.length > config.maxPendingBytesPerPeer()) {
             counters.increment("pubsub.send.dropped");
             return;
         }

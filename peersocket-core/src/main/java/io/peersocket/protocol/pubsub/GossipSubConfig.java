@@ -35,8 +35,8 @@ import java.util.concurrent.Executor;
  * @param maxTopicBytes longest topic name accepted (UTF-8 bytes)
  * @param maxMessagesPerRpc messages accepted in one RPC; the rest are dropped and counted
  * @param maxControlPerRpc control entries (IHAVE + IWANT + GRAFT + PRUNE) accepted in one RPC
- * @param maxPendingBytesPerPeer bytes queued for a peer whose stream is not open or not writable; forwarded
- *     messages over this are dropped and counted (control and own messages are always queued)
+ * @param maxPendingBytesPerPeer bytes queued for a peer whose stream is not open yet (more are dropped and
+ *     counted); once it is open, forwarded messages are dropped while the stream is not writable
  * @param signing {@link SignaturePolicy}: sign and require signatures (default), or neither
  * @param messageId how message ids are computed (default from ‖ seqno); every node of a network must use the same
  * @param score peer scoring parameters and thresholds

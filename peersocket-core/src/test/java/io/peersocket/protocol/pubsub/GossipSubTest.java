@@ -118,6 +118,47 @@ class GossipSubTest {
     }
 
     @Test
+    void aFullMeshPrunesWithPeerExchangeAndThePrunedPeersConnectToTheOffers() {
+        // The hub takes one mesh peer (D_hi 1); later GRAFTs from inbound peers get a PRUNE listing the other
+        // topic peers, whose addresses the leaves know but have not dialled.
+        GossipSubConfig c = GossipSubConfig.defaults().withDegrees(1, 1, 1);
+        try (PubSubNet net = new PubSubNet()) {
+            for (int i = 0; i < 4; i++) net.start(c).pubsub().subscribe(TOPIC, m -> { });
+            for (int i = 1; i < 4; i++) {
+                for (int j = 1; j < 4; j++) {
+                    if (i != j) net.node(i).addAddresses(net.node(j).peerId(), net.node(j).listenAddresses());
+                }
+            }
+            for (int i = 1; i < 4; i++) net.connect(i, 0);
+            net.advance(3_000);
+            assertThat(net.node(0).counters().get("pubsub.prune.sent")).isPositive();
+            long dials = 0;
+            for (int i = 1; i < 4; i++) dials += net.node(i).counters().get("pubsub.px.dial");
+            assertThat(dials).isPositive();
+            int leafLinks = 0;
+            for (int i = 1; i < 4; i++) {
+                for (PeerId p : net.await(net.node(i).connectedPeers())) if (!p.equals(net.node(0).peerId())) leafLinks++;
+            }
+            assertThat(leafLinks).as("connections between leaves, made from PX").isPositive();
+        }
+    }
+
+    @Test
+    void prunedPeersRespectTheBackoff() {
+        GossipSubConfig c = GossipSubConfig.defaults().withDegrees(1, 1, 1);
+        try (PubSubNet net = new PubSubNet()) {
+            for (int i = 0; i < 3; i++) net.start(c).pubsub().subscribe(TOPIC, m -> { });
+            net.connect(1, 0);
+            net.connect(2, 0);
+            net.advance(3_000);
+            assertThat(net.node(0).counters().get("pubsub.prune.sent")).isPositive();
+            // the pruned leaf backs off: no GRAFT during the backoff, so no violation is counted at the hub
+            net.advance(30_000);
+            assertThat(net.node(0).counters().get("pubsub.graft.backoff_violation")).isZero();
+        }
+    }
+
+    @Test
     void validatorRejectsAndIgnores() {
         try (PubSubNet net = new PubSubNet()) {
             net.start(GossipSubConfig.defaults());

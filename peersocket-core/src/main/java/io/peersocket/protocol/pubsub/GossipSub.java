@@ -55,7 +55,8 @@ import org.slf4j.LoggerFactory;
  * maintained at each heartbeat by GRAFT and PRUNE; messages are forwarded to the mesh; ids of the last
  * {@code historyGossip} heartbeats are gossiped by IHAVE to {@code max(D_lazy, gossipFactor × others)} non-mesh
  * peers, who ask by IWANT. v1.1: PRUNE carries a backoff and peer exchange (peer ids only, no signed peer records:
- * a PX peer is dialled only if its address is known from identify or peer exchange); own messages are
+ * a PX peer is dialled only if its address is known from identify or peer exchange, and only while this node knows
+ * fewer than D_hi peers of the topic); own messages are
  * flood-published to every topic peer above the publish threshold; peer scoring ({@link PeerScoreParams}: P1, P2,
  * P3, P3b, P4, P7) with gossip, publish and graylist thresholds; IHAVE floods are capped per heartbeat and broken
  * IWANT promises penalised.
@@ -915,10 +916,14 @@ public final class GossipSub implements AutoCloseable {
             if (m != null && m.remove(ps.id)) score.prune(ps.id, topic);
             long backoffMs = p.hasBackoff() ? Math.min(p.getBackoff(), MAX_BACKOFF_S) * 1000 : config.pruneBackoffMs();
             addBackoff(topic, ps.id, backoffMs);
-            if (p.getPeersCount() > 0 && m != null && score.score(ps.id, now) >= config.score().acceptPxThreshold()) {
+            // PX helps a node that lacks topic peers; one that knows D_hi or more already has candidates, and dialling
+            // every offer would make each PRUNE add connections (a cascade in large meshes).
+            int known = topicPeers.getOrDefault(topic, Set.of()).size();
+            if (p.getPeersCount() > 0 && m != null && known < config.dHi()
+                    && score.score(ps.id, now) >= config.score().acceptPxThreshold()) {
                 int n = 0;
                 for (RpcProto.PeerInfo info : p.getPeersList()) {
-                    if (n >= config.prunePeers()) break;
+                    if (n >= config.prunePeers() || known + n >= config.dHi()) break;
                     PeerId px;
                     try {
                         px = PeerId.fromBytes(info.getPeerID().toByteArray());

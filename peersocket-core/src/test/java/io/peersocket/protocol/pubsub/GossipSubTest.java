@@ -119,24 +119,26 @@ class GossipSubTest {
 
     @Test
     void aFullMeshPrunesWithPeerExchangeAndThePrunedPeersConnectToTheOffers() {
-        // The hub takes one mesh peer (D_hi 1); later GRAFTs from inbound peers get a PRUNE listing the other
-        // topic peers, whose addresses the leaves know but have not dialled.
-        GossipSubConfig c = GossipSubConfig.defaults().withDegrees(1, 1, 1);
+        // The hub takes two mesh peers (D_hi 2); later GRAFTs from inbound peers get a PRUNE listing the other
+        // topic peers, whose addresses the leaves know but have not dialled. A leaf knows one topic peer (the hub),
+        // fewer than D_hi, so it dials one offer.
+        GossipSubConfig c = GossipSubConfig.defaults().withDegrees(2, 1, 2);
+        int n = 6;
         try (PubSubNet net = new PubSubNet()) {
-            for (int i = 0; i < 4; i++) net.start(c).pubsub().subscribe(TOPIC, m -> { });
-            for (int i = 1; i < 4; i++) {
-                for (int j = 1; j < 4; j++) {
+            for (int i = 0; i < n; i++) net.start(c).pubsub().subscribe(TOPIC, m -> { });
+            for (int i = 1; i < n; i++) {
+                for (int j = 1; j < n; j++) {
                     if (i != j) net.node(i).addAddresses(net.node(j).peerId(), net.node(j).listenAddresses());
                 }
             }
-            for (int i = 1; i < 4; i++) net.connect(i, 0);
+            for (int i = 1; i < n; i++) net.connect(i, 0);
             net.advance(3_000);
             assertThat(net.node(0).counters().get("pubsub.prune.sent")).isPositive();
             long dials = 0;
-            for (int i = 1; i < 4; i++) dials += net.node(i).counters().get("pubsub.px.dial");
+            for (int i = 1; i < n; i++) dials += net.node(i).counters().get("pubsub.px.dial");
             assertThat(dials).isPositive();
             int leafLinks = 0;
-            for (int i = 1; i < 4; i++) {
+            for (int i = 1; i < n; i++) {
                 for (PeerId p : net.await(net.node(i).connectedPeers())) if (!p.equals(net.node(0).peerId())) leafLinks++;
             }
             assertThat(leafLinks).as("connections between leaves, made from PX").isPositive();

@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Wire: each side sends on one despatch stream per peer that it opened itself (on first use), so each
  * direction is one FIFO channel; frames are varint-length-prefixed {@link Header} + payload. Unreliable messages go in one QUIC
- * datagram each; a message larger than one datagram goes on the stream instead.
+ * datagram each; a message larger than one datagram goes on the stream instead. A {@link ChannelObserver} sees
+ * every stream message on the event loop in arrival order and every channel reset (a stream closed or a new one
+ * opened): the snapshot protocol's hook (docs/snapshot.md).
  *
  * <p>Threading: routing state belongs to the event loop; public methods may be called from any thread and
  * enqueue to it. Handlers run on virtual threads, or on {@link DespatchConfig#handlerExecutor()} if one is set
@@ -63,6 +65,8 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
     private final AtomicLong nextId = new AtomicLong(1);
     private final Map<Integer, MessageHandler> handlers = new ConcurrentHashMap<>();
     private final Map<Integer, ConversationFactory> factories = new ConcurrentHashMap<>();
+    private final java.util.Set<Integer> reliableOnly = ConcurrentHashMap.newKeySet();
+    private volatile ChannelObserver channelObserver;
 
     // Event-loop state.
     private final Map<PeerId, Link> links = new HashMap<>();
@@ -118,6 +122,41 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         factories.put(type, Objects.requireNonNull(factory));
     }
 
+    /**
+     * Marks {@code type} as stream-only: {@link #sendUnreliable} of it fails with {@link IllegalArgumentException}
+     * and a datagram carrying it is dropped and counted ({@code despatch.drop.unreliable_for_reliable_type}). For
+     * traffic that must stay on a FIFO channel (see {@link ChannelObserver}, docs/snapshot.md).
+     */
+    public void requireReliable(int type) {
+        checkType(type);
+        reliableOnly.add(type);
+    }
+
+    /** Whether {@link #requireReliable} was called for {@code type}. */
+    public boolean isReliableOnly(int type) { return reliableOnly.contains(type); }
+
+    /**
+     * Installs the observer of channel traffic (at most one; the snapshot protocol). Null removes it.
+     *
+     * @throws IllegalStateException if another observer is installed
+     */
+    public void setChannelObserver(ChannelObserver observer) {
+        if (observer != null && channelObserver != null && channelObserver != observer) {
+            throw new IllegalStateException("a channel observer is already installed");
+        }
+        channelObserver = observer;
+    }
+
+    private void channelReset(PeerId peer, boolean inbound) {
+        ChannelObserver o = channelObserver;
+        if (o == null) return;
+        try {
+            o.onChannelReset(peer, inbound);
+        } catch (RuntimeException e) {
+            log.warn("channel observer failed on reset of {}: {}", peer, e.toString());
+        }
+    }
+
     private static void checkType(int type) {
         if (type < 0) throw new IllegalArgumentException("message type must be >= 0, got " + type);
     }
@@ -143,9 +182,29 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
      */
     public CompletableFuture<Void> sendUnreliable(PeerId peer, int type, byte[] payload) {
         checkType(type);
+        if (reliableOnly.contains(type)) {
+            throw new IllegalArgumentException("message type " + type + " must be sent reliably (requireReliable)");
+        }
         checkSize(payload);
         Header h = new Header(0, type, nextId.getAndIncrement(), 0, 0, null);
         return submit(peer, h, payload, false);
+    }
+
+    /**
+     * Sends a one-way message reliably, now: must be called on the event loop; the frame is queued on the
+     * peer's outbound channel (its despatch stream) before this returns, so it is ordered before every frame
+     * this node sends to {@code peer} later — a snapshot marker included. Use it to change state and send in
+     * one loop task (docs/snapshot.md).
+     *
+     * @return completes when handed to the transport; fails like {@link #send}
+     * @throws IllegalStateException if not called on the event loop
+     */
+    public CompletableFuture<Void> sendFromLoop(PeerId peer, int type, byte[] payload) {
+        checkType(type);
+        checkSize(payload);
+        if (!loop.inEventLoop()) throw new IllegalStateException("sendFromLoop called off the event loop");
+        Header h = new Header(0, type, nextId.getAndIncrement(), 0, 0, null);
+        return sendOnLoop(peer, h, payload, true);
     }
 
     /** {@link #request(PeerId, int, byte[], long)} with the configured default timeout. */
@@ -305,6 +364,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             counters.increment("despatch.datagram_fallback_reliable");
         }
         if (link == null || !link.isUsable()) {
+            if (link != null) channelReset(peer, false);
             link = new Link(peer);
             links.put(peer, link);
             openLink(link);
@@ -373,6 +433,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                 log.debug("despatch link to {} failed: {}", link.peer, cause.toString());
                 if (links.get(link.peer) == link) links.remove(link.peer);
                 link.fail(cause);
+                channelReset(link.peer, false);
                 return;
             }
             link.ready(negotiated.stream());
@@ -402,6 +463,10 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             counters.increment("despatch.drop.oversize");
             return;
         }
+        if (reliableOnly.contains(frame.header().type())) {
+            counters.increment("despatch.drop.unreliable_for_reliable_type");
+            return;
+        }
         route(connection.remotePeer(), frame, false);
     }
 
@@ -411,7 +476,9 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         if (link != null && link.connection == connection) {
             links.remove(connection.remotePeer());
             link.fail(new IllegalStateException("connection to " + connection.remotePeer() + " closed"));
+            channelReset(connection.remotePeer(), false);
         }
+        channelReset(connection.remotePeer(), true);
     }
 
     private final class Reader implements StreamHandler {
@@ -445,14 +512,22 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         private void resetLink(Stream s) {
             s.reset();
             Link link = links.get(peer);
-            if (link != null && link.stream == s) links.remove(peer);
+            if (link != null && link.stream == s) {
+                links.remove(peer);
+                channelReset(peer, false);
+            }
+            channelReset(peer, true);
         }
 
         @Override public void onRemoteWriteClosed(Stream s) { s.closeWrite(); }
 
         @Override public void onClosed(Stream s, Throwable cause) {
             Link link = links.get(peer);
-            if (link != null && link.stream == s) links.remove(peer);
+            if (link != null && link.stream == s) {
+                links.remove(peer);
+                channelReset(peer, false);
+            }
+            channelReset(peer, true);
         }
     }
 
@@ -463,6 +538,16 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         Header h = f.header();
         counters.increment("despatch.received");
         Message m = new Message(this, peer, h, f.payload(), reliable);
+        ChannelObserver observer = channelObserver;
+        if (reliable && observer != null) {
+            try {
+                if (observer.onChannelMessage(m)) return;
+            } catch (RuntimeException e) {
+                counters.increment("despatch.observer.failed");
+                log.warn("channel observer failed on {}: {}", m, e.toString());
+                return;
+            }
+        }
         if (h.has(Header.F_IN_REPLY_TO)) {
             Pending p = pending.remove(new PendingKey(peer, h.inReplyTo()));
             if (p == null) {

@@ -17,6 +17,9 @@ import io.peersocket.protocol.peers.PeerExchange;
 import io.peersocket.protocol.identify.Identify;
 import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.protocol.ping.Ping;
+import io.peersocket.protocol.snapshot.SnapshotConfig;
+import io.peersocket.protocol.snapshot.SnapshotParticipant;
+import io.peersocket.protocol.snapshot.Snapshots;
 import io.peersocket.store.PeerRecord;
 import io.peersocket.store.Store;
 import io.peersocket.transport.Connection;
@@ -88,6 +91,7 @@ public final class Node implements Host, AutoCloseable {
     private final PeerExchange peerExchange;
     private final Kademlia kademlia; // null without the DHT
     private final KadConnectionManager kadManager;
+    private final Snapshots snapshots;
     private boolean kadBootstrapped; // loop
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
     private final List<Consumer<PeerEvent>> listeners = new CopyOnWriteArrayList<>();
@@ -125,6 +129,8 @@ public final class Node implements Host, AutoCloseable {
         this.peerExchange = new PeerExchange(this, config.peerExchange());
         this.kademlia = config.kademlia() == null ? null : new Kademlia(this, config.kademlia());
         this.kadManager = kademlia == null ? null : new KadConnectionManager(kademlia);
+        this.snapshots = new Snapshots(this, despatcher, SnapshotConfig.defaults(), this::channelPeers);
+        registerSnapshotState();
         if (kademlia != null) {
             // Join the DHT: a self-lookup as soon as the first DHT server is known (then the connection manager
             // and periodic refreshes keep the table healthy).
@@ -243,6 +249,72 @@ public final class Node implements Host, AutoCloseable {
 
     /** The Kademlia DHT, or null if the node runs without it ({@link NodeBuilder#kademlia}). */
     public Kademlia kademlia() { return kademlia; }
+
+    /** Chandy–Lamport snapshots (docs/snapshot.md): take one, register state and covered message types. */
+    public Snapshots snapshots() { return snapshots; }
+
+    /**
+     * The peers this node has despatch channels with for snapshots: an open connection that passed the Peersocket
+     * handshake. Event loop only.
+     */
+    private List<PeerId> channelPeers() {
+        List<PeerId> out = new ArrayList<>();
+        for (PeerId p : connections.keySet()) {
+            if (openConnection(p) != null && handshake.infoOf(p) != null) out.add(p);
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** What a snapshot records of the node itself: connections, counters, peer exchange cursors, the DHT table. */
+    private void registerSnapshotState() {
+        snapshots.register(participant("node", () -> {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("peerId", peerId().toString());
+            List<String> peers = new ArrayList<>();
+            for (PeerId p : connections.keySet()) if (openConnection(p) != null) peers.add(p.toString());
+            Collections.sort(peers);
+            m.put("connectedPeers", peers);
+            m.put("channelPeers", channelPeers().stream().map(PeerId::toString).toList());
+            m.put("despatchConversations", despatcher.conversationCount());
+            m.put("despatchPendingRequests", despatcher.pendingRequestCount());
+            m.put("counters", counters.snapshot());
+            return m;
+        }));
+        snapshots.register(participant("peerExchange", () -> {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("lastSeq", peerExchange.lastSeq());
+            m.put("recencyList", peerExchange.recencyList().size());
+            m.put("knownPeers", peerExchange.knownPeers().size());
+            Map<String, Object> cursors = new java.util.TreeMap<>();
+            for (PeerId p : connections.keySet()) cursors.put(p.toString(), peerExchange.cursorFor(p));
+            m.put("cursors", cursors);
+            return m;
+        }));
+        if (kademlia != null) {
+            snapshots.register(participant("kad", () -> {
+                var t = kademlia.table();
+                Map<String, Object> m = new java.util.LinkedHashMap<>();
+                m.put("size", t.size());
+                m.put("known", t.knownCount());
+                m.put("depth", t.depth());
+                Map<String, Object> bins = new java.util.LinkedHashMap<>();
+                for (int po = 0; po < io.peersocket.protocol.kad.RoutingTable.BINS; po++) {
+                    if (t.memberCount(po) > 0) bins.put(Integer.toString(po), List.of(t.memberCount(po), t.connectedCount(po)));
+                }
+                m.put("bins", bins);
+                return m;
+            }));
+        }
+    }
+
+    private static SnapshotParticipant participant(String name, java.util.function.Supplier<Object> state) {
+        return new SnapshotParticipant() {
+            @Override public String name() { return name; }
+
+            @Override public Object state() { return state.get(); }
+        };
+    }
 
     /** Peer exchange (seed 000 recency lists): our list, what others told us, per-counterparty cursors. */
     public PeerExchange peerExchange() { return peerExchange; }
@@ -568,6 +640,7 @@ public final class Node implements Host, AutoCloseable {
 
     /** Stops protocol timers and fails pending work; on the loop (or the thread driving a manual loop). */
     private void closeProtocols() {
+        snapshots.close();
         try {
             if (kadManager != null) kadManager.close();
             if (kademlia != null) kademlia.close();

@@ -155,6 +155,7 @@ final class ControlHandler {
                         "addresses", p.addresses().stream().map(Multiaddr::toString).toList())).toList());
                 stats(res.stats(), out);
             }
+            case "snapshot", "tokens-start", "tokens-stop", "tokens" -> SnapshotControl.handle(node, cmd, r, out);
             default -> throw new IllegalArgumentException("unknown command \"" + cmd + "\"");
         }
     }

@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         description = "Peer-to-peer networking node: reach peers by public key over QUIC.",
         subcommands = {NodeCommand.class, PingCommand.class, IdCommand.class, StatusCommand.class, PeersCommand.class,
                 KadCommand.class, DhtCommand.class,
+                SnapshotCommand.class,
                 TestbedCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -71,6 +71,7 @@ final class NodeCommand implements Callable<Integer> {
         }
         Node node = b.start();
         DemoApp.install(node.despatcher());
+        SnapshotControl.install(node);
         if (node.kademlia() != null) DhtNames.install(node.kademlia());
         ControlHandler handler = new ControlHandler(node);
         ControlSocket control = ControlSocket.start(data, handler);

@@ -51,7 +51,9 @@ final class TestbedCommand implements Callable<Integer> {
     @Option(names = "--scenario", paramLabel = "NAME", defaultValue = "basic",
             description = {"basic (default): linear dialling, pings, request/reply, conversations;",
                     "discovery: every node is given only peer 0 as bootstrap; waits until every DHT routing",
-                    "table is healthy, then each node looks up random peers (findPeer)."})
+                    "table is healthy, then each node looks up random peers (findPeer);",
+                    "snapshot: full mesh with token traffic and one slow link (peer 0 -> 1); Chandy-Lamport",
+                    "snapshots from random peers while tokens flow; checks conservation (states + channels = issued)."})
     String scenario;
 
     @Option(names = "--health-timeout", paramLabel = "S", defaultValue = "120",
@@ -60,6 +62,13 @@ final class TestbedCommand implements Callable<Integer> {
 
     @Option(names = "--lookups", paramLabel = "N", defaultValue = "3", description = "Discovery: lookups per node (default ${DEFAULT-VALUE}).")
     int lookups;
+
+    @Option(names = "--snapshots", paramLabel = "N", defaultValue = "3", description = "Snapshot: how many snapshots (default ${DEFAULT-VALUE}).")
+    int snapshots;
+
+    @Option(names = "--slow-ms", paramLabel = "MS", defaultValue = "300",
+            description = "Snapshot: delay of peer 0's token sends to peer 1, the slow link, ms (default ${DEFAULT-VALUE}).")
+    long slowMs;
 
     @Option(names = "--seed", paramLabel = "N", description = "Random seed for choosing pairs (default: time).")
     Long seed;
@@ -87,6 +96,7 @@ final class TestbedCommand implements Callable<Integer> {
             switch (scenario) {
                 case "basic" -> run(random, s);
                 case "discovery" -> discovery(random, s);
+                case "snapshot" -> snapshotScenario(random, s);
                 default -> throw new IllegalArgumentException("unknown --scenario " + scenario + " (basic, discovery)");
             }
         } finally {
@@ -177,6 +187,105 @@ final class TestbedCommand implements Callable<Integer> {
         s.extra.put("lookupsSucceeded", hops.size());
         s.extra.put("lookupHopsP50", sorted.isEmpty() ? null : sorted.get(sorted.size() / 2));
         s.extra.put("lookupHopsMax", sorted.isEmpty() ? null : sorted.get(sorted.size() - 1));
+    }
+
+    /** Token traffic over a full mesh with one slow link; snapshots while it flows; conservation checked from the JSON. */
+    private void snapshotScenario(Random random, Summary s) throws Exception {
+        steps = 6;
+        step(1, "starting " + peers + " node processes");
+        for (int i = 0; i < peers; i++) procs.add(Peer.start(i, root.resolve("peer-" + i), List.of("--dht", "off")));
+        for (Peer p : procs) p.awaitListening(90_000);
+        step(2, "connecting: peer i dials every j > i; waiting for every handshake");
+        List<CompletableFuture<Void>> dials = new ArrayList<>();
+        for (Peer a : procs) {
+            for (Peer b : procs) {
+                if (b.index > a.index) dials.add(a.command(Map.of("cmd", "dial", "addr", b.address)).thenAccept(r -> s.check(r, "dial " + a.index + "->" + b.index)));
+            }
+        }
+        awaitAll(dials, "dials");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            int meshed = 0;
+            for (Peer p : procs) {
+                Reply r = p.command(Map.of("cmd", "tokens")).get(30, TimeUnit.SECONDS);
+                if (r.ok() && ((Number) r.values().get("channelPeers")).intValue() == peers - 1) meshed++;
+            }
+            if (meshed == peers) {
+                s.connectedSum = peers * (peers - 1);
+                break;
+            }
+            if (System.nanoTime() > deadline) {
+                s.failures.add("only " + meshed + "/" + peers + " nodes have channels to every other node after 30 s");
+                return;
+            }
+            TimeUnit.MILLISECONDS.sleep(200); // polling interval of the CLI, not a test wait
+        }
+        step(3, "token traffic: every node passes random amounts to random peers every 5 ms; peer 0's sends to peer 1 wait "
+                + slowMs + " ms (slow link)");
+        for (Peer p : procs) {
+            Map<String, Object> start = new LinkedHashMap<>(Map.of("cmd", "tokens-start", "intervalMs", 5, "maxAmount", 100,
+                    "seed", random.nextLong()));
+            if (p.index == 0) {
+                start.put("slowPeer", procs.get(1).peerId);
+                start.put("slowDelayMs", slowMs);
+            }
+            s.check(p.command(start).get(30, TimeUnit.SECONDS), "tokens-start " + p.index);
+        }
+        TimeUnit.MILLISECONDS.sleep(1000); // let traffic build up
+        step(4, snapshots + " snapshots from random peers while tokens flow; conservation check");
+        int complete = 0, conserved = 0;
+        long channelMessages = 0, inFlight = 0, firstSent = -1, lastSent = -1;
+        for (int k = 0; k < snapshots; k++) {
+            Peer initiator = procs.get(random.nextInt(peers));
+            Reply r = initiator.command(Map.of("cmd", "snapshot", "timeoutMs", 15_000)).get(60, TimeUnit.SECONDS);
+            if (!s.check(r, "snapshot " + k + " from " + initiator.index)) continue;
+            Map<String, Object> v = r.values();
+            List<?> nodes = (List<?>) v.get("nodes");
+            if (!Boolean.TRUE.equals(v.get("complete")) || nodes.size() != peers) {
+                s.failures.add("snapshot " + k + " from peer " + initiator.index + " incomplete (" + nodes.size() + " nodes): " + v.get("problems"));
+                continue;
+            }
+            complete++;
+            long issued = 0, inStates = 0, inChannels = 0, outbox = 0, msgs = 0, sent = 0;
+            for (Object o : nodes) {
+                Map<?, ?> n = (Map<?, ?>) o;
+                Map<?, ?> t = (Map<?, ?>) ((Map<?, ?>) n.get("state")).get("tokens");
+                issued += ((Number) t.get("issued")).longValue();
+                inStates += ((Number) t.get("balance")).longValue() + ((Number) t.get("outbox")).longValue();
+                outbox += ((Number) t.get("outbox")).longValue();
+                sent += ((Number) t.get("sentMessages")).longValue();
+                for (Object c : (List<?>) n.get("channels")) {
+                    for (Object m : (List<?>) ((Map<?, ?>) c).get("messages")) {
+                        Map<?, ?> mm = (Map<?, ?>) m;
+                        if (((Number) mm.get("type")).intValue() == io.peersocket.protocol.snapshot.TokenApp.TOKEN) {
+                            inChannels += ((Number) mm.get("value")).longValue();
+                            msgs++;
+                        }
+                    }
+                }
+            }
+            boolean holds = inStates + inChannels == issued;
+            progressLine("  snapshot " + k + " from peer " + initiator.index + ": issued " + issued + " = states " + inStates
+                    + " + channels " + inChannels + " (" + msgs + " messages in flight, " + outbox + " tokens in the slow outbox): "
+                    + (holds ? "conserved" : "NOT CONSERVED"));
+            if (holds) conserved++;
+            else s.failures.add("snapshot " + k + ": tokens not conserved: issued " + issued + ", states " + inStates + ", channels " + inChannels);
+            channelMessages += msgs;
+            inFlight += msgs + outbox;
+            if (firstSent < 0) firstSent = sent;
+            lastSent = sent;
+            TimeUnit.MILLISECONDS.sleep(300); // spacing between snapshots
+        }
+        if (complete > 0 && inFlight == 0) s.failures.add("no token was in flight in any snapshot: traffic did not flow");
+        if (complete > 1 && lastSent <= firstSent) s.failures.add("no tokens were sent between the first and the last snapshot");
+        step(5, "stopping token traffic");
+        for (Peer p : procs) s.check(p.command(Map.of("cmd", "tokens-stop")).get(30, TimeUnit.SECONDS), "tokens-stop " + p.index);
+        step(6, "stopping");
+        s.extra.put("snapshots", snapshots);
+        s.extra.put("snapshotsComplete", complete);
+        s.extra.put("snapshotsConserved", conserved);
+        s.extra.put("channelMessages", channelMessages);
+        s.extra.put("tokensSentMessages", lastSent);
     }
 
     private void run(Random random, Summary s) throws Exception {
@@ -285,6 +394,13 @@ final class TestbedCommand implements Callable<Integer> {
             m.putAll(s.extra);
             m.put("lookupMsP50", pct(req, 0.50));
             m.put("lookupMsP99", pct(req, 0.99));
+            m.put("failures", s.failures.size());
+            m.put("seconds", Math.round(s.seconds * 10) / 10.0);
+            printMap(m, s);
+            return;
+        }
+        if (scenario.equals("snapshot")) {
+            m.putAll(s.extra);
             m.put("failures", s.failures.size());
             m.put("seconds", Math.round(s.seconds * 10) / 10.0);
             printMap(m, s);

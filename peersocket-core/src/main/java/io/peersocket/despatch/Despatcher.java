@@ -419,7 +419,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
     private void openLink(Link link) {
         connector.apply(link.peer).thenCompose(conn -> {
             CompletableFuture<Multistream.Negotiated> n = new CompletableFuture<>();
-            loop.execute(() -> Multistream.select(conn, List.of(PROTOCOL_ID), id -> new Reader(link.peer))
+            loop.execute(() -> Multistream.select(conn, List.of(PROTOCOL_ID), id -> new Reader(link.peer, false))
                     .whenComplete((r, e) -> {
                         if (e != null) n.completeExceptionally(e);
                         else n.complete(r);
@@ -445,7 +445,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
      * opened, so each direction of a peer pair is one FIFO channel.
      */
     @Override public StreamHandler onNegotiated(Stream stream, String protocolId) {
-        return new Reader(stream.connection().remotePeer());
+        return new Reader(stream.connection().remotePeer(), true);
     }
 
     /** Datagrams from the transport carry exactly one despatch frame. */
@@ -478,14 +478,17 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             link.fail(new IllegalStateException("connection to " + connection.remotePeer() + " closed"));
             channelReset(connection.remotePeer(), false);
         }
-        channelReset(connection.remotePeer(), true);
     }
 
     private final class Reader implements StreamHandler {
         final PeerId peer;
+        final boolean inbound; // the remote opened this stream: it carries the channel from the remote to us
         final FrameDecoder decoder = new FrameDecoder(config.maxMessageBytes() + Header.MAX_BYTES);
 
-        Reader(PeerId peer) { this.peer = peer; }
+        Reader(PeerId peer, boolean inbound) {
+            this.peer = peer;
+            this.inbound = inbound;
+        }
 
         @Override public void onData(Stream s, byte[] data) {
             counters.add("despatch.received_bytes", data.length);
@@ -516,7 +519,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                 links.remove(peer);
                 channelReset(peer, false);
             }
-            channelReset(peer, true);
+            if (inbound) channelReset(peer, true);
         }
 
         @Override public void onRemoteWriteClosed(Stream s) { s.closeWrite(); }
@@ -527,7 +530,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                 links.remove(peer);
                 channelReset(peer, false);
             }
-            channelReset(peer, true);
+            if (inbound) channelReset(peer, true);
         }
     }
 

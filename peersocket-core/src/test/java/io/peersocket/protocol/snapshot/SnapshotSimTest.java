@@ -177,4 +177,44 @@ class SnapshotSimTest {
             assertThat(TokenApp.conservation(g).holds()).isTrue();
         }
     }
+
+    @Test
+    void coveredMessagesApplyOnTheLoopInChannelOrderAndTheirDatagramsAreDropped() {
+        try (Simulator sim = Simulator.start(SimConfig.of(2, 3))) {
+            List<Long> applied = new ArrayList<>();
+            boolean[] offLoop = {false};
+            sim.node(1).snapshots().handle(77, m -> {
+                if (!sim.node(1).loop().inEventLoop()) offLoop[0] = true;
+                applied.add(TokenApp.amount(m.payload()));
+            });
+            sim.introduce(0, 1);
+            var d = sim.node(0).despatcher(); // node 0 never registered type 77: it would send datagrams
+            for (long i = 1; i <= 50; i++) d.send(sim.peerId(1), 77, TokenApp.encode(i));
+            sim.runUntil(() -> applied.size() == 50, 10_000);
+            assertThat(applied).hasSize(50).isSorted();
+            assertThat(offLoop[0]).isFalse();
+            sim.await(d.sendUnreliable(sim.peerId(1), 77, TokenApp.encode(99)), 5_000);
+            sim.runFor(1_000);
+            assertThat(applied).hasSize(50);
+            assertThat(sim.node(1).counters().get("despatch.drop.unreliable_for_reliable_type")).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aChannelResetJustBeforeTheSnapshotMakesItIncompleteUntilTheMarginPasses() {
+        try (Simulator sim = mesh(11)) {
+            sim.runFor(200);
+            sim.await(sim.node(0).disconnect(sim.peerId(1)), 5_000);
+            sim.runFor(50);
+            sim.await(sim.node(0).connection(sim.peerId(1)), 10_000);
+            sim.runUntil(() -> sim.node(0).snapshots().channelPeers().size() == NODES - 1
+                    && sim.node(1).snapshots().channelPeers().size() == NODES - 1, 10_000);
+            GlobalSnapshot g = sim.await(sim.node(3).snapshots().snapshot(5_000), 10_000);
+            assertThat(g.complete()).isFalse();
+            assertThat(String.join("\n", g.allProblems())).contains("before the snapshot started");
+            sim.runFor(SnapshotConfig.defaults().resetMarginMs() + 1_000);
+            g = sim.await(sim.node(3).snapshots().snapshot(5_000), 10_000);
+            assertThat(g.complete()).as("%s", g.allProblems()).isTrue();
+        }
+    }
 }

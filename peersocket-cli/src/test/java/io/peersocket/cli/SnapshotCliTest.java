@@ -80,6 +80,10 @@ class SnapshotCliTest {
         assertThat(((Number) c.get("issued")).longValue()).isEqualTo(3 * SnapshotControl.ISSUED);
         assertThat(json.out()).contains("\"counters\"", "\"peerExchange\"", "\"cursors\"", "\"tokens\"");
 
+        Run help = run("snapshot", "--help");
+        assertThat(help.exit()).isZero();
+        assertThat(help.out()).contains("Usage: peersocket snapshot", "--timeout-ms", "--json", "--data");
+
         Run none = run("snapshot", "--data", dir.resolve("nothing").toString());
         assertThat(none.exit()).isEqualTo(1);
         assertThat(none.err()).contains("no running node");

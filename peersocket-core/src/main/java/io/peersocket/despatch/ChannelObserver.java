@@ -15,7 +15,8 @@ import io.peersocket.identity.PeerId;
 public interface ChannelObserver {
 
     /**
-     * A message arrived on the channel from {@code message.peer()} (stream frames only, never datagrams). Called
+     * A message arrived on the channel from {@code message.peer()}: a frame on a stream that peer opened (never a
+     * datagram, nor a frame the peer wrote on the stream this node opened — that one is routed as usual). Called
      * in arrival order, before the message is routed and before any later frame on any channel is seen.
      *
      * @return true if the observer consumed the message (it is not routed further)

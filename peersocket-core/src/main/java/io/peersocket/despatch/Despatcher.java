@@ -467,7 +467,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             counters.increment("despatch.drop.unreliable_for_reliable_type");
             return;
         }
-        route(connection.remotePeer(), frame, false);
+        route(connection.remotePeer(), frame, false, false);
     }
 
     /** Forgets the streams of a closed connection; the next send opens a new one. */
@@ -499,7 +499,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                         throw new FrameDecoder.FrameException("payload of " + f.payload().length + " bytes exceeds limit "
                                 + config.maxMessageBytes(), true);
                     }
-                    route(peer, f, true);
+                    route(peer, f, true, inbound);
                 });
             } catch (FrameDecoder.FrameException e) {
                 counters.increment(e.isOversize() ? "despatch.drop.oversize" : "despatch.drop.malformed");
@@ -536,13 +536,17 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
 
     // ---- routing ------------------------------------------------------------------------------------
 
-    private void route(PeerId peer, Header.Frame f, boolean reliable) {
+    /**
+     * @param onChannel the frame came on a stream the remote opened (a channel, {@link ChannelObserver}); frames a
+     *     remote writes on the stream we opened are routed but not shown to the observer
+     */
+    private void route(PeerId peer, Header.Frame f, boolean reliable, boolean onChannel) {
         if (closed) return;
         Header h = f.header();
         counters.increment("despatch.received");
         Message m = new Message(this, peer, h, f.payload(), reliable);
         ChannelObserver observer = channelObserver;
-        if (reliable && observer != null) {
+        if (onChannel && observer != null) {
             try {
                 if (observer.onChannelMessage(m)) return;
             } catch (RuntimeException e) {

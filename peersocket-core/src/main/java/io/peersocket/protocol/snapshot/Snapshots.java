@@ -130,7 +130,8 @@ public final class Snapshots implements ChannelObserver, AutoCloseable {
      * Makes {@code type} a covered message type: it is stream-only, every message of it is recorded in channel
      * states while a snapshot records, and {@code handler} applies it <em>on the event loop</em>, in arrival order
      * (it must be quick and never block). Covered messages are one-way: one with in-reply-to, in-regards-to or
-     * the request flag is dropped and counted ({@code snapshot.drop.bad_flags}).
+     * the request flag is dropped and counted ({@code snapshot.drop.bad_flags}). Messages of {@code type} no longer
+     * reach a despatch handler registered for it.
      */
     public void handle(int type, Consumer<Message> handler) {
         if (type == MARKER || type == REPORT) throw new IllegalArgumentException("type " + type + " is the snapshot protocol's");

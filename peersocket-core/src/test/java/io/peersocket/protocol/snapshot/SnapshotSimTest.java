@@ -52,7 +52,7 @@ class SnapshotSimTest {
     @Test
     void conservationHoldsWhileTokensFlowWithOneSlowLinkForManySeeds() {
         long recordedInChannels = 0, slowChannelMessages = 0;
-        for (long seed = 1; seed <= 12; seed++) {
+        for (long seed = 1; seed <= 20; seed++) {
             try (Simulator sim = mesh(seed)) {
                 sim.runFor(300 + seed * 37);
                 for (int round = 0; round < 2; round++) {

@@ -333,6 +333,14 @@ public final class Snapshots implements ChannelObserver, AutoCloseable {
         if (markerFrom != null) peers.add(markerFrom);
         peers.remove(host.peerId());
         for (PeerId p : peers) addChannel(l, p);
+        // A channel that ended since the snapshot started (or just before) but is not in our set now: messages in
+        // flight on it may be lost, and no channel state accounts for them.
+        for (Map.Entry<PeerId, Long> e : lastResetMs.entrySet()) {
+            if (!l.in.containsKey(e.getKey()) && e.getValue() >= mk.startedAtMs() - config.resetMarginMs()) {
+                l.problem("channel with " + e.getKey() + " ended " + (mk.startedAtMs() - e.getValue())
+                        + " ms before the snapshot started (or during it) and is gone");
+            }
+        }
         if (markerFrom != null && l.in.containsKey(markerFrom)) l.in.get(markerFrom).markerSeen = true;
         for (PeerId p : List.copyOf(l.in.keySet())) sendMarker(l, p);
         long recordFor = Math.max(1, mk.timeoutMs() * 3 / 4);
@@ -460,6 +468,17 @@ public final class Snapshots implements ChannelObserver, AutoCloseable {
         for (PeerId p : c.expected) if (!c.reports.containsKey(p)) missing.add(p);
         List<String> problems = new ArrayList<>();
         if (timedOut) problems.add("timed out after " + (loop.nowMs() - c.startedAtMs) + " ms");
+        // Every marker sent must open a channel state at its receiver; otherwise messages on that channel were
+        // recorded nowhere (the receiver did not count the sender among its channels).
+        for (NodeSnapshot n : c.reports.values()) {
+            for (PeerId to : n.markersSentTo()) {
+                NodeSnapshot r = c.reports.get(to);
+                if (r == null || r.busy()) continue;
+                if (r.channels().stream().noneMatch(ch -> ch.from().equals(n.peer()))) {
+                    if (problems.size() < 100) problems.add("channel " + n.peer() + " -> " + to + " was not recorded at " + to);
+                }
+            }
+        }
         GlobalSnapshot g = new GlobalSnapshot(c.id, host.peerId(), c.startedAtMs, loop.nowMs() - c.startedAtMs, c.reports,
                 missing, problems);
         host.counters().increment(g.complete() ? "snapshot.complete" : "snapshot.incomplete");

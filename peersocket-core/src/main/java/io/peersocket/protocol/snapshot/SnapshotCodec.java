@@ -1,6 +1,7 @@
 package io.peersocket.protocol.snapshot;
 
 import io.peersocket.identity.PeerId;
+import io.peersocket.multiaddr.Multiaddr;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,7 +12,8 @@ import java.util.Map;
  * messages {@link Snapshots#MARKER} and {@link Snapshots#REPORT}:
  *
  * <pre>
- *   marker  {v: 1, id: bytes (8), initiator: bytes (peer id), startedAtMs: int, timeoutMs: int}
+ *   marker  {v: 1, id: bytes (8), initiator: bytes (peer id), startedAtMs: int, timeoutMs: int,
+ *            addrs: [bytes (multiaddr)] (optional, ≤ 8: where to send the report)}
  *   report  {v: 1, id: bytes (8), busy: bool, state: map, to: [bytes], problems: [string],
  *            channels: [{from: bytes, complete: bool, problem: string|null, dropped: int,
  *                        messages: [{t: int, i: int, p: bytes}]}]}
@@ -23,7 +25,9 @@ import java.util.Map;
 public final class SnapshotCodec {
     public static final int VERSION = 1;
     /** Largest marker, bytes. */
-    public static final int MAX_MARKER_BYTES = 256;
+    public static final int MAX_MARKER_BYTES = 2048;
+    /** Most initiator addresses in a marker. */
+    public static final int MAX_MARKER_ADDRESSES = 8;
     private static final int MAX_PROBLEM_CHARS = 1000;
     private static final int MAX_PROBLEMS = 100;
 
@@ -36,8 +40,14 @@ public final class SnapshotCodec {
      * @param initiator where reports go
      * @param startedAtMs the initiator's clock when it recorded, epoch ms
      * @param timeoutMs how long the initiator waits for reports, ms (≥ 1)
+     * @param initiatorAddresses where the initiator listens (so a node that is not connected to it can deliver
+     *     its report), at most {@value #MAX_MARKER_ADDRESSES}
      */
-    public record Marker(long id, PeerId initiator, long startedAtMs, long timeoutMs) {}
+    public record Marker(long id, PeerId initiator, long startedAtMs, long timeoutMs, List<Multiaddr> initiatorAddresses) {
+        public Marker {
+            initiatorAddresses = List.copyOf(initiatorAddresses);
+        }
+    }
 
     /** A decoded report: snapshot id and the sender's part. */
     public record Report(long id, NodeSnapshot node) {}
@@ -49,6 +59,14 @@ public final class SnapshotCodec {
         v.put("initiator", m.initiator().toBytes());
         v.put("startedAtMs", m.startedAtMs());
         v.put("timeoutMs", m.timeoutMs());
+        int total = 0;
+        List<byte[]> addrs = new ArrayList<>();
+        for (Multiaddr a : m.initiatorAddresses()) {
+            if (addrs.size() == MAX_MARKER_ADDRESSES || total + a.byteLength() > MAX_MARKER_BYTES - 256) break;
+            addrs.add(a.toBytes());
+            total += a.byteLength() + 2;
+        }
+        if (!addrs.isEmpty()) v.put("addrs", addrs);
         return StateValues.encode(v);
     }
 
@@ -64,7 +82,18 @@ public final class SnapshotCodec {
         PeerId initiator = peer(m.get("initiator"), "marker initiator");
         long started = integer(m, "startedAtMs", 0, StateValues.MAX_INTEGER);
         long timeout = integer(m, "timeoutMs", 1, maxTimeoutMs);
-        return new Marker(id, initiator, started, timeout);
+        List<Multiaddr> addrs = new ArrayList<>();
+        if (m.containsKey("addrs")) {
+            for (Object o : list(m.get("addrs"), "marker addrs", MAX_MARKER_ADDRESSES)) {
+                if (!(o instanceof byte[] b)) throw new MalformedSnapshotException("marker address is not bytes");
+                try {
+                    addrs.add(Multiaddr.fromBytes(b));
+                } catch (IllegalArgumentException e) {
+                    throw new MalformedSnapshotException("marker address: " + e.getMessage());
+                }
+            }
+        }
+        return new Marker(id, initiator, started, timeout, addrs);
     }
 
     /** Encodes {@code node}'s part of snapshot {@code id} (the peer is the sender, not encoded). */

@@ -206,7 +206,7 @@ public final class Snapshots implements ChannelObserver, AutoCloseable {
             collecting = c;
             c.timer = loop.schedule(() -> finishCollecting(c, true), timeoutMs);
             host.counters().increment("snapshot.started");
-            record(new SnapshotCodec.Marker(id, host.peerId(), loop.nowMs(), timeoutMs), null);
+            record(new SnapshotCodec.Marker(id, host.peerId(), loop.nowMs(), timeoutMs, host.listenAddresses()), null);
         });
         return result;
     }
@@ -274,7 +274,12 @@ public final class Snapshots implements ChannelObserver, AutoCloseable {
         PeerId from = m.peer();
         Local l = current;
         if (l != null && l.id == mk.id()) {
-            if (l.reported) return; // late marker on a channel that appeared after we finished
+            if (l.reported) {
+                // a channel that appeared after we finished: its sender waits for our marker too (the initiator
+                // flags the channel it sent on, which we did not record)
+                if (!l.dutyEnded && !l.markersSentTo.contains(from)) sendMarker(l, from);
+                return;
+            }
             Chan c = l.in.get(from);
             if (c == null) c = addLateChannel(l, from);
             if (c != null) {
@@ -320,6 +325,9 @@ public final class Snapshots implements ChannelObserver, AutoCloseable {
 
     private void record(SnapshotCodec.Marker mk, PeerId markerFrom) {
         if (current != null) current.dutyEnded = true;
+        if (!mk.initiatorAddresses().isEmpty() && !mk.initiator().equals(host.peerId())) {
+            host.addAddresses(mk.initiator(), mk.initiatorAddresses()); // for the report, if we are not connected
+        }
         Local l = new Local(mk, loop.nowMs());
         current = l;
         host.counters().increment("snapshot.recorded");

@@ -58,13 +58,25 @@ class SnapshotCodecTest {
 
     @Test
     void markerRoundTripsAndIsBounded() {
-        SnapshotCodec.Marker m = new SnapshotCodec.Marker(-42L, A, 1_700_000_000_000L, 5_000);
+        SnapshotCodec.Marker m = new SnapshotCodec.Marker(-42L, A, 1_700_000_000_000L, 5_000,
+                List.of(io.peersocket.multiaddr.Multiaddr.parse("/ip4/127.0.0.1/udp/4001/quic-v1")));
         byte[] b = SnapshotCodec.encodeMarker(m);
         assertThat(b.length).isLessThan(SnapshotCodec.MAX_MARKER_BYTES);
         assertThat(SnapshotCodec.decodeMarker(b, 10_000)).isEqualTo(m);
         assertThatThrownBy(() -> SnapshotCodec.decodeMarker(b, 1_000)).isInstanceOf(MalformedSnapshotException.class)
                 .hasMessageContaining("timeoutMs");
-        assertThatThrownBy(() -> SnapshotCodec.decodeMarker(new byte[300], 10_000)).hasMessageContaining("exceeds");
+        assertThatThrownBy(() -> SnapshotCodec.decodeMarker(new byte[3000], 10_000)).hasMessageContaining("exceeds");
+        Map<String, Object> badAddr = new LinkedHashMap<>();
+        badAddr.put("v", 1);
+        badAddr.put("id", new byte[8]);
+        badAddr.put("initiator", A.toBytes());
+        badAddr.put("startedAtMs", 1);
+        badAddr.put("timeoutMs", 1);
+        badAddr.put("addrs", List.of(new byte[] {(byte) 0xFF, 0x7F}));
+        assertThatThrownBy(() -> SnapshotCodec.decodeMarker(StateValues.encode(badAddr), 10_000))
+                .isInstanceOf(MalformedSnapshotException.class).hasMessageContaining("marker address");
+        badAddr.remove("addrs");
+        assertThat(SnapshotCodec.decodeMarker(StateValues.encode(badAddr), 10_000).initiatorAddresses()).isEmpty();
         Map<String, Object> bad = new LinkedHashMap<>();
         bad.put("v", 2);
         assertThatThrownBy(() -> SnapshotCodec.decodeMarker(StateValues.encode(bad), 10_000)).hasMessageContaining("version");

@@ -155,7 +155,7 @@ class SnapshotSimTest {
             PeerId victim = sim.peerId(3);
             var d = sim.node(0).despatcher();
             sim.await(d.send(victim, Snapshots.MARKER, new byte[] {8, 1, 2, 3}), 5_000);
-            sim.await(d.send(victim, Snapshots.MARKER, new byte[300]), 5_000);
+            sim.await(d.send(victim, Snapshots.MARKER, new byte[3000]), 5_000);
             sim.await(d.send(victim, Snapshots.REPORT, new byte[(1 << 20) + 1]), 5_000);
             sim.await(d.send(victim, Snapshots.REPORT, StateValues.encode(Map.of("v", 1L, "id", 5L))), 5_000);
             sim.await(d.send(victim, TokenApp.TOKEN, new byte[3]), 5_000); // bad token payload: handler fails
@@ -216,5 +216,43 @@ class SnapshotSimTest {
             g = sim.await(sim.node(3).snapshots().snapshot(5_000), 10_000);
             assertThat(g.complete()).as("%s", g.allProblems()).isTrue();
         }
+    }
+
+    @Test
+    void aConnectionOpenedMidSnapshotNeverGivesAWrongCompleteSnapshot() {
+        int complete = 0;
+        for (long seed = 1; seed <= 16; seed++) {
+            // nodes 0-3 a full mesh, node 4 connected to node 0 only; mid-snapshot node 4 connects to node 2 and
+            // tokens start flowing on the new channels at once
+            Simulator sim = Simulator.start(SimConfig.of(NODES, seed).withSetup(n -> TokenApp.install(n.node().snapshots(),
+                    n.node().loop(), () -> n.node().snapshots().channelPeers(), ISSUED)));
+            try (sim) {
+                List<CompletableFuture<?>> dials = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    for (int j = i + 1; j < 4; j++) {
+                        sim.introduce(i, j);
+                        dials.add(sim.node(i).connection(sim.peerId(j)));
+                    }
+                }
+                sim.introduce(4, 0);
+                sim.introduce(4, 2);
+                dials.add(sim.node(4).connection(sim.peerId(0)));
+                sim.await(CompletableFuture.allOf(dials.toArray(CompletableFuture[]::new)), 30_000);
+                sim.runFor(500);
+                for (int i = 0; i < NODES; i++) sim.app(i, TokenApp.class).start(new TokenApp.Settings(3, 25, seed * 17 + i, null, 0));
+                sim.runFor(200 + seed * 3);
+                CompletableFuture<GlobalSnapshot> f = sim.node((int) (seed % 4)).snapshots().snapshot(4_000);
+                sim.runFor(seed % 5 * 4);
+                sim.node(4).connection(sim.peerId(2));
+                GlobalSnapshot g = sim.await(f, 10_000);
+                if (g.complete()) {
+                    complete++;
+                    assertThat(TokenApp.conservation(g).holds()).as("seed %d: %s", seed, TokenApp.conservation(g)).isTrue();
+                    assertThat(g.nodes()).hasSize(NODES);
+                }
+            }
+        }
+        // node 4 reaches initiators it was never introduced to through the addresses in the marker
+        assertThat(complete).isGreaterThanOrEqualTo(12);
     }
 }

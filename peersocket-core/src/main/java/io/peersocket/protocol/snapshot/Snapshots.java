@@ -96,9 +96,14 @@ public final class Snapshots implements ChannelObserver, AutoCloseable {
         despatcher.setChannelObserver(this);
         despatcher.requireReliable(MARKER);
         despatcher.requireReliable(REPORT);
+        despatcher.nameType(MARKER, "SNAPSHOT_MARKER");
+        despatcher.nameType(REPORT, "SNAPSHOT_REPORT");
     }
 
     public SnapshotConfig config() { return config; }
+
+    /** The despatcher this service observes (to name message types, send other traffic). */
+    public Despatcher despatcher() { return despatcher; }
 
     /** The peers this node has channels with now (see the class doc). Event loop only. */
     public Collection<PeerId> channelPeers() { return channelPeers.get(); }

@@ -78,6 +78,7 @@ public final class TokenApp implements SnapshotParticipant, AutoCloseable {
         app.issued = issued;
         app.balance = issued;
         snapshots.handle(TOKEN, app::onToken);
+        snapshots.despatcher().nameType(TOKEN, "TOKEN");
         snapshots.register(app);
         return app;
     }

@@ -17,7 +17,6 @@ import io.peersocket.protocol.peers.PeerExchange;
 import io.peersocket.protocol.identify.Identify;
 import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.protocol.ping.Ping;
-import io.peersocket.protocol.snapshot.SnapshotConfig;
 import io.peersocket.protocol.snapshot.SnapshotParticipant;
 import io.peersocket.protocol.snapshot.Snapshots;
 import io.peersocket.store.PeerRecord;
@@ -133,7 +132,7 @@ public final class Node implements Host, AutoCloseable {
         this.peerExchange = new PeerExchange(this, config.peerExchange());
         this.kademlia = config.kademlia() == null ? null : new Kademlia(this, config.kademlia());
         this.kadManager = kademlia == null ? null : new KadConnectionManager(kademlia);
-        this.snapshots = new Snapshots(this, despatcher, SnapshotConfig.defaults(), this::channelPeers);
+        this.snapshots = new Snapshots(this, despatcher, config.snapshot(), this::channelPeers);
         registerSnapshotState();
         if (kademlia != null) {
             // Join the DHT: a self-lookup as soon as the first DHT server is known (then the connection manager

@@ -7,6 +7,7 @@ import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.protocol.handshake.HandshakeConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
+import io.peersocket.protocol.snapshot.SnapshotConfig;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportHandler;
@@ -50,6 +51,7 @@ public final class NodeBuilder {
     private PeerExchangeConfig peerExchange = PeerExchangeConfig.defaults();
     private KadConfig kademlia;
     private int redialOnStart = 8;
+    private SnapshotConfig snapshot = SnapshotConfig.defaults();
     private OpenTelemetry openTelemetry = OpenTelemetry.noop();
 
     NodeBuilder() {}
@@ -168,11 +170,17 @@ public final class NodeBuilder {
         return this;
     }
 
+    /** Snapshot limits and timeouts (default {@link SnapshotConfig#defaults()}; docs/snapshot.md). */
+    public NodeBuilder snapshots(SnapshotConfig config) {
+        this.snapshot = Objects.requireNonNull(config);
+        return this;
+    }
+
     public NodeConfig config() {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
                 transportFactory, eventLoop, handshake, peerExchange, kademlia,
-                redialOnStart, openTelemetry);
+                redialOnStart, openTelemetry, snapshot);
     }
 
     /**

@@ -7,6 +7,7 @@ import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.protocol.handshake.HandshakeConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
+import io.peersocket.protocol.snapshot.SnapshotConfig;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportHandler;
@@ -35,6 +36,7 @@ import java.util.function.UnaryOperator;
  * @param kademlia the Kademlia DHT settings, or null to run without the DHT
  * @param redialOnStart how many of the most recently connected stored peers to dial at start (seed 000)
  * @param openTelemetry where the node's spans and metrics go ({@link OpenTelemetry#noop()} for none)
+ * @param snapshot snapshot limits and timeouts (docs/snapshot.md)
  */
 public record NodeConfig(
         Path dataDir,
@@ -50,7 +52,8 @@ public record NodeConfig(
         PeerExchangeConfig peerExchange,
         KadConfig kademlia,
         int redialOnStart,
-        OpenTelemetry openTelemetry) {
+        OpenTelemetry openTelemetry,
+        SnapshotConfig snapshot) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
     public long networkId() { return handshake.networkId(); }

@@ -26,9 +26,12 @@ class SnapshotSimTest {
     static final long SLOW_MS = 400;
 
     /** A full mesh of {@code NODES} token apps; link 0–1 has {@value #SLOW_MS} ms one-way latency. */
-    static Simulator mesh(long seed) {
-        Simulator sim = Simulator.start(SimConfig.of(NODES, seed).withSetup(n -> TokenApp.install(n.node().snapshots(),
-                n.node().loop(), () -> n.node().snapshots().channelPeers(), ISSUED)));
+    static Simulator mesh(long seed) { return mesh(seed, SnapshotConfig.defaults()); }
+
+    static Simulator mesh(long seed, SnapshotConfig limits) {
+        Simulator sim = Simulator.start(SimConfig.of(NODES, seed).withNodeOptions(b -> b.snapshots(limits))
+                .withSetup(n -> TokenApp.install(n.node().snapshots(), n.node().loop(),
+                        () -> n.node().snapshots().channelPeers(), ISSUED)));
         sim.network().setLink(sim.peerId(0), sim.peerId(1), new LinkConditions(SLOW_MS, 0));
         List<CompletableFuture<?>> dials = new ArrayList<>();
         for (int i = 0; i < NODES; i++) {
@@ -254,5 +257,42 @@ class SnapshotSimTest {
         }
         // node 4 reaches initiators it was never introduced to through the addresses in the marker
         assertThat(complete).isGreaterThanOrEqualTo(12);
+    }
+
+    @Test
+    void recordingLimitsMakeChannelsIncompleteInsteadOfGrowing() {
+        int truncated = 0;
+        for (long seed = 1; seed <= 6; seed++) {
+            try (Simulator sim = mesh(seed, SnapshotConfig.defaults().withMaxMessagesPerChannel(2))) {
+                sim.runFor(300);
+                // from node 0: its marker to node 1 takes the slow link, so node 1 records the fast channels' tokens
+                GlobalSnapshot g = sim.await(sim.node(0).snapshots().snapshot(5_000), 10_000);
+                for (NodeSnapshot n : g.nodes().values()) {
+                    for (ChannelState c : n.channels()) {
+                        assertThat(c.messages()).hasSizeLessThanOrEqualTo(2);
+                        if (c.dropped() > 0) {
+                            truncated++;
+                            assertThat(c.complete()).isFalse();
+                            assertThat(c.problem()).contains("over the recording limit");
+                        }
+                    }
+                }
+                if (g.complete()) assertThat(TokenApp.conservation(g).holds()).isTrue();
+            }
+        }
+        assertThat(truncated).isPositive();
+    }
+
+    @Test
+    void aReportOverTheLimitLeavesOutMessagesThenStateAndSaysSo() {
+        try (Simulator sim = mesh(4, SnapshotConfig.defaults().withMaxReportBytes(1024))) {
+            sim.runFor(300);
+            GlobalSnapshot g = sim.await(sim.node(2).snapshots().snapshot(5_000), 10_000);
+            assertThat(g.nodes()).hasSize(NODES);
+            assertThat(g.complete()).isFalse();
+            assertThat(String.join("\n", g.allProblems())).contains("report over 1024 bytes");
+            // the initiator's own part is not sent, so it keeps everything
+            assertThat(g.nodes().get(sim.peerId(2)).state()).containsKeys("node", "tokens");
+        }
     }
 }

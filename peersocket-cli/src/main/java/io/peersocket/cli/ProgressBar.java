@@ -72,7 +72,8 @@ final class ProgressBar {
         sb.append(String.format(Locale.ROOT, ", %,d chunks, %,.0f chunks/s", chunks, rateD(chunks, elapsedMs)));
         long bps = rate(bytes, elapsedMs);
         if (total > 0 && bytes < total && bps > 0) {
-            sb.append(", ETA ").append(duration((total - bytes) * 1000 / bps));
+            long etaS = ((total - bytes) * 1000 / bps + 999) / 1000;
+            sb.append(", ETA ").append(etaS < 60 ? etaS + "s" : duration(etaS * 1000));
         }
         return sb.toString();
     }
@@ -95,7 +96,7 @@ final class ProgressBar {
     static String duration(long ms) {
         long s = (ms + 999) / 1000;
         if (ms < 1000) return ms + " ms";
-        if (s < 60) return s + "s";
+        if (s < 60) return String.format(Locale.ROOT, "%.1fs", ms / 1000.0);
         if (s < 3600) return String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
         return String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
     }

@@ -89,6 +89,15 @@ class ShareGetCliTest {
     }
 
     @Test
+    void helpDescribesBothCommands() {
+        for (String cmd : List.of("share", "get")) {
+            CliTest.Run r = CliTest.run(cmd, "--help");
+            assertThat(r.exit()).as(cmd).isZero();
+            assertThat(r.out()).as(cmd).contains("Usage: peersocket " + cmd, "--data");
+        }
+    }
+
+    @Test
     void shareThenGetIsByteIdentical(@TempDir Path dir) throws Exception {
         Path data = dir.resolve("node");
         startNode(data);

@@ -438,8 +438,10 @@ public final class ContentFiles {
      * the size the manifest gives.
      *
      * @throws FileAlreadyExistsException if {@code out} exists
-     * @throws InvalidChunkException for a bad manifest or chunk (nothing is left at {@code out})
-     * @throws ChunkNotFoundException for a missing chunk (nothing is left at {@code out})
+     * @throws InvalidChunkException for a bad manifest or chunk (nothing is left at {@code out}; counted as
+     *     {@code content.get.invalid} in the store's counters)
+     * @throws ChunkNotFoundException for a missing chunk (nothing is left at {@code out}; counted as
+     *     {@code content.get.missing})
      * @throws IOException on write errors, timeouts or interrupts
      */
     public GetResult get(ChunkAddress root, Path out, Progress progress) throws IOException {
@@ -449,6 +451,18 @@ public final class ContentFiles {
         if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
             throw new FileAlreadyExistsException(target.toString(), null, "refusing to overwrite");
         }
+        try {
+            return getChecked(root, target, p);
+        } catch (InvalidChunkException e) {
+            store.counters().increment("content.get.invalid");
+            throw e;
+        } catch (ChunkNotFoundException e) {
+            store.counters().increment("content.get.missing");
+            throw e;
+        }
+    }
+
+    private GetResult getChecked(ChunkAddress root, Path target, Progress p) throws IOException {
         long[] chunks = {0};
         Manifest m = readManifest(root, chunks);
         long total = m.totalSize();

@@ -169,6 +169,7 @@ class ContentFilesTest {
                     .isInstanceOf(ChunkNotFoundException.class)
                     .hasMessageContaining(leaf.toHex()).hasMessageContaining("one.bin");
             assertThat(out).doesNotExist();
+            assertThat(cs.counters().get("content.get.missing")).isEqualTo(1);
             try (Stream<Path> left = Files.list(tmp)) {
                 assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains(".part-"));
             }
@@ -195,6 +196,7 @@ class ContentFilesTest {
             await(cs.put(huge, true));
             assertThatThrownBy(() -> files.get(huge.address(), tmp.resolve("y"), null))
                     .isInstanceOf(InvalidChunkException.class).hasMessageContaining("too large for a manifest");
+            assertThat(cs.counters().get("content.get.invalid")).isEqualTo(2);
             assertThat(tmp.resolve("x")).doesNotExist();
         }
     }

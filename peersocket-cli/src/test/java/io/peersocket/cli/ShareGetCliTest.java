@@ -34,7 +34,7 @@ class ShareGetCliTest {
     private void startNode(Path data) throws Exception {
         String java = ProcessHandle.current().info().command().orElseThrow();
         node = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "node", "--data", data.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--dht", "off")
+                "node", "--data", data.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--dht", "off", "--chunk-capacity", "50000")
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         BufferedReader r = new BufferedReader(new InputStreamReader(node.getInputStream(), StandardCharsets.UTF_8));
         String line = CompletableFuture.supplyAsync(() -> {

@@ -495,7 +495,7 @@ public final class ContentFiles {
                 List<Manifest.Entry> dirs = new ArrayList<>(m.entries().stream().filter(Manifest.Entry::isDirectory).toList());
                 java.util.Collections.reverse(dirs);
                 for (Manifest.Entry e : dirs) {
-                    setPermissions(tmp.resolve(e.path()), e.permissions() | 0700);
+                    setPermissions(tmp.resolve(e.path()), e.permissions());
                 }
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);

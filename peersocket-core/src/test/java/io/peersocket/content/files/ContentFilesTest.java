@@ -66,6 +66,7 @@ class ContentFilesTest {
         // A file of several chunk-tree levels' worth (real bytes) and the corner cases.
         Files.write(src.resolve("jdk-src-prefix.bin"), RealData.bytes(600_000));
         Files.createDirectories(src.resolve("empty/dir"));
+        Files.setPosixFilePermissions(src.resolve("empty"), PosixFilePermissions.fromString("rwxr-x---"));
         Files.write(src.resolve("empty.txt"), new byte[0]);
         Path secret = src.resolve("private.txt");
         Files.write(secret, RealData.bytes(5000));
@@ -85,7 +86,7 @@ class ContentFilesTest {
                 String rel = root.relativize(p).toString();
                 String perms = PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
                 if (Files.isDirectory(p)) {
-                    out.put(rel, "dir");
+                    out.put(rel, "dir " + perms);
                 } else {
                     byte[] h = MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p));
                     out.put(rel, HexFormat.of().formatHex(h) + " " + perms);

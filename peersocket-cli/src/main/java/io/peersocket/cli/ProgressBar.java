@@ -11,6 +11,8 @@ import java.util.Map;
  */
 final class ProgressBar {
     private static final int WIDTH = 24;
+    /** Rates and ETA are shown once this much time has passed, ms. */
+    static final long MIN_RATE_MS = 500;
     private final String label;
     private final PrintStream err;
     private final boolean terminal;
@@ -69,7 +71,11 @@ final class ProgressBar {
         } else {
             sb.append(size(bytes));
         }
-        sb.append(String.format(Locale.ROOT, ", %,d chunks, %,.0f chunks/s", chunks, rateD(chunks, elapsedMs)));
+        sb.append(String.format(Locale.ROOT, ", %,d chunks", chunks));
+        if (elapsedMs < MIN_RATE_MS) {
+            return sb.toString(); // too early for a meaningful rate or ETA
+        }
+        sb.append(String.format(Locale.ROOT, ", %,.0f chunks/s", rateD(chunks, elapsedMs)));
         long bps = rate(bytes, elapsedMs);
         if (total > 0 && bytes < total && bps > 0) {
             long etaS = ((total - bytes) * 1000 / bps + 999) / 1000;

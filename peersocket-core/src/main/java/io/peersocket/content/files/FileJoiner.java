@@ -37,7 +37,12 @@ public final class FileJoiner {
 
     private FileJoiner() {}
 
-    /** The outcome of a join. */
+    /**
+     * The outcome of a join.
+     *
+     * @param size data bytes written
+     * @param chunks chunks fetched and checked (leaves and intermediate chunks)
+     */
     public record Result(long size, long chunks) {}
 
     /**

@@ -23,7 +23,13 @@ public final class FileSplitter {
     /** Addresses per intermediate chunk. */
     public static final int BRANCHES = Chunk.MAX_PAYLOAD / ChunkAddress.BYTES;
 
-    /** The outcome of a split. */
+    /**
+     * The outcome of a split.
+     *
+     * @param root the tree's root address
+     * @param size data bytes split
+     * @param chunks chunks handed to the sink (leaves and intermediate chunks; repeats counted each time)
+     */
     public record Result(ChunkAddress root, long size, long chunks) {}
 
     private final Consumer<Chunk> sink;

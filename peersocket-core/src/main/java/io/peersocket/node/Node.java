@@ -22,6 +22,8 @@ import io.peersocket.protocol.snapshot.Snapshots;
 import io.peersocket.store.PeerRecord;
 import io.peersocket.store.Store;
 import io.peersocket.telemetry.Telemetry;
+import io.peersocket.content.ChunkAddress;
+import io.peersocket.content.ChunkStore;
 import io.peersocket.transport.Connection;
 import io.peersocket.transport.Stream;
 import io.peersocket.transport.StreamHandler;
@@ -85,6 +87,7 @@ public final class Node implements Host, AutoCloseable {
     private final Telemetry telemetry;
     private AutoCloseable counterInstruments = () -> { };
     private final Store store; // null when ephemeral
+    private final ChunkStore chunks; // null when ephemeral
     private final Transport transport;
     private final Despatcher despatcher;
     private final Ping ping;
@@ -119,6 +122,8 @@ public final class Node implements Host, AutoCloseable {
         this.transport = config.transportFactory().apply(tc, new Handler());
         this.telemetry = Telemetry.of(config.openTelemetry());
         this.despatcher = new Despatcher(loop, config.despatch(), this::connection, counters, telemetry);
+        this.chunks = store == null ? null : ChunkStore.open(store, ChunkAddress.overlayOf(hostKey.peerId()),
+                config.chunks(), loop, loop::nowMs, counters);
         this.ping = new Ping(loop);
         this.identify = new Identify(hostKey, config.agentVersion(), () -> List.copyOf(protocols.keySet()),
                 () -> listenAddresses);
@@ -344,6 +349,12 @@ public final class Node implements Host, AutoCloseable {
 
     /** The store, or null for an ephemeral node. */
     @Override public Store store() { return store; }
+
+    /**
+     * The chunk store (seed 001), in the node's store; null for an ephemeral node. Bins are by proximity
+     * order to {@link ChunkAddress#overlayOf}{@code (peerId())}; listeners run on the event loop.
+     */
+    @Override public ChunkStore chunks() { return chunks; }
 
     // ---- protocols ----------------------------------------------------------------------------------
 

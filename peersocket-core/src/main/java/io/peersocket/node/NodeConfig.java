@@ -1,6 +1,7 @@
 package io.peersocket.node;
 
 import io.opentelemetry.api.OpenTelemetry;
+import io.peersocket.content.ChunkStoreConfig;
 import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
@@ -37,6 +38,7 @@ import java.util.function.UnaryOperator;
  * @param redialOnStart how many of the most recently connected stored peers to dial at start (seed 000)
  * @param openTelemetry where the node's spans and metrics go ({@link OpenTelemetry#noop()} for none)
  * @param snapshot snapshot limits and timeouts (docs/snapshot.md)
+ * @param chunks chunk store settings (capacity, GC batch, verify on read); used when there is a data dir
  */
 public record NodeConfig(
         Path dataDir,
@@ -53,7 +55,8 @@ public record NodeConfig(
         KadConfig kademlia,
         int redialOnStart,
         OpenTelemetry openTelemetry,
-        SnapshotConfig snapshot) {
+        SnapshotConfig snapshot,
+        ChunkStoreConfig chunks) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
     public long networkId() { return handshake.networkId(); }

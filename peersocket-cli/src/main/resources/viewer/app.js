@@ -97,11 +97,17 @@
       }
       t.spans.push(s);
       t.version++;
-      if (s.startNanos < t.start) { t.start = s.startNanos; t.first = s; }
-      if (s.endNanos > t.end) t.end = s.endNanos;
       const remote = attr(s, 'peersocket.remote_peer');
       const protocol = attr(s, 'peersocket.protocol');
-      const name = msgName(s);
+      const name = remote ? msgName(s) : '';
+      if (s.startNanos < t.start) t.start = s.startNanos;
+      if (s.endNanos > t.end) t.end = s.endNanos;
+      // The trace's first message: its earliest span between two peers (else its earliest span).
+      if (!t.first || (remote && (!t.firstRemote || s.startNanos < t.first.startNanos))
+          || (!remote && !t.firstRemote && s.startNanos < t.first.startNanos)) {
+        t.first = s;
+        t.firstRemote = !!remote;
+      }
       t.peers.add(s.peer);
       state.peersSeen.add(s.peer);
       if (remote) {
@@ -151,7 +157,7 @@
     for (const node of state.nodes) {
       const p = pos.get(node.id);
       const anchor = Math.abs(p.dx) < 0.3 ? 'middle' : p.dx > 0 ? 'start' : 'end';
-      const lx = p.x + p.dx * (r + 6), ly = p.y + p.dy * (r + 8) + 4;
+      const lx = p.x + p.dx * (r + 9), ly = p.y + p.dy * (r + 9) + 4;
       html += '<g class="node' + (node.up === false ? ' down' : '') + '" data-node="' + esc(node.id) + '" data-label="' + esc(node.label) + '">'
         + '<title>' + esc(node.label + '\n' + node.id + '\n' + (node.addresses || []).join('\n')) + '</title>'
         + '<circle cx="' + p.x.toFixed(1) + '" cy="' + p.y.toFixed(1) + '" r="' + r + '"></circle>'
@@ -416,12 +422,10 @@
     const cur = state.traces.get(state.selected);
     if (cur && cur.complete) return;
     let best = null, bestScore = -1;
-    let looked = 0;
-    const all = [...state.traces.values()];
-    for (let i = all.length - 1; i >= 0 && looked < 100; i--) {
-      const t = all[i];
-      if (!t.names.has(state.autoSelect) || !matches(t)) continue;
-      looked++;
+    const candidates = [];
+    for (const t of state.traces.values()) if (t.names.has(state.autoSelect) && matches(t)) candidates.push(t);
+    candidates.sort((a, b) => b.start - a.start);
+    for (const t of candidates.slice(0, 100)) {
       const seq = buildSequence(t);
       const matched = seq.arrows.filter((a) => a.tSend != null && a.tRecv != null && !a.synthetic).length;
       const score = matched * 2 + seq.arrows.length;

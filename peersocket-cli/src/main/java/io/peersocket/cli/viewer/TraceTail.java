@@ -9,13 +9,15 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 
 /**
  * Follows one node's {@code traces.jsonl} as it grows: each {@link #poll} reads the complete lines appended
  * since the last poll (at most {@link #MAX_READ_BYTES} per call) and adds the valid spans to a {@link SpanStore}.
  * A partial last line waits for its newline; a line longer than {@link Spans#MAX_LINE_BYTES} or not a valid span
- * is skipped and counted. A file that shrinks (replaced or truncated) is read again from its start; a missing
- * file is not an error (the node may not have written a span yet).
+ * is skipped and counted. When the node rotates the file (renames it to {@code traces.jsonl.1} and starts a new
+ * one) the rest of the renamed file is read first, then the new file from its start; a file truncated in place
+ * is read again from its start. A missing file is not an error (the node may not have written a span yet).
  *
  * <p>Not thread-safe: call {@link #poll} from one thread.
  */
@@ -27,6 +29,7 @@ public final class TraceTail {
     private final SpanStore store;
     private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
     private long position;
+    private Object fileKey;
     private boolean skippingLongLine;
     private long added, rejected;
     private String lastError;
@@ -47,21 +50,49 @@ public final class TraceTail {
      * @throws IOException if the file exists but cannot be read
      */
     public int poll() throws IOException {
-        long size;
+        BasicFileAttributes attrs;
         try {
-            size = Files.size(file);
+            attrs = Files.readAttributes(file, BasicFileAttributes.class);
         } catch (NoSuchFileException e) {
             return 0;
         }
-        if (size < position) { // replaced or truncated: start again
-            position = 0;
-            partial.reset();
-            skippingLongLine = false;
+        int count = 0;
+        Object key = attrs.fileKey();
+        if (fileKey != null && key != null && !key.equals(fileKey)) { // rotated or replaced
+            Path rotated = file.resolveSibling(file.getFileName() + ".1");
+            try {
+                if (fileKey.equals(Files.readAttributes(rotated, BasicFileAttributes.class).fileKey())) {
+                    // Finish the old file (bounded: at most a few reads' worth).
+                    for (int i = 0; i < 16; i++) {
+                        int before = count;
+                        long was = position;
+                        count += read(rotated, Files.size(rotated));
+                        if (position == was && count == before) break;
+                    }
+                }
+            } catch (NoSuchFileException ignored) {
+                // gone already: what it held after our last poll is lost
+            }
+            restart();
+        } else if (attrs.size() < position) { // truncated in place
+            restart();
         }
-        if (size == position) return 0;
+        fileKey = key;
+        return count + read(file, attrs.size());
+    }
+
+    private void restart() {
+        position = 0;
+        partial.reset();
+        skippingLongLine = false;
+    }
+
+    /** Reads what {@code f} holds past {@link #position} (at most {@link #MAX_READ_BYTES}). */
+    private int read(Path f, long size) throws IOException {
+        if (size <= position) return 0;
         int n = (int) Math.min(size - position, MAX_READ_BYTES);
         ByteBuffer buf = ByteBuffer.allocate(n);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
             while (buf.hasRemaining()) {
                 int r = ch.read(buf, position + buf.position());
                 if (r < 0) break;

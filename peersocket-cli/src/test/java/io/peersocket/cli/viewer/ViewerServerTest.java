@@ -109,10 +109,20 @@ class ViewerServerTest {
         assertThat(tail.rejected()).isEqualTo(3);
         assertThat(tail.lastError()).contains("longer than");
 
-        // Replaced by a shorter file: read again from the start.
+        // Truncated in place and rewritten: read again from the start.
         Files.writeString(file, lines.get(1) + "\n");
         assertThat(tail.poll()).isEqualTo(1);
         assertThat(store.size()).isEqualTo(6);
+
+        // Rotated as the node does it: the unread end of the old file (now traces.jsonl.1) is read, then the new file.
+        append(file, lines.get(2) + "\n" + lines.get(3).substring(0, 30));
+        assertThat(tail.poll()).isEqualTo(1);
+        append(file, lines.get(3).substring(30) + "\n" + lines.get(0) + "\n");
+        Files.move(file, dir.resolve("traces.jsonl.1"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        append(file, lines.get(1) + "\n");
+        assertThat(tail.poll()).isEqualTo(3);
+        assertThat(store.size()).isEqualTo(10);
+        assertThat(tail.rejected()).isEqualTo(3);
     }
 
     @Test

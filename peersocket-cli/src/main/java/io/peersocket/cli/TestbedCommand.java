@@ -30,7 +30,9 @@ import picocli.CommandLine.Option;
  * {@code peersocket testbed} (seed 002 "p2p-testbed"): starts N real node processes on loopback, each with its
  * own data dir and UDP port; peer i dials every peer j > i; peer 0 pings random peers; random pairs run a
  * despatch request/reply and a counting conversation; prints a summary and exits 0 only if every check
- * passed. Every process and temp dir is removed at the end, also on Ctrl-C.
+ * passed. Every process and temp dir is removed at the end, also on Ctrl-C. With {@code --view} it also serves
+ * the testbed viewer ({@link TestbedViewer}, {@link io.peersocket.cli.viewer.ViewerServer}) from the moment every
+ * node listens, and after the scenario keeps the nodes pinging each other until Ctrl-C or {@code --duration}.
  */
 @Command(name = "testbed", mixinStandardHelpOptions = true,
         description = {"Start N node processes on loopback, connect them (peer i dials every j > i),",

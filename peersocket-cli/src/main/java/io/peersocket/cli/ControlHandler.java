@@ -1,5 +1,8 @@
 package io.peersocket.cli;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.context.Scope;
 import io.peersocket.despatch.Message;
 import io.peersocket.identity.PeerId;
 import io.peersocket.multiaddr.Multiaddr;
@@ -24,8 +27,12 @@ import java.util.concurrent.TimeUnit;
  * {@code "ok": true} and results, or {@code "ok": false, "error": "…"}. See docs/cli.md.
  *
  * <p>Commands: {@code status}; {@code peers} (our recency list, then peers learned from others); {@code dial {addr}}; {@code ping {peer, count}};
- * {@code request {peer, bytes}} (demo echo, returns the RTT); {@code count {peer, limit}} (demo counting
- * conversation); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
+ * {@code request {peer, bytes}} (demo echo, returns the RTT);
+ * the demo commands ({@code request}, {@code count}, {@code demo-ping}, {@code demo-forward}) run in a root span
+ * {@code "control CMD"} and answer its {@code traceId} when tracing records it; {@code count {peer, limit}} (demo counting
+ * conversation); {@code demo-ping {peer, bytes?}} (demo PING → PONG request, returns the RTT);
+ * {@code demo-forward {via, to}} (demo FORWARD request to {@code via}, which forwards it to {@code to} — a peer id
+ * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
  * {@code dht-find-peer {peer}}, {@code dht-put {key, value}}, {@code dht-get {key}}, {@code dht-provide {name}},
  * {@code dht-find-providers {name}}. Thread-safe: each call blocks its caller (bounded).
  */
@@ -112,13 +119,41 @@ final class ControlHandler {
                 byte[] payload = new byte[num(r, "bytes", 64)];
                 new Random().nextBytes(payload);
                 long t0 = System.nanoTime();
-                Message reply = node.despatcher().request(peer, DemoApp.ECHO_REQUEST, payload).get(TIMEOUT_S, TimeUnit.SECONDS);
+                Message reply = traced(cmd, out, () -> node.despatcher().request(peer, DemoApp.ECHO_REQUEST, payload))
+                        .get(TIMEOUT_S, TimeUnit.SECONDS);
                 out.put("rttMs", (System.nanoTime() - t0) / 1e6);
                 if (!Arrays.equals(reply.payload(), payload)) throw new IllegalStateException("echo payload differs");
             }
+            case "demo-ping" -> {
+                PeerId peer = PeerId.parse(str(r, "peer"));
+                byte[] payload = new byte[num(r, "bytes", 16)];
+                if (payload.length > 65536) throw new IllegalArgumentException("bytes must be <= 65536");
+                new Random().nextBytes(payload);
+                long t0 = System.nanoTime();
+                Message reply = traced(cmd, out, () -> node.despatcher().request(peer, DemoApp.PING, payload))
+                        .get(TIMEOUT_S, TimeUnit.SECONDS);
+                out.put("rttMs", (System.nanoTime() - t0) / 1e6);
+                if (reply.type() != DemoApp.PONG || !Arrays.equals(reply.payload(), payload)) {
+                    throw new IllegalStateException("PONG payload differs");
+                }
+            }
+            case "demo-forward" -> {
+                List<PeerId> route = new ArrayList<>();
+                route.add(PeerId.parse(str(r, "via")));
+                Object to = r.get("to");
+                if (to instanceof String s) route.add(PeerId.parse(s));
+                else if (to instanceof List<?> l) for (Object o : l) route.add(PeerId.parse(String.valueOf(o)));
+                else throw new IllegalArgumentException("missing \"to\" (a peer id or a list of them)");
+                long t0 = System.nanoTime();
+                List<String> path = traced(cmd, out, () -> DemoApp.forward(node.despatcher(), route))
+                        .get(TIMEOUT_S, TimeUnit.SECONDS);
+                out.put("rttMs", (System.nanoTime() - t0) / 1e6);
+                out.put("path", path);
+            }
             case "count" -> {
                 PeerId peer = PeerId.parse(str(r, "peer"));
-                long received = DemoApp.count(node.despatcher(), peer, num(r, "limit", 20)).get(TIMEOUT_S, TimeUnit.SECONDS);
+                int limit = num(r, "limit", 20);
+                long received = traced(cmd, out, () -> DemoApp.count(node.despatcher(), peer, limit)).get(TIMEOUT_S, TimeUnit.SECONDS);
                 out.put("received", received);
             }
             case "stats" -> {
@@ -157,6 +192,26 @@ final class ControlHandler {
             }
             default -> throw new IllegalArgumentException("unknown command \"" + cmd + "\"");
         }
+    }
+
+    /**
+     * Starts {@code work} inside a new root span {@code "control CMD"} (ended when the work completes) and puts
+     * its trace id in {@code out} as {@code "traceId"} when tracing records it.
+     */
+    private <T> java.util.concurrent.CompletableFuture<T> traced(String cmd, Map<String, Object> out,
+            java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> work) {
+        Span span = node.telemetry().tracer().spanBuilder("control " + cmd).setNoParent()
+                .setSpanKind(SpanKind.INTERNAL).startSpan();
+        if (span.getSpanContext().isSampled()) out.put("traceId", span.getSpanContext().getTraceId());
+        java.util.concurrent.CompletableFuture<T> f;
+        try (Scope ignored = span.makeCurrent()) {
+            f = work.get();
+        } catch (RuntimeException e) {
+            io.peersocket.telemetry.Telemetry.end(span, e);
+            throw e;
+        }
+        return f.whenComplete((v, err) -> io.peersocket.telemetry.Telemetry.end(span,
+                err == null ? null : io.peersocket.util.Futures.unwrap(err)));
     }
 
     private Kademlia dht() {

@@ -1,6 +1,8 @@
 package io.peersocket.cli;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import io.peersocket.cli.telemetry.NodeTelemetry;
+import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.node.Node;
 import io.peersocket.node.NodeBuilder;
@@ -21,8 +23,9 @@ import picocli.CommandLine.Option;
 @Command(name = "node", mixinStandardHelpOptions = true,
         description = {"Run a node until interrupted (SIGINT/SIGTERM), then shut down cleanly.",
                 "Prints one line per listen address: listening <multiaddr>/p2p/<peer id>.",
-                "Serves ping, identify and the despatch layer with the demo app (echo request, counting conversation).",
-                "Other commands (peers, status) reach it through DATA/control.sock."})
+                "Serves ping, identify and the despatch layer with the demo app (echo, PING/PONG, FORWARD, counting conversation).",
+                "Other commands (peers, status) reach it through DATA/control.sock.",
+                "Spans go to DATA/traces.jsonl (one JSON object per line; see docs/cli.md)."})
 final class NodeCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, paramLabel = "DIR",
             description = "Data directory: identity key, database, control socket (created if missing).")
@@ -48,6 +51,18 @@ final class NodeCommand implements Callable<Integer> {
             description = "Log level on stderr: error, warn, info, debug, trace (default ${DEFAULT-VALUE}).")
     String logLevel;
 
+    @Option(names = "--otlp-endpoint", paramLabel = "URL",
+            description = "Also export spans and metrics to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318.")
+    String otlpEndpoint;
+
+    @Option(names = "--metrics", paramLabel = "HOST:PORT",
+            description = "Serve Prometheus text metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464.")
+    String metrics;
+
+    @Option(names = "--trace-sampling", paramLabel = "RATIO", defaultValue = "1.0",
+            description = "Fraction of new traces recorded, 0.0 to 1.0 (default ${DEFAULT-VALUE}); traces started by other nodes follow their choice.")
+    double traceSampling;
+
     @Option(names = "--control-stdin", hidden = true,
             description = "Also read JSON control requests on stdin and answer on stdout (used by the testbed); EOF stops the node.")
     boolean controlStdin;
@@ -57,7 +72,22 @@ final class NodeCommand implements Callable<Integer> {
         if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", logLevel);
         }
-        NodeBuilder b = Node.builder().dataDir(data);
+        String metricsHost = null;
+        int metricsPort = 0;
+        if (metrics != null) {
+            int colon = metrics.lastIndexOf(':');
+            if (colon <= 0) throw new IllegalArgumentException("--metrics must be HOST:PORT, got " + metrics);
+            metricsHost = metrics.substring(0, colon).replaceAll("^\\[|\\]$", "");
+            try {
+                metricsPort = Integer.parseInt(metrics.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--metrics port must be a number, got " + metrics);
+            }
+            if (metricsPort < 1 || metricsPort > 65535) throw new IllegalArgumentException("--metrics port must be 1..65535");
+        }
+        HostKey key = HostKey.loadOrCreate(data);
+        NodeTelemetry telemetry = NodeTelemetry.start(data, key.peerId(), traceSampling, otlpEndpoint, metricsHost, metricsPort);
+        NodeBuilder b = Node.builder().dataDir(data).hostKey(key).openTelemetry(telemetry.openTelemetry());
         if (listen.isEmpty()) listen.add("/ip4/0.0.0.0/udp/4001/quic-v1");
         for (String l : listen) b.listen(Multiaddr.parse(l));
         for (String p : peers) b.bootstrap(Multiaddr.parse(p));
@@ -69,8 +99,14 @@ final class NodeCommand implements Callable<Integer> {
             case "off" -> { }
             default -> throw new IllegalArgumentException("--dht must be server, client or off, not " + dhtMode);
         }
-        Node node = b.start();
-        DemoApp.install(node.despatcher());
+        Node node;
+        try {
+            node = b.start();
+        } catch (Exception e) {
+            telemetry.close();
+            throw e;
+        }
+        DemoApp.install(node.despatcher(), node.peerId());
         if (node.kademlia() != null) DhtNames.install(node.kademlia());
         ControlHandler handler = new ControlHandler(node);
         ControlSocket control = ControlSocket.start(data, handler);
@@ -78,6 +114,7 @@ final class NodeCommand implements Callable<Integer> {
         Runnable shutdown = () -> {
             control.close();
             node.close();
+            telemetry.close(); // flushes the span file
             stopped.countDown();
         };
         Runtime.getRuntime().addShutdownHook(new Thread(shutdown, "peersocket-shutdown"));

@@ -14,6 +14,8 @@ public final class Conversation {
     private final long id;
     private final boolean openedLocally;
     volatile boolean ended;
+    /** Context every message of this conversation is sent in (the opening message's span); null when tracing is off. */
+    volatile io.opentelemetry.context.Context traceContext;
 
     Conversation(Despatcher despatcher, PeerId peer, long id, boolean openedLocally) {
         this.despatcher = despatcher;

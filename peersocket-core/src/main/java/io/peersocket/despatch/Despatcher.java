@@ -1,14 +1,21 @@
 package io.peersocket.despatch;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
 import io.peersocket.identity.PeerId;
 import io.peersocket.negotiation.Multistream;
 import io.peersocket.negotiation.ProtocolHandler;
 import io.peersocket.transport.Connection;
 import io.peersocket.transport.Stream;
 import io.peersocket.transport.StreamHandler;
+import io.peersocket.telemetry.Telemetry;
 import io.peersocket.util.Counters;
 import io.peersocket.util.EventLoop;
 import io.peersocket.util.FrameDecoder;
+import io.peersocket.util.Futures;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -49,6 +56,15 @@ import org.slf4j.LoggerFactory;
  * enqueue to it. Handlers run on virtual threads, or on {@link DespatchConfig#handlerExecutor()} if one is set
  * (the simulator runs them on the event loop). Bad input (malformed header, oversized frame) resets that
  * stream and is counted; the node keeps serving.
+ *
+ * <p>Tracing and metrics ({@link Telemetry}): each message sent makes a span {@code "send NAME"} (CLIENT for a
+ * request, ending when its reply, error or timeout comes; PRODUCER otherwise, ending when handed to the
+ * transport) whose context goes in the header's trace field; each message received makes {@code "receive NAME"}
+ * (SERVER for a request, CONSUMER otherwise) as a child of the sender's span, and its handler runs inside
+ * {@code "handle NAME"} with that context current and the peer and trace id in the SLF4J MDC. A reply is sent in
+ * the context of the request's receive span, and every message of a conversation in the context of the
+ * conversation's opening message, so a request and its reply, and a whole conversation, are one trace. NAME is
+ * the name given with {@link #nameType} (or the type number). With the no-op telemetry nothing is allocated.
  */
 public final class Despatcher implements ProtocolHandler, AutoCloseable {
     public static final String PROTOCOL_ID = "/peersocket/despatch/1.0.0";
@@ -58,6 +74,8 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
     private final DespatchConfig config;
     private final Function<PeerId, CompletableFuture<Connection>> connector;
     private final Counters counters;
+    private final Telemetry telemetry;
+    private final Map<Integer, String> names = new ConcurrentHashMap<>();
     private final ExecutorService ownHandlerThreads; // null when the config names an executor
     private final Executor handlerThreads;
     private final AtomicLong nextId = new AtomicLong(1);
@@ -77,6 +95,9 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
     private static final class Pending {
         final CompletableFuture<Message> future;
         EventLoop.Cancellable timer;
+        Span span; // null when tracing is off
+        String name;
+        long startNanos;
 
         Pending(CompletableFuture<Message> future) { this.future = future; }
     }
@@ -88,10 +109,19 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
      */
     public Despatcher(EventLoop loop, DespatchConfig config, Function<PeerId, CompletableFuture<Connection>> connector,
                       Counters counters) {
+        this(loop, config, connector, counters, Telemetry.noop());
+    }
+
+    /**
+     * @param telemetry where spans and metrics go ({@link Telemetry#noop()} for none)
+     */
+    public Despatcher(EventLoop loop, DespatchConfig config, Function<PeerId, CompletableFuture<Connection>> connector,
+                      Counters counters, Telemetry telemetry) {
         this.loop = Objects.requireNonNull(loop);
         this.config = Objects.requireNonNull(config);
         this.connector = Objects.requireNonNull(connector);
         this.counters = Objects.requireNonNull(counters);
+        this.telemetry = Objects.requireNonNull(telemetry);
         this.ownHandlerThreads = config.handlerExecutor() == null ? Executors.newVirtualThreadPerTaskExecutor() : null;
         this.handlerThreads = ownHandlerThreads != null ? ownHandlerThreads : config.handlerExecutor();
     }
@@ -118,6 +148,45 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         factories.put(type, Objects.requireNonNull(factory));
     }
 
+    /** {@link #register(int, MessageHandler)} and {@link #nameType} in one; nothing changes if either argument is bad. */
+    public void register(int type, String name, MessageHandler handler) {
+        checkName(name);
+        register(type, handler);
+        names.put(type, name);
+    }
+
+    /** {@link #registerConversation(int, ConversationFactory)} and {@link #nameType} in one; nothing changes if either argument is bad. */
+    public void registerConversation(int type, String name, ConversationFactory factory) {
+        checkName(name);
+        registerConversation(type, factory);
+        names.put(type, name);
+    }
+
+    /**
+     * Names message type {@code type} (e.g. {@code "PING"}) for span names ({@code "send PING"}) and metric
+     * labels. Name reply types too; unnamed types show as their number.
+     *
+     * @param name 1 to 64 characters, letters, digits, {@code _ - . /}
+     * @throws IllegalArgumentException if the name is not like that or the type is negative
+     */
+    public void nameType(int type, String name) {
+        checkType(type);
+        checkName(name);
+        names.put(type, name);
+    }
+
+    private static void checkName(String name) {
+        if (name == null || name.isEmpty() || name.length() > 64 || !name.matches("[A-Za-z0-9_./-]+")) {
+            throw new IllegalArgumentException("bad message type name \"" + name + "\"");
+        }
+    }
+
+    /** The name given to {@code type}, or its number as text. */
+    public String typeName(int type) {
+        String n = names.get(type);
+        return n != null ? n : Integer.toString(type);
+    }
+
     private static void checkType(int type) {
         if (type < 0) throw new IllegalArgumentException("message type must be >= 0, got " + type);
     }
@@ -133,8 +202,10 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
     public CompletableFuture<Void> send(PeerId peer, int type, byte[] payload) {
         checkType(type);
         checkSize(payload);
-        Header h = new Header(0, type, nextId.getAndIncrement(), 0, 0, null);
-        return submit(peer, h, payload, true);
+        long id = nextId.getAndIncrement();
+        Span span = sendSpan(Context.current(), SpanKind.PRODUCER, peer, type, id, 0, 0, payload.length);
+        Header h = header(0, type, id, 0, 0, span);
+        return ended(submit(peer, h, payload, true), span);
     }
 
     /**
@@ -144,8 +215,10 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
     public CompletableFuture<Void> sendUnreliable(PeerId peer, int type, byte[] payload) {
         checkType(type);
         checkSize(payload);
-        Header h = new Header(0, type, nextId.getAndIncrement(), 0, 0, null);
-        return submit(peer, h, payload, false);
+        long id = nextId.getAndIncrement();
+        Span span = sendSpan(Context.current(), SpanKind.PRODUCER, peer, type, id, 0, 0, payload.length);
+        Header h = header(0, type, id, 0, 0, span);
+        return ended(submit(peer, h, payload, false), span);
     }
 
     /** {@link #request(PeerId, int, byte[], long)} with the configured default timeout. */
@@ -166,36 +239,55 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         checkSize(payload);
         if (timeoutMs <= 0) throw new IllegalArgumentException("timeoutMs must be > 0");
         long id = nextId.getAndIncrement();
-        Header h = new Header(Header.F_REQUEST, type, id, 0, 0, null);
+        Span span = sendSpan(Context.current(), SpanKind.CLIENT, peer, type, id, 0, 0, payload.length);
+        Header h = header(Header.F_REQUEST, type, id, 0, 0, span);
         CompletableFuture<Message> reply = new CompletableFuture<>();
+        long start = telemetry.enabled() ? System.nanoTime() : 0;
         loop.execute(() -> {
             if (closed) {
-                reply.completeExceptionally(new IllegalStateException("despatcher closed"));
+                failRequest(reply, span, new IllegalStateException("despatcher closed"));
                 return;
             }
             if (pending.size() >= config.maxPendingRequests()) {
                 counters.increment("despatch.request.refused_limit");
-                reply.completeExceptionally(new IllegalStateException("too many outstanding requests (" + pending.size() + ")"));
+                failRequest(reply, span, new IllegalStateException("too many outstanding requests (" + pending.size() + ")"));
                 return;
             }
             PendingKey key = new PendingKey(peer, id);
             Pending p = new Pending(reply);
+            p.span = span;
+            if (telemetry.enabled()) {
+                p.name = typeName(type);
+                p.startNanos = start;
+            }
             pending.put(key, p);
             p.timer = loop.schedule(() -> {
                 if (pending.remove(key) != null) {
                     counters.increment("despatch.request.timeout");
-                    reply.completeExceptionally(new TimeoutException("no reply from " + peer + " to message type "
-                            + type + " within " + timeoutMs + " ms"));
+                    requestDone(p, "timeout", new TimeoutException("no reply from " + peer + " to message type "
+                            + typeName(type) + " within " + timeoutMs + " ms"));
                 }
             }, timeoutMs);
             sendOnLoop(peer, h, payload, true).whenComplete((v, err) -> {
                 if (err != null && pending.remove(key) != null) {
                     p.timer.cancel();
-                    reply.completeExceptionally(err);
+                    requestDone(p, "error", Futures.unwrap(err));
                 }
             });
         });
         return reply;
+    }
+
+    private static void failRequest(CompletableFuture<Message> reply, Span span, Throwable err) {
+        Telemetry.end(span, err);
+        reply.completeExceptionally(err);
+    }
+
+    /** Ends a request: its span, its latency, then its future (with the reply if {@code err} is null). */
+    private void requestDone(Pending p, String outcome, Throwable err) {
+        if (p.name != null) telemetry.requestFinished(PROTOCOL_ID, p.name, (System.nanoTime() - p.startNanos) / 1_000_000, outcome);
+        Telemetry.end(p.span, err);
+        if (err != null) p.future.completeExceptionally(err);
     }
 
     /**
@@ -210,10 +302,13 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         Objects.requireNonNull(handler);
         long id = nextId.getAndIncrement();
         Conversation c = new Conversation(this, peer, id, true);
-        Header h = new Header(Header.F_CONVERSATION_OPEN, type, id, 0, 0, null);
+        Span span = sendSpan(Context.current(), SpanKind.PRODUCER, peer, type, id, 0, 0, payload.length);
+        if (span != null) c.traceContext = Context.current().with(span);
+        Header h = header(Header.F_CONVERSATION_OPEN, type, id, 0, 0, span);
         loop.execute(() -> {
             if (closed) {
                 c.ended = true;
+                Telemetry.end(span, new IllegalStateException("despatcher closed"));
                 runEnd(handler, c, ConversationHandler.EndReason.SHUTDOWN, "despatcher closed");
                 return;
             }
@@ -221,6 +316,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             conversations.put(st.key, st);
             st.touch();
             sendOnLoop(peer, h, payload, true).whenComplete((v, err) -> {
+                Telemetry.end(span, err);
                 if (err != null) finish(st, ConversationHandler.EndReason.ERROR, "opening message not sent: " + err.getMessage(), false);
             });
         });
@@ -233,7 +329,9 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         if (c.ended) return CompletableFuture.failedFuture(new IllegalStateException(c + " has ended"));
         int flags = Header.F_IN_REGARDS_TO | (c.isOpenedLocally() ? Header.F_OPENED_BY_SENDER : 0)
                 | (end ? Header.F_CONVERSATION_END : 0);
-        Header h = new Header(flags, type, nextId.getAndIncrement(), 0, c.id(), null);
+        long id = nextId.getAndIncrement();
+        Span span = sendSpan(conversationContext(c), SpanKind.PRODUCER, c.peer(), type, id, 0, c.id(), payload.length);
+        Header h = header(flags, type, id, 0, c.id(), span);
         CompletableFuture<Void> result = new CompletableFuture<>();
         loop.execute(() -> {
             ConvState st = conversations.get(new ConvKey(c.peer(), c.isOpenedLocally(), c.id()));
@@ -248,7 +346,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             });
             if (end) finish(st, ConversationHandler.EndReason.LOCAL, null, false);
         });
-        return result;
+        return ended(result, span);
     }
 
     void endConversation(Conversation c) {
@@ -264,8 +362,81 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         if (!request.isRequest()) throw new IllegalStateException("message " + request.id() + " is not a request");
         if (!replied(request)) throw new IllegalStateException("request " + request.id() + " was already answered");
         int flags = Header.F_IN_REPLY_TO | (error ? Header.F_ERROR : 0);
-        Header h = new Header(flags, type, nextId.getAndIncrement(), request.id(), 0, null);
-        return submit(request.peer(), h, payload, true);
+        long id = nextId.getAndIncrement();
+        Context parent = request.context != null ? request.context : Context.current();
+        Span span = sendSpan(parent, SpanKind.PRODUCER, request.peer(), type, id, request.id(), 0, payload.length);
+        if (span != null && error) span.setStatus(StatusCode.ERROR, "error reply");
+        Header h = header(flags, type, id, request.id(), 0, span);
+        return ended(submit(request.peer(), h, payload, true), span);
+    }
+
+    // ---- tracing helpers ----------------------------------------------------------------------------
+
+    private Context conversationContext(Conversation c) {
+        Context ctx = c.traceContext;
+        return ctx != null ? ctx : Context.current();
+    }
+
+    /** Starts {@code "send NAME"} as a child of {@code parent}; null when tracing is off. */
+    private Span sendSpan(Context parent, SpanKind kind, PeerId peer, int type, long id, long inReplyTo, long inRegardsTo,
+                          int bytes) {
+        if (!telemetry.enabled()) return null;
+        String name = typeName(type);
+        var b = telemetry.tracer().spanBuilder("send " + name).setParent(parent).setSpanKind(kind)
+                .setAttribute(Telemetry.REMOTE_PEER, peer.toString())
+                .setAttribute(Telemetry.PROTOCOL, PROTOCOL_ID)
+                .setAttribute(Telemetry.MESSAGE_TYPE, (long) type)
+                .setAttribute(Telemetry.MESSAGE_NAME, name)
+                .setAttribute(Telemetry.MESSAGE_ID, id)
+                .setAttribute(Telemetry.MESSAGE_BYTES, (long) bytes);
+        if (inReplyTo > 0) b.setAttribute(Telemetry.IN_REPLY_TO, inReplyTo);
+        if (inRegardsTo > 0) b.setAttribute(Telemetry.IN_REGARDS_TO, inRegardsTo);
+        return b.startSpan();
+    }
+
+    /** A header carrying {@code span}'s context in its trace field (none if the span is null or invalid). */
+    private Header header(int flags, int type, long id, long inReplyTo, long inRegardsTo, Span span) {
+        byte[] trace = span == null ? null : telemetry.inject(Context.root().with(span), Header.MAX_TRACE_BYTES);
+        return new Header(trace == null ? flags : flags | Header.F_TRACE, type, id, inReplyTo, inRegardsTo, trace);
+    }
+
+    /** Ends {@code span} when {@code f} completes. */
+    private static CompletableFuture<Void> ended(CompletableFuture<Void> f, Span span) {
+        if (span == null) return f;
+        return f.whenComplete((v, err) -> Telemetry.end(span, err == null ? null : Futures.unwrap(err)));
+    }
+
+    /** A handler call. */
+    private interface Body {
+        void run() throws Exception;
+    }
+
+    /** Runs a handler for {@code m} inside {@code "handle NAME"}, with its context current and the MDC set. */
+    private void handleTraced(Message m, Body body) throws Exception {
+        if (!telemetry.enabled()) {
+            try (Telemetry.MdcScope ignored = Telemetry.mdc(m.peer().toString(), null)) {
+                body.run();
+            }
+            return;
+        }
+        Context parent = m.context != null ? m.context : Context.root();
+        Span span = telemetry.tracer().spanBuilder("handle " + typeName(m.type())).setParent(parent)
+                .setSpanKind(SpanKind.INTERNAL)
+                .setAttribute(Telemetry.REMOTE_PEER, m.peer().toString())
+                .setAttribute(Telemetry.MESSAGE_TYPE, (long) m.type())
+                .setAttribute(Telemetry.MESSAGE_NAME, typeName(m.type()))
+                .setAttribute(Telemetry.MESSAGE_ID, m.id())
+                .startSpan();
+        Context ctx = parent.with(span);
+        Throwable failure = null;
+        try (Scope ignored = ctx.makeCurrent(); Telemetry.MdcScope ignored2 = Telemetry.mdc(m.peer().toString(), ctx)) {
+            body.run();
+        } catch (Exception | Error e) {
+            failure = e;
+            throw e;
+        } finally {
+            Telemetry.end(span, failure);
+        }
     }
 
     private final Map<Message, Boolean> answered = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
@@ -293,6 +464,11 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         byte[] frame = h.encode(payload);
         counters.increment("despatch.sent");
         counters.add("despatch.sent_bytes", frame.length);
+        if (telemetry.enabled()) telemetry.messageSent(PROTOCOL_ID, typeName(h.type()), frame.length);
+        if (log.isTraceEnabled()) {
+            log.trace("send {} id={} peer={} trace={} bytes={}", typeName(h.type()), h.messageId(), peer,
+                    Telemetry.traceId(h.trace()), frame.length);
+        }
         Link link = links.get(peer);
         if (!reliable) {
             if (link != null && link.isUsable() && link.connection != null
@@ -359,6 +535,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
     private void openLink(Link link) {
         connector.apply(link.peer).thenCompose(conn -> {
             CompletableFuture<Multistream.Negotiated> n = new CompletableFuture<>();
+            telemetry.streamOpened("outbound");
             loop.execute(() -> Multistream.select(conn, List.of(PROTOCOL_ID), id -> new Reader(link.peer))
                     .whenComplete((r, e) -> {
                         if (e != null) n.completeExceptionally(e);
@@ -370,7 +547,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                 Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
                         ? err.getCause() : err;
                 counters.increment("despatch.link.failed");
-                log.debug("despatch link to {} failed: {}", link.peer, cause.toString());
+                log.debug("despatch link failed peer={}: {}", link.peer, cause.toString());
                 if (links.get(link.peer) == link) links.remove(link.peer);
                 link.fail(cause);
                 return;
@@ -395,14 +572,14 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             frame = Header.decode(data);
         } catch (MalformedFrameException e) {
             counters.increment("despatch.drop.malformed");
-            log.debug("malformed datagram from {}: {}", connection.remotePeer(), e.getMessage());
+            log.debug("malformed datagram peer={}: {}", connection.remotePeer(), e.getMessage());
             return;
         }
         if (frame.payload().length > config.maxMessageBytes()) {
             counters.increment("despatch.drop.oversize");
             return;
         }
-        route(connection.remotePeer(), frame, false);
+        route(connection.remotePeer(), frame, false, data.length);
     }
 
     /** Forgets the streams of a closed connection; the next send opens a new one. */
@@ -429,15 +606,15 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                         throw new FrameDecoder.FrameException("payload of " + f.payload().length + " bytes exceeds limit "
                                 + config.maxMessageBytes(), true);
                     }
-                    route(peer, f, true);
+                    route(peer, f, true, bytes.length);
                 });
             } catch (FrameDecoder.FrameException e) {
                 counters.increment(e.isOversize() ? "despatch.drop.oversize" : "despatch.drop.malformed");
-                log.warn("despatch stream from {} reset: {}", peer, e.getMessage());
+                log.warn("despatch stream reset peer={}: {}", peer, e.getMessage());
                 resetLink(s);
             } catch (MalformedFrameException e) {
                 counters.increment("despatch.drop.malformed");
-                log.warn("despatch stream from {} reset: {}", peer, e.getMessage());
+                log.warn("despatch stream reset peer={}: {}", peer, e.getMessage());
                 resetLink(s);
             }
         }
@@ -458,22 +635,64 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
 
     // ---- routing ------------------------------------------------------------------------------------
 
-    private void route(PeerId peer, Header.Frame f, boolean reliable) {
+    private void route(PeerId peer, Header.Frame f, boolean reliable, int frameBytes) {
         if (closed) return;
         Header h = f.header();
         counters.increment("despatch.received");
+        if (telemetry.enabled()) telemetry.messageReceived(PROTOCOL_ID, typeName(h.type()), frameBytes);
         Message m = new Message(this, peer, h, f.payload(), reliable);
+        Span span = null;
+        if (telemetry.enabled()) {
+            Context parent = telemetry.extract(h.trace());
+            String name = typeName(h.type());
+            var b = telemetry.tracer().spanBuilder("receive " + name).setParent(parent)
+                    .setSpanKind(h.has(Header.F_REQUEST) ? SpanKind.SERVER : SpanKind.CONSUMER)
+                    .setAttribute(Telemetry.REMOTE_PEER, peer.toString())
+                    .setAttribute(Telemetry.PROTOCOL, PROTOCOL_ID)
+                    .setAttribute(Telemetry.MESSAGE_TYPE, (long) h.type())
+                    .setAttribute(Telemetry.MESSAGE_NAME, name)
+                    .setAttribute(Telemetry.MESSAGE_ID, h.messageId())
+                    .setAttribute(Telemetry.MESSAGE_BYTES, (long) f.payload().length)
+                    .setAttribute(Telemetry.RELIABLE, reliable);
+            if (h.inReplyTo() > 0) b.setAttribute(Telemetry.IN_REPLY_TO, h.inReplyTo());
+            if (h.inRegardsTo() > 0) b.setAttribute(Telemetry.IN_REGARDS_TO, h.inRegardsTo());
+            span = b.startSpan();
+            m.context = parent.with(span);
+        }
+        if (log.isTraceEnabled()) {
+            log.trace("receive {} id={} peer={} trace={} bytes={}", typeName(h.type()), h.messageId(), peer,
+                    Telemetry.traceId(h.trace()), frameBytes);
+        }
+        String drop = dispatch(peer, h, m);
+        if (span != null) {
+            if (drop != null) {
+                span.setAttribute(Telemetry.DROP_REASON, drop);
+                span.setStatus(StatusCode.ERROR, "dropped: " + drop);
+            } else if (h.has(Header.F_ERROR)) {
+                span.setStatus(StatusCode.ERROR, "error answer");
+            }
+            span.end();
+        }
+    }
+
+    /** Routes {@code m}; returns the drop reason if it was dropped, else null. On the loop. */
+    private String dispatch(PeerId peer, Header h, Message m) {
         if (h.has(Header.F_IN_REPLY_TO)) {
             Pending p = pending.remove(new PendingKey(peer, h.inReplyTo()));
             if (p == null) {
                 counters.increment("despatch.drop.unknown_reply");
-                log.debug("dropped reply from {} to unknown message {}", peer, h.inReplyTo());
-                return;
+                log.debug("dropped reply from peer={} trace={} to unknown message {}", peer, Telemetry.traceId(m.context),
+                        h.inReplyTo());
+                return "unknown_reply";
             }
             p.timer.cancel();
-            if (h.has(Header.F_ERROR)) p.future.completeExceptionally(new RemoteException(m.payloadUtf8()));
-            else p.future.complete(m);
-            return;
+            if (h.has(Header.F_ERROR)) {
+                requestDone(p, "error", new RemoteException(m.payloadUtf8()));
+            } else {
+                requestDone(p, "ok", null);
+                p.future.complete(m);
+            }
+            return null;
         }
         if (h.has(Header.F_IN_REGARDS_TO)) {
             ConvKey key = new ConvKey(peer, !h.has(Header.F_OPENED_BY_SENDER), h.inRegardsTo());
@@ -481,86 +700,100 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             if (st == null) {
                 counters.increment("despatch.drop.unknown_conversation");
                 if (!h.has(Header.F_CONVERSATION_END)) {
-                    sendEnd(peer, key, "unknown conversation " + h.inRegardsTo());
+                    sendEnd(peer, key, "unknown conversation " + h.inRegardsTo(), m.context);
                 }
-                return;
+                return "unknown_conversation";
             }
             st.touch();
             if (h.has(Header.F_ERROR)) {
                 finish(st, ConversationHandler.EndReason.ERROR, m.payloadUtf8(), false);
-                return;
+                return null;
             }
             if (m.payload().length > 0 || !h.has(Header.F_CONVERSATION_END)) st.deliver(m);
             if (h.has(Header.F_CONVERSATION_END)) finish(st, ConversationHandler.EndReason.REMOTE, null, false);
-            return;
+            return null;
         }
         if (h.has(Header.F_CONVERSATION_OPEN)) {
             ConvKey key = new ConvKey(peer, false, h.messageId());
             ConversationFactory factory = factories.get(h.type());
             if (factory == null) {
                 counters.increment("despatch.drop.no_conversation_factory");
-                sendEnd(peer, key, "no conversation for message type " + h.type());
-                return;
+                sendEnd(peer, key, "no conversation for message type " + h.type(), m.context);
+                return "no_conversation_factory";
             }
             if (conversations.size() >= config.maxConversations()) {
                 counters.increment("despatch.conversation.refused_limit");
-                sendEnd(peer, key, "too many conversations");
-                return;
+                sendEnd(peer, key, "too many conversations", m.context);
+                return "conversation_limit";
             }
             if (conversations.containsKey(key)) {
                 counters.increment("despatch.drop.duplicate_open");
-                return;
+                return "duplicate_open";
             }
             ConversationHandler handler;
             try {
                 handler = factory.create(m);
             } catch (RuntimeException e) {
-                log.warn("conversation factory for type {} failed", h.type(), e);
+                log.warn("conversation factory for type {} from peer={} trace={} failed", typeName(h.type()), peer,
+                        Telemetry.traceId(m.context), e);
                 handler = null;
             }
             if (handler == null) {
                 counters.increment("despatch.conversation.refused");
-                sendEnd(peer, key, "conversation refused");
-                return;
+                sendEnd(peer, key, "conversation refused", m.context);
+                return "conversation_refused";
             }
-            ConvState st = new ConvState(key, new Conversation(this, peer, h.messageId(), false), handler);
+            Conversation c = new Conversation(this, peer, h.messageId(), false);
+            c.traceContext = m.context;
+            ConvState st = new ConvState(key, c, handler);
             conversations.put(key, st);
             counters.increment("despatch.conversation.opened");
             st.touch();
             st.deliver(m);
-            return;
+            return null;
         }
         MessageHandler handler = handlers.get(h.type());
         if (handler == null) {
             counters.increment("despatch.drop.no_handler");
-            if (h.has(Header.F_REQUEST)) replyErrorOnLoop(peer, h, "no handler for message type " + h.type());
-            return;
+            if (h.has(Header.F_REQUEST)) replyErrorOnLoop(peer, h, m.context, "no handler for message type " + h.type());
+            return "no_handler";
         }
         handlerThreads.execute(() -> {
             try {
-                handler.handle(m);
+                handleTraced(m, () -> handler.handle(m));
             } catch (Throwable t) {
                 counters.increment("despatch.handler.failed");
-                log.warn("handler for type {} from {} failed: {}", h.type(), peer, t.toString());
+                log.warn("handler for {} from peer={} trace={} failed: {}", typeName(h.type()), peer,
+                        Telemetry.traceId(m.context), t.toString());
                 if (m.isRequest() && replied(m)) {
                     String reason = "handler failed: " + (t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage());
-                    loop.execute(() -> replyErrorOnLoop(peer, h, reason));
+                    loop.execute(() -> replyErrorOnLoop(peer, h, m.context, reason));
                 }
             }
         });
+        return null;
     }
 
-    private void replyErrorOnLoop(PeerId peer, Header request, String reason) {
-        Header h = new Header(Header.F_IN_REPLY_TO | Header.F_ERROR, request.type(), nextId.getAndIncrement(),
-                request.messageId(), 0, null);
-        sendOnLoop(peer, h, reason.getBytes(StandardCharsets.UTF_8), true);
+    private void replyErrorOnLoop(PeerId peer, Header request, Context requestContext, String reason) {
+        long id = nextId.getAndIncrement();
+        byte[] payload = reason.getBytes(StandardCharsets.UTF_8);
+        Span span = requestContext == null ? null
+                : sendSpan(requestContext, SpanKind.PRODUCER, peer, request.type(), id, request.messageId(), 0, payload.length);
+        if (span != null) span.setStatus(StatusCode.ERROR, reason);
+        Header h = header(Header.F_IN_REPLY_TO | Header.F_ERROR, request.type(), id, request.messageId(), 0, span);
+        sendOnLoop(peer, h, payload, true).whenComplete((v, err) -> Telemetry.end(span, null));
     }
 
-    private void sendEnd(PeerId peer, ConvKey key, String reason) {
+    /** Sends a conversation end (with an error reason if not null), in trace context {@code ctx} (may be null). */
+    private void sendEnd(PeerId peer, ConvKey key, String reason, Context ctx) {
         int flags = Header.F_IN_REGARDS_TO | Header.F_CONVERSATION_END | (reason != null ? Header.F_ERROR : 0)
                 | (key.openedLocally ? Header.F_OPENED_BY_SENDER : 0);
-        Header h = new Header(flags, 0, nextId.getAndIncrement(), 0, key.id, null);
-        sendOnLoop(peer, h, reason == null ? new byte[0] : reason.getBytes(StandardCharsets.UTF_8), true);
+        long id = nextId.getAndIncrement();
+        byte[] payload = reason == null ? new byte[0] : reason.getBytes(StandardCharsets.UTF_8);
+        Span span = ctx == null ? null : sendSpan(ctx, SpanKind.PRODUCER, peer, 0, id, 0, key.id, payload.length);
+        if (span != null && reason != null) span.setStatus(StatusCode.ERROR, reason);
+        Header h = header(flags, 0, id, 0, key.id, span);
+        sendOnLoop(peer, h, payload, true).whenComplete((v, err) -> Telemetry.end(span, null));
     }
 
     // ---- conversations ------------------------------------------------------------------------------
@@ -633,10 +866,11 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                     continue; // error/timeout: drop what is left
                 }
                 try {
-                    handler.onMessage(conversation, m);
+                    handleTraced(m, () -> handler.onMessage(conversation, m));
                 } catch (Throwable t) {
                     counters.increment("despatch.handler.failed");
-                    log.warn("{} handler failed: {}", conversation, t.toString());
+                    log.warn("{} handler failed (peer={} trace={}): {}", conversation, conversation.peer(),
+                            Telemetry.traceId(m.context), t.toString());
                     String reason = "conversation handler failed: " + t.getMessage();
                     loop.execute(() -> finish(this, ConversationHandler.EndReason.ERROR, reason, true));
                 }
@@ -652,7 +886,8 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         if (st.idleTimer != null) st.idleTimer.cancel();
         st.conversation.ended = true;
         if (notifyRemote) {
-            sendEnd(st.key.peer, st.key, reason == ConversationHandler.EndReason.LOCAL ? null : reason + ": " + detail);
+            sendEnd(st.key.peer, st.key, reason == ConversationHandler.EndReason.LOCAL ? null : reason + ": " + detail,
+                    st.conversation.traceContext);
         }
         st.queueEnd(reason, detail);
     }
@@ -683,7 +918,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         IllegalStateException e = new IllegalStateException("despatcher closed");
         for (Pending p : new ArrayList<>(pending.values())) {
             p.timer.cancel();
-            p.future.completeExceptionally(e);
+            requestDone(p, "error", e);
         }
         pending.clear();
         for (ConvState st : new ArrayList<>(conversations.values())) {

@@ -1,5 +1,6 @@
 package io.peersocket.despatch;
 
+import io.opentelemetry.context.Context;
 import io.peersocket.identity.PeerId;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
@@ -14,6 +15,8 @@ public final class Message {
     private final Header header;
     private final byte[] payload;
     private final boolean reliable;
+    /** The receive span's context; null when tracing is off. Set on the loop before the message is handed on. */
+    volatile Context context;
 
     Message(Despatcher despatcher, PeerId peer, Header header, byte[] payload, boolean reliable) {
         this.despatcher = despatcher;
@@ -50,6 +53,16 @@ public final class Message {
     public byte[] traceContext() { return header.trace().clone(); }
 
     public Header header() { return header; }
+
+    /**
+     * The trace context this message was received in (its {@code "receive NAME"} span, a child of the sender's
+     * span), for continuing its trace by hand; {@link Context#root()} when tracing is off. Handlers need not use
+     * it: they already run with it current.
+     */
+    public Context context() {
+        Context c = context;
+        return c == null ? Context.root() : c;
+    }
 
     /** The payload (not copied: do not modify). */
     public byte[] payload() { return payload; }

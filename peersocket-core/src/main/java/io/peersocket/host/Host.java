@@ -5,6 +5,7 @@ import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.negotiation.ProtocolHandler;
 import io.peersocket.protocol.handshake.HandshakeInfo;
 import io.peersocket.store.Store;
+import io.peersocket.telemetry.Telemetry;
 import io.peersocket.transport.Connection;
 import io.peersocket.transport.Stream;
 import io.peersocket.transport.StreamHandler;
@@ -31,6 +32,12 @@ public interface Host {
 
     /** Named counters for metrics (drops by reason, messages). */
     Counters counters();
+
+    /**
+     * The node's tracer, meter and metric helpers (no-op unless the node was built with an OpenTelemetry SDK);
+     * protocols make their spans and instruments from it.
+     */
+    default Telemetry telemetry() { return Telemetry.noop(); }
 
     /** The node's store, or null for an ephemeral node. */
     Store store();

@@ -19,6 +19,7 @@ import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.protocol.ping.Ping;
 import io.peersocket.store.PeerRecord;
 import io.peersocket.store.Store;
+import io.peersocket.telemetry.Telemetry;
 import io.peersocket.transport.Connection;
 import io.peersocket.transport.Stream;
 import io.peersocket.transport.StreamHandler;
@@ -79,6 +80,8 @@ public final class Node implements Host, AutoCloseable {
     private final boolean ownsLoop;
     private final java.nio.channels.FileChannel lockChannel;
     private final Counters counters = new Counters();
+    private final Telemetry telemetry;
+    private AutoCloseable counterInstruments = () -> { };
     private final Store store; // null when ephemeral
     private final Transport transport;
     private final Despatcher despatcher;
@@ -111,7 +114,8 @@ public final class Node implements Host, AutoCloseable {
         this.loop = ownsLoop ? new ThreadEventLoop("peersocket-event-" + hostKey.peerId().shortString()) : config.eventLoop();
         TransportConfig tc = config.transportSettings().apply(TransportConfig.defaults(hostKey, loop));
         this.transport = config.transportFactory().apply(tc, new Handler());
-        this.despatcher = new Despatcher(loop, config.despatch(), this::connection, counters);
+        this.telemetry = Telemetry.of(config.openTelemetry());
+        this.despatcher = new Despatcher(loop, config.despatch(), this::connection, counters, telemetry);
         this.ping = new Ping(loop);
         this.identify = new Identify(hostKey, config.agentVersion(), () -> List.copyOf(protocols.keySet()),
                 () -> listenAddresses);
@@ -201,7 +205,7 @@ public final class Node implements Host, AutoCloseable {
                             // needs no bootstrap address.
                             if (r.lastConnectedMs() >= 0 && redial++ < config.redialOnStart()) {
                                 connection(id).whenComplete((c, err) -> {
-                                    if (err != null) log.debug("redial of {} failed: {}", id, unwrap(err).getMessage());
+                                    if (err != null) log.debug("redial failed peer={}: {}", id, unwrap(err).getMessage());
                                 });
                             }
                         } catch (IllegalArgumentException e) {
@@ -213,11 +217,12 @@ public final class Node implements Host, AutoCloseable {
                 throw new IOException("cannot read known peers from the store: " + e, e);
             }
         }
-        log.info("node {} listening on {}", hostKey.peerId(), listenAddresses);
+        counterInstruments = telemetry.observe(counters, store == null ? null : store::queueDepth);
+        log.info("node peer={} listening on {}", hostKey.peerId(), listenAddresses);
         if (kadManager != null) kadManager.start();
         for (Multiaddr b : config.bootstrapPeers()) {
             connect(b).whenComplete((c, err) -> {
-                if (err != null) log.warn("bootstrap peer {} unreachable: {}", b, unwrap(err).getMessage());
+                if (err != null) log.warn("bootstrap peer unreachable addr={}: {}", b, unwrap(err).getMessage());
             });
         }
     }
@@ -260,6 +265,9 @@ public final class Node implements Host, AutoCloseable {
         return set == null ? List.of() : List.copyOf(set);
     }
 
+    /** Spans and metrics of this node ({@link NodeBuilder#openTelemetry}). */
+    @Override public Telemetry telemetry() { return telemetry; }
+
     /** Named counters: despatch messages and drops, connections, negotiation failures. */
     @Override public Counters counters() { return counters; }
 
@@ -282,6 +290,7 @@ public final class Node implements Host, AutoCloseable {
      * @param handler receives the stream's data once negotiated
      */
     @Override public CompletableFuture<Stream> openStream(PeerId peer, String protocolId, StreamHandler handler) {
+        telemetry.streamOpened("outbound");
         return connection(peer).thenCompose(c -> onLoop(() -> Multistream.select(c, List.of(protocolId), id -> handler)))
                 .thenApply(Multistream.Negotiated::stream);
     }
@@ -299,9 +308,10 @@ public final class Node implements Host, AutoCloseable {
         return transport.dial(address, expected).whenComplete((c, err) -> {
             if (err == null) {
                 loop.execute(() -> rememberAddress(c.remotePeer(), address.withoutPeerId()));
-            } else if (expected != null && store != null) {
-                store.peers().recordDialFailure(expected.toString(), loop.nowMs());
+                return;
             }
+            countDialFailure(err);
+            if (expected != null && store != null) store.peers().recordDialFailure(expected.toString(), loop.nowMs());
         });
     }
 
@@ -337,9 +347,20 @@ public final class Node implements Host, AutoCloseable {
             return;
         }
         transport.dial(addrs.get(i), peer).whenComplete((c, err) -> {
-            if (err == null) result.complete(c);
-            else dialInTurn(peer, addrs, i + 1, result, unwrap(err));
+            if (err == null) {
+                result.complete(c);
+            } else {
+                countDialFailure(err);
+                dialInTurn(peer, addrs, i + 1, result, unwrap(err));
+            }
         });
+    }
+
+    /** Counts a failed dial as {@code node.dial.failed.<kind>} (timeout, refused, bad_certificate, …). */
+    private void countDialFailure(Throwable err) {
+        Throwable t = unwrap(err);
+        String kind = t instanceof TransportException te ? te.kind().name().toLowerCase() : "other";
+        counters.increment("node.dial.failed." + kind);
     }
 
     private Connection openConnection(PeerId peer) {
@@ -404,7 +425,8 @@ public final class Node implements Host, AutoCloseable {
             PeerId peer = c.remotePeer();
             connections.computeIfAbsent(peer, k -> new ArrayList<>()).add(c);
             counters.increment("node.connection.opened." + c.direction().name().toLowerCase());
-            log.debug("connected {} {} {}", c.direction(), peer, c.remoteAddress());
+            telemetry.connectionOpened(c.direction().name().toLowerCase());
+            log.debug("connected {} peer={} {}", c.direction(), peer, c.remoteAddress());
             if (store != null) {
                 List<String> addrs = c.direction() == Connection.Direction.OUTBOUND
                         ? List.of(c.remoteAddress().toString()) : List.of();
@@ -416,7 +438,7 @@ public final class Node implements Host, AutoCloseable {
             identify.request(c).whenComplete((info, err) -> {
                 if (err != null) {
                     counters.increment("node.identify.failed");
-                    log.debug("identify {} failed: {}", peer, unwrap(err).getMessage());
+                    log.debug("identify failed peer={}: {}", peer, unwrap(err).getMessage());
                 } else {
                     onIdentified(info, c);
                 }
@@ -425,9 +447,10 @@ public final class Node implements Host, AutoCloseable {
 
         @Override public StreamHandler onStream(Stream stream) {
             counters.increment("node.stream.inbound");
+            telemetry.streamOpened("inbound");
             return Multistream.listener(stream, protocols, reason -> {
                 counters.increment("node.negotiation.failed");
-                log.debug("negotiation with {} failed: {}", stream.connection().remotePeer(), reason);
+                log.debug("negotiation failed peer={}: {}", stream.connection().remotePeer(), reason);
             });
         }
 
@@ -441,7 +464,8 @@ public final class Node implements Host, AutoCloseable {
                 if (list.isEmpty()) connections.remove(peer);
             }
             counters.increment("node.connection.closed");
-            log.debug("disconnected {} ({})", peer, reason);
+            telemetry.connectionClosed();
+            log.debug("disconnected peer={} ({})", peer, reason);
             despatcher.onConnectionClosed(c);
             handshake.onConnectionClosed(c);
             emit(new PeerEvent(PeerEvent.Kind.DISCONNECTED, peer, c, null));
@@ -580,6 +604,11 @@ public final class Node implements Host, AutoCloseable {
             log.warn("peer exchange close failed", e);
         }
         despatcher.close();
+        try {
+            counterInstruments.close();
+        } catch (Exception e) {
+            log.debug("closing counter instruments: {}", e.toString());
+        }
     }
 
     public boolean isClosed() { return closed; }

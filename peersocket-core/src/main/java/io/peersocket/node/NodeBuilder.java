@@ -1,5 +1,6 @@
 package io.peersocket.node;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
@@ -49,6 +50,7 @@ public final class NodeBuilder {
     private PeerExchangeConfig peerExchange = PeerExchangeConfig.defaults();
     private KadConfig kademlia;
     private int redialOnStart = 8;
+    private OpenTelemetry openTelemetry = OpenTelemetry.noop();
 
     NodeBuilder() {}
 
@@ -144,6 +146,16 @@ public final class NodeBuilder {
         return this;
     }
 
+    /**
+     * Sends the node's spans and metrics to {@code otel} (an OpenTelemetry SDK the embedder built, with its own
+     * exporters and sampler). Default {@link OpenTelemetry#noop()}: the library records nothing and adds no cost
+     * beyond a few branches. See {@link io.peersocket.telemetry.Telemetry} for span and metric names.
+     */
+    public NodeBuilder openTelemetry(OpenTelemetry otel) {
+        this.openTelemetry = Objects.requireNonNull(otel);
+        return this;
+    }
+
     /** Peer exchange settings (list size, batch size, period). */
     public NodeBuilder peerExchange(PeerExchangeConfig config) {
         this.peerExchange = Objects.requireNonNull(config);
@@ -160,7 +172,7 @@ public final class NodeBuilder {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
                 transportFactory, eventLoop, handshake, peerExchange, kademlia,
-                redialOnStart);
+                redialOnStart, openTelemetry);
     }
 
     /**

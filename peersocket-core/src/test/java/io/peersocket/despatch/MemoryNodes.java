@@ -31,7 +31,10 @@ final class MemoryNodes implements AutoCloseable {
     final List<Node> nodes = new ArrayList<>();
 
     /** Starts a node listening on {@code /memory/0} with a key derived from {@code n}. */
-    Node start(int n, DespatchConfig config) {
+    Node start(int n, DespatchConfig config) { return start(n, config, io.opentelemetry.api.OpenTelemetry.noop()); }
+
+    /** As {@link #start(int, DespatchConfig)}, with spans and metrics going to {@code otel}. */
+    Node start(int n, DespatchConfig config, io.opentelemetry.api.OpenTelemetry otel) {
         byte[] seed = new byte[32];
         Arrays.fill(seed, (byte) n);
         try {
@@ -41,6 +44,7 @@ final class MemoryNodes implements AutoCloseable {
                     .listen("/memory/0")
                     .hostKey(HostKey.fromSeed(seed))
                     .despatch(config)
+                    .openTelemetry(otel)
                     .start();
             for (Node other : nodes) {
                 other.addAddresses(node.peerId(), node.listenAddresses());

@@ -125,7 +125,7 @@ public final class Handshake implements ProtocolHandler {
                 st.done = true;
                 st.cancelTimer();
                 counters.increment(UNSUPPORTED);
-                log.debug("{} does not speak {}; keeping the connection as a plain libp2p peer", c.remotePeer(), ID);
+                log.debug("peer={} does not speak {}; keeping the connection as a plain libp2p peer", c.remotePeer(), ID);
             } else {
                 fail(st, MALFORMED, "cannot open handshake stream: " + cause.getMessage());
             }
@@ -138,7 +138,7 @@ public final class Handshake implements ProtocolHandler {
         if (st == null) return;
         if (!st.done) {
             counters.increment(CLOSED);
-            log.debug("connection to {} closed during the handshake", c.remotePeer());
+            log.debug("connection closed during the handshake peer={}", c.remotePeer());
         }
         st.done = true;
         st.cancelTimer();
@@ -159,7 +159,7 @@ public final class Handshake implements ProtocolHandler {
         State st = stateFor(stream.connection());
         if (st.inboundSeen) {
             counters.increment(MALFORMED);
-            log.debug("{} opened a second handshake stream; reset", stream.connection().remotePeer());
+            log.debug("peer={} opened a second handshake stream; reset", stream.connection().remotePeer());
             stream.reset();
             return (s, d) -> {};
         }
@@ -292,7 +292,7 @@ public final class Handshake implements ProtocolHandler {
         readyConnections.merge(peer, 1, Integer::sum);
         ready.put(peer, st.remote);
         counters.increment(OK);
-        log.debug("handshake with {} passed: {}", peer, st.remote);
+        log.debug("handshake passed peer={}: {}", peer, st.remote);
         listener.onReady(st.connection, st.remote);
     }
 
@@ -302,11 +302,11 @@ public final class Handshake implements ProtocolHandler {
         st.cancelTimer();
         if (!st.connection.isOpen()) {
             counters.increment(CLOSED);
-            log.debug("connection to {} closed during the handshake ({})", st.connection.remotePeer(), reason);
+            log.debug("connection closed during the handshake peer={} ({})", st.connection.remotePeer(), reason);
             return;
         }
         counters.increment(counter);
-        log.info("handshake with {} failed ({}): {}; closing the connection", st.connection.remotePeer(), counter,
+        log.info("handshake failed peer={} ({}): {}; closing the connection", st.connection.remotePeer(), counter,
                 reason);
         if (st.outbound != null) st.outbound.reset();
         st.connection.close();
@@ -352,7 +352,7 @@ public final class Handshake implements ProtocolHandler {
             st.refused = true;
             st.cancelTimer();
             counters.increment(refusal.counter());
-            log.info("refused {} ({}): {}", st.connection.remotePeer(), hello[0], refusal.reason());
+            log.info("handshake refused peer={} ({}): {}", st.connection.remotePeer(), hello[0], refusal.reason());
             s.write(FrameDecoder.frame(encodeVerdict(false, refusal.reason())));
             s.closeWrite();
             Connection c = st.connection;

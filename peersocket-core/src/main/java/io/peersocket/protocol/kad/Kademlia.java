@@ -286,7 +286,7 @@ public final class Kademlia implements AutoCloseable {
             } catch (KadException e) {
                 reject("kad.inbound.refused", e.getMessage());
             } catch (RuntimeException e) {
-                log.warn("kad request from {} failed", remote, e);
+                log.warn("kad request failed peer={}", remote, e);
                 reject("kad.inbound.failed", e.toString());
             }
         }
@@ -626,7 +626,7 @@ public final class Kademlia implements AutoCloseable {
     private void onQueryFailed(PeerId p, Throwable cause) {
         counters.increment("kad.outbound.failed");
         Throwable c = unwrap(cause);
-        log.debug("kad query to {} failed: {}", p, c.toString());
+        log.debug("kad query failed peer={}: {}", p, c.toString());
         if (c instanceof ProtocolNotSupportedException) { // a client or not a kad node at all
             table.remove(p);
             return;
@@ -742,7 +742,7 @@ public final class Kademlia implements AutoCloseable {
         for (KadPeer p : peers) {
             request(p.id(), msg, expectAnswer).whenComplete((m, e) -> onLoop(() -> {
                 if (e != null) {
-                    log.debug("kad {} to {} failed: {}", msg.type(), p.id(), unwrap(e).toString());
+                    log.debug("kad {} failed peer={}: {}", msg.type(), p.id(), unwrap(e).toString());
                 } else if (msg.type() == KadMessage.Type.PUT_VALUE
                         && (m.record() == null || !Arrays.equals(m.record().value(), msg.record().value()))) {
                     counters.increment("kad.record.not_stored");

@@ -274,7 +274,7 @@ public final class PeerExchange implements AutoCloseable {
                     readyPeers.remove(p);
                 } else if (!sessions.containsKey(p) && hasPending(p)) {
                     startSession(p).whenComplete((r, e) -> {
-                        if (e != null) log.debug("periodic exchange with {} failed: {}", p, e.getMessage());
+                        if (e != null) log.debug("periodic exchange failed peer={}: {}", p, e.getMessage());
                     });
                 }
             }
@@ -298,7 +298,7 @@ public final class PeerExchange implements AutoCloseable {
                 .limit(config.maxAddressesPerPeer()).toList();
         append(new PeerEntry(nextSeq++, peer, kept, loop.nowMs()));
         startSession(peer).whenComplete((r, e) -> {
-            if (e != null) log.debug("exchange with {} on ready failed: {}", peer, e.getMessage());
+            if (e != null) log.debug("exchange on ready failed peer={}: {}", peer, e.getMessage());
         });
     }
 
@@ -470,7 +470,7 @@ public final class PeerExchange implements AutoCloseable {
                     startedOver = true;
                     inflightUpTo = -1;
                     host.counters().increment(START_OVER_RECEIVED);
-                    log.info("{} asks to start over ({}); sending our whole log", peer, so.reason());
+                    log.info("peer={} asks to start over ({}); sending our whole log", peer, so.reason());
                     setCursor(peer, 0);
                     sendNext();
                 }
@@ -622,7 +622,7 @@ public final class PeerExchange implements AutoCloseable {
             } catch (IllegalArgumentException e) {
                 failed = true;
                 host.counters().increment(MALFORMED);
-                log.debug("bad peer exchange message from {}: {}", from, e.getMessage());
+                log.debug("bad peer exchange message peer={}: {}", from, e.getMessage());
                 s.reset();
             }
         }
@@ -637,7 +637,7 @@ public final class PeerExchange implements AutoCloseable {
                         ? "we hold your log up to " + have + ", not " + d.after()
                         : "we hold nothing of your log " + Long.toHexString(d.logId());
                 host.counters().increment(START_OVER_SENT);
-                log.info("asking {} to start over: {}", from, reason);
+                log.info("asking peer={} to start over: {}", from, reason);
                 s.write(FrameDecoder.frame(PeersCodec.encode(new PeersCodec.StartOver(d.logId(), reason))));
                 busy = false;
                 return;

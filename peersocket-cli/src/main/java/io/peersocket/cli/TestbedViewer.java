@@ -24,8 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * The live side of {@code testbed --view}: follows every node's {@code DATA/traces.jsonl} into a {@link SpanStore},
  * asks every node for its connected peers (control op {@code peers}) once a second to build the {@link Graph},
  * serves both through a {@link ViewerServer}, and on request keeps traffic going: once a second each node that is
- * not busy pings a random connected peer with the demo PING request ({@code demo-ping}; the demo echo
- * {@code request} on nodes without it). One scheduler thread; node commands complete on the testbed's threads.
+ * not busy sends the demo PING request ({@code demo-ping}) to a random connected peer. One scheduler thread; node
+ * commands complete on the testbed's threads.
  */
 final class TestbedViewer implements AutoCloseable {
     /** Traces file a node writes in its data dir. */
@@ -46,7 +46,6 @@ final class TestbedViewer implements AutoCloseable {
         return t;
     });
     private final AtomicLong pingsOk = new AtomicLong(), pingsFailed = new AtomicLong();
-    private volatile boolean echoFallback;
     private volatile Graph graph = Graph.EMPTY;
     private volatile String lastTrafficError;
     private ScheduledFuture<?> traffic;
@@ -153,15 +152,10 @@ final class TestbedViewer implements AutoCloseable {
             if (!busy.compareAndSet(false, true)) continue;
             peers.sort(null);
             String target = peers.get(random.nextInt(peers.size()));
-            boolean echo = echoFallback;
-            Map<String, Object> cmd = echo ? Map.of("cmd", "request", "peer", target, "bytes", 16)
-                    : Map.of("cmd", "demo-ping", "peer", target);
-            n.peer().command(cmd).whenComplete((r, err) -> {
+            n.peer().command(Map.of("cmd", "demo-ping", "peer", target)).whenComplete((r, err) -> {
                 busy.set(false);
                 if (err == null && r != null && r.ok()) {
                     pingsOk.incrementAndGet();
-                } else if (!echo && r != null && r.error() != null && r.error().startsWith("unknown command")) {
-                    echoFallback = true; // a node without the demo PING: use the echo request
                 } else {
                     pingsFailed.incrementAndGet();
                     lastTrafficError = err != null ? err.toString() : r == null ? "no answer" : r.error();

@@ -2,8 +2,12 @@ package io.peersocket.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.jr.ob.JSON;
 import io.peersocket.cli.viewer.Browser;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -23,11 +27,14 @@ class TestbedViewerTest {
     void viewerShowsTheLiveGraphAndAPingPongSequenceInARealBrowser() throws Exception {
         Browser.chromium(); // fail at once, with instructions, if Chromium is missing
         TestbedCommand testbed = new TestbedCommand();
+        PrintStream oldOut = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         CompletableFuture<URI> viewer = new CompletableFuture<>();
         testbed.onViewerStarted = viewer::complete;
         CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> new CommandLine(testbed).execute(
                 "--peers", "4", "--pings", "2", "--requests", "4", "--conversations", "2", "--seed", "5",
-                "--view", "--duration", "600"));
+                "--view", "--duration", "600", "--json"));
         exit.whenComplete((code, err) -> viewer.completeExceptionally(
                 new AssertionError("testbed ended (exit " + code + ") before its viewer started", err)));
         try {
@@ -61,7 +68,18 @@ class TestbedViewerTest {
             }
         } finally {
             testbed.stopViewing.complete(null);
-            assertThat(exit.get(180, TimeUnit.SECONDS)).as("testbed exit code").isZero();
+            try {
+                assertThat(exit.get(180, TimeUnit.SECONDS)).as("testbed exit code; output " + out).isZero();
+            } finally {
+                System.setOut(oldOut);
+            }
         }
+        // The summary counts the background pings and the spans the viewer read.
+        String summary = out.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b).orElseThrow();
+        Map<String, Object> m = JSON.std.mapFrom(summary);
+        assertThat(((Number) m.get("viewPings")).intValue()).as(summary).isPositive();
+        assertThat(m.get("viewPingFailures")).as(summary).isEqualTo(0);
+        assertThat(((Number) m.get("viewSpans")).intValue()).as(summary).isGreaterThan(20);
+        assertThat(m.get("failures")).as(summary).isEqualTo(0);
     }
 }

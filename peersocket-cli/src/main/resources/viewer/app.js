@@ -323,10 +323,14 @@
       arrows.push({ from: remote, to: s.peer, tSend: out && out.recv ? out.recv.endNanos : null, tRecv: s.endNanos,
         name: attr(s, 'peersocket.reply.name') || 'reply', send: null, recv: null, synthetic: true, error: s.status === 'ERROR' });
     }
-    // A message going back to a peer that sent us one earlier is a reply.
+    // A despatch message is a reply if it names the request it answers (in_reply_to); for others, a message going
+    // back to a peer that sent us one earlier is taken for a reply.
     arrows.sort((a, b) => (a.tSend ?? a.tRecv) - (b.tSend ?? b.tRecv));
     arrows.forEach((a, i) => {
-      a.reply = a.synthetic || arrows.slice(0, i).some((p) => p.from === a.to && p.to === a.from);
+      const s = a.send || a.recv;
+      if (a.synthetic) a.reply = true;
+      else if (s && attr(s, 'peersocket.message.id') !== undefined) a.reply = attr(s, 'peersocket.message.in_reply_to') !== undefined;
+      else a.reply = arrows.slice(0, i).some((p) => p.from === a.to && p.to === a.from);
     });
     const peers = [...new Set(spans.flatMap((s) => [s.peer, attr(s, 'peersocket.remote_peer')]).filter(Boolean))];
     peers.sort((a, b) => (state.nodeIndex.get(a) ?? 1e9) - (state.nodeIndex.get(b) ?? 1e9) || (a < b ? -1 : 1));

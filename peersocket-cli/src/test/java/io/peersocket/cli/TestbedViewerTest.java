@@ -61,7 +61,8 @@ class TestbedViewerTest {
                 assertThat(pong.get("to")).isEqualTo(ping.get("from"));
                 // Both ends were recorded (by two different node processes) and the times are shown.
                 assertThat((String) ping.get("cls")).doesNotContain("unmatched");
-                assertThat((String) pong.get("cls")).doesNotContain("unmatched");
+                assertThat((String) pong.get("cls")).doesNotContain("unmatched").contains("reply");
+                assertThat((String) ping.get("cls")).doesNotContain("reply");
                 assertThat((String) ping.get("text")).containsPattern("\\d+\\.\\d+ ms").contains("rtt");
                 assertThat(browser.evalInt("return document.querySelectorAll('#graph g.node.in-trace').length")).isEqualTo(2);
                 browser.screenshot(Path.of("target", "test-artifacts", "viewer.png"));

@@ -32,7 +32,8 @@ final class SpanFixtures {
     /**
      * One PING → PONG trace between {@code a} and {@code b} starting at {@code t} (epoch ns): a's CLIENT span
      * "send PING" (ends when the PONG arrives), b's SERVER span "receive PING" (its child), b's PRODUCER span
-     * "send PONG", a's CONSUMER span "receive PONG".
+     * "send PONG", a's CONSUMER span "receive PONG" (the PONG has its own message id and names the PING's in
+     * {@code peersocket.message.in_reply_to}).
      *
      * @return four maps, as a node would write them
      */
@@ -42,9 +43,15 @@ final class SpanFixtures {
         List<Map<String, Object>> out = new ArrayList<>();
         out.add(span(trace, s1, "", "send PING", "CLIENT", t, t + 1_200_000, a, b, 20, "PING", messageId));
         out.add(span(trace, s2, s1, "receive PING", "SERVER", t + 300_000, t + 700_000, b, a, 20, "PING", messageId));
-        out.add(span(trace, s3, s2, "send PONG", "PRODUCER", t + 500_000, t + 550_000, b, a, 21, "PONG", messageId));
-        out.add(span(trace, s4, s3, "receive PONG", "CONSUMER", t + 1_100_000, t + 1_150_000, a, b, 21, "PONG", messageId));
+        out.add(span(trace, s3, s2, "send PONG", "PRODUCER", t + 500_000, t + 550_000, b, a, 21, "PONG", messageId + 1_000_000));
+        out.add(span(trace, s4, s3, "receive PONG", "CONSUMER", t + 1_100_000, t + 1_150_000, a, b, 21, "PONG", messageId + 1_000_000));
+        for (Map<String, Object> s : out.subList(2, 4)) attributes(s).put("peersocket.message.in_reply_to", messageId);
         return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> attributes(Map<String, Object> span) {
+        return (Map<String, Object>) span.get("attributes");
     }
 
     static Map<String, Object> span(String trace, String id, String parent, String name, String kind, long start, long end,

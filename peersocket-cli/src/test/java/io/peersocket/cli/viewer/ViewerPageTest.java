@@ -80,12 +80,13 @@ class ViewerPageTest {
             @SuppressWarnings("unchecked")
             List<Map<String, Object>> arrows = (List<Map<String, Object>>) browser.eval(
                     "return [...document.querySelectorAll('#seq g.msg')].map(g => ({msg: g.dataset.msg, from: g.dataset.from,"
-                            + " to: g.dataset.to, text: g.textContent}))");
+                            + " to: g.dataset.to, text: g.textContent, cls: g.getAttribute('class')}))");
             assertThat(arrows).extracting(m -> m.get("msg")).containsExactly("PING", "PONG");
             assertThat(arrows.get(0).get("from")).isEqualTo(arrows.get(1).get("to"));
             assertThat(arrows.get(0).get("to")).isEqualTo(arrows.get(1).get("from"));
             assertThat((String) arrows.get(0).get("text")).contains("0.30 ms").contains("rtt 1.20 ms");
             assertThat((String) arrows.get(1).get("text")).contains("0.60 ms");
+            assertThat(arrows).extracting(m -> m.get("cls")).containsExactly("msg", "msg reply");
             String selected = (String) browser.eval("return document.body.dataset.selectedTrace");
             assertThat(selected).matches("[0-9a-f]{32}");
             assertThat((String) browser.eval("return location.hash")).isEqualTo("#trace=" + selected);

@@ -65,6 +65,7 @@ class TestbedViewerTest {
                 assertThat((String) ping.get("cls")).doesNotContain("reply");
                 assertThat((String) ping.get("text")).containsPattern("\\d+\\.\\d+ ms").contains("rtt");
                 assertThat(browser.evalInt("return document.querySelectorAll('#graph g.node.in-trace').length")).isEqualTo(2);
+                assertThat(browser.eval("return document.body.dataset.errors ? document.body.dataset.lastError : null")).as("uncaught page error").isNull();
                 browser.screenshot(Path.of("target", "test-artifacts", "viewer.png"));
             }
         } finally {

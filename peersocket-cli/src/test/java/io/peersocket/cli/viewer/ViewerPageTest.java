@@ -96,6 +96,7 @@ class ViewerPageTest {
             // The selected trace's peers and edge are marked in the graph.
             assertThat(browser.evalInt("return document.querySelectorAll('#graph g.node.in-trace').length")).isEqualTo(2);
             assertThat(browser.evalInt("return document.querySelectorAll('#graph line.edge.in-trace').length")).isEqualTo(1);
+            assertThat(browser.eval("return document.body.dataset.errors ? document.body.dataset.lastError : null")).as("uncaught page error").isNull();
             browser.screenshot(ARTIFACTS.resolve("viewer-fixture.png"));
 
             // Filter by peer: clicking peer-0 in the graph keeps only traces involving it (peer-0 is in 5 of 12).
@@ -173,6 +174,7 @@ class ViewerPageTest {
             @SuppressWarnings("unchecked")
             List<String> rows = (List<String>) browser.eval("return [...document.querySelectorAll('#traces tbody tr td:nth-child(3)')].map(td => td.textContent)");
             assertThat(rows).isNotEmpty().allMatch(r -> r.contains("peer-7"));
+            assertThat(browser.eval("return document.body.dataset.errors ? document.body.dataset.lastError : null")).as("uncaught page error").isNull();
             browser.screenshot(ARTIFACTS.resolve("viewer-20-nodes.png"));
         }
     }

@@ -173,6 +173,19 @@ class ViewerServerTest {
         }
     }
 
+    @Test
+    void aMissingChromiumFailsTheBrowserTestsWithInstallInstructions() {
+        String old = System.getProperty("CHROMIUM");
+        System.setProperty("CHROMIUM", "/nonexistent/chromium");
+        try {
+            assertThatThrownBy(Browser::chromium).isInstanceOf(AssertionError.class)
+                    .hasMessageContaining("/nonexistent/chromium not found").hasMessageContaining("apt-get install -y chromium chromium-driver");
+        } finally {
+            if (old == null) System.clearProperty("CHROMIUM");
+            else System.setProperty("CHROMIUM", old);
+        }
+    }
+
     private static HttpResponse<String> get(HttpClient http, URI u) throws Exception {
         return http.send(HttpRequest.newBuilder(u).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
     }

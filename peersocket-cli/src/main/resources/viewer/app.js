@@ -78,8 +78,9 @@
   async function pollSpans() {
     for (let pages = 0; pages < 5; pages++) {
       const p = await getJson('api/spans?since=' + state.cursor + '&limit=' + PAGE);
-      if (p.cursor < state.cursor) { // the server restarted: start again
-        state.traces.clear(); state.totalSpans = 0; state.listDirty = true;
+      if (p.cursor < state.cursor) { // a new server (cursors start again): drop what we have and read it all
+        state.traces.clear(); state.totalSpans = 0; state.listDirty = true; state.cursor = 0;
+        continue;
       }
       state.cursor = p.cursor;
       ingest(p.spans);
@@ -420,22 +421,26 @@
     body.dataset.selectedTrace = t.id;
   }
 
-  // With ?select=NAME and no trace picked by the user: the newest trace carrying NAME whose messages are best
-  // matched (both ends seen), re-checked on each update until one is fully matched.
+  // With ?select=NAME and no trace picked by the user: the newest trace carrying NAME whose messages were all seen
+  // at both ends (else the best matched one, re-checked on each update until a complete one is selected).
   function autoSelect() {
     if (!state.autoSelect || state.userSelected) return;
+    const score = (t) => {
+      const seq = buildSequence(t);
+      const matched = seq.arrows.filter((a) => a.tSend != null && a.tRecv != null && !a.synthetic).length;
+      t.complete = matched >= 2 && matched === seq.arrows.length;
+      return matched * 2 + seq.arrows.length;
+    };
     const cur = state.traces.get(state.selected);
-    if (cur && cur.complete) return;
+    if (cur && (cur.complete || (score(cur), cur.complete))) return; // keep a complete selection
     let best = null, bestScore = -1;
     const candidates = [];
     for (const t of state.traces.values()) if (t.names.has(state.autoSelect) && matches(t)) candidates.push(t);
     candidates.sort((a, b) => b.start - a.start);
     for (const t of candidates.slice(0, 100)) {
-      const seq = buildSequence(t);
-      const matched = seq.arrows.filter((a) => a.tSend != null && a.tRecv != null && !a.synthetic).length;
-      const score = matched * 2 + seq.arrows.length;
-      if (score > bestScore) { best = t; bestScore = score; t.complete = matched >= 2 && matched === seq.arrows.length; }
-      if (t.complete) break;
+      const sc = score(t);
+      if (t.complete) { best = t; break; } // the newest complete one
+      if (sc > bestScore) { best = t; bestScore = sc; }
     }
     if (best && best.id !== state.selected) select(best.id, false);
   }

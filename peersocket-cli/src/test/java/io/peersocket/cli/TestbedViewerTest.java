@@ -47,8 +47,10 @@ class TestbedViewerTest {
                         Duration.ofSeconds(60), "document.getElementById('status').textContent");
                 assertThat(browser.eval("return [...document.querySelectorAll('#graph g[data-node]')].map(g => g.dataset.label)"))
                         .isEqualTo(List.of("peer-0", "peer-1", "peer-2", "peer-3"));
-                // The nodes keep pinging each other: a PING trace with its PONG appears and is selected.
-                browser.await("document.querySelector('#seq g.msg[data-msg=\"PING\"]') && document.querySelector('#seq g.msg[data-msg=\"PONG\"]')",
+                // The nodes keep pinging each other: a PING trace with its PONG appears and is selected. Each node
+                // writes its spans about once a second, so wait until both ends of both messages are in.
+                browser.await("document.querySelector('#seq g.msg[data-msg=\"PING\"]:not(.unmatched)')"
+                                + " && document.querySelector('#seq g.msg[data-msg=\"PONG\"]:not(.unmatched)')",
                         Duration.ofSeconds(90), "document.getElementById('status').textContent + ' / ' + document.getElementById('seq-title').textContent");
                 @SuppressWarnings("unchecked")
                 List<Map<String, Object>> arrows = (List<Map<String, Object>>) browser.eval(

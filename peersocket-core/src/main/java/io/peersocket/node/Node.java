@@ -19,6 +19,8 @@ import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.protocol.ping.Ping;
 import io.peersocket.store.PeerRecord;
 import io.peersocket.store.Store;
+import io.peersocket.content.ChunkAddress;
+import io.peersocket.content.ChunkStore;
 import io.peersocket.transport.Connection;
 import io.peersocket.transport.Stream;
 import io.peersocket.transport.StreamHandler;
@@ -80,6 +82,7 @@ public final class Node implements Host, AutoCloseable {
     private final java.nio.channels.FileChannel lockChannel;
     private final Counters counters = new Counters();
     private final Store store; // null when ephemeral
+    private final ChunkStore chunks; // null when ephemeral
     private final Transport transport;
     private final Despatcher despatcher;
     private final Ping ping;
@@ -111,6 +114,8 @@ public final class Node implements Host, AutoCloseable {
         this.loop = ownsLoop ? new ThreadEventLoop("peersocket-event-" + hostKey.peerId().shortString()) : config.eventLoop();
         TransportConfig tc = config.transportSettings().apply(TransportConfig.defaults(hostKey, loop));
         this.transport = config.transportFactory().apply(tc, new Handler());
+        this.chunks = store == null ? null : ChunkStore.open(store, ChunkAddress.overlayOf(hostKey.peerId()),
+                config.chunks(), loop, loop::nowMs, counters);
         this.despatcher = new Despatcher(loop, config.despatch(), this::connection, counters);
         this.ping = new Ping(loop);
         this.identify = new Identify(hostKey, config.agentVersion(), () -> List.copyOf(protocols.keySet()),
@@ -265,6 +270,12 @@ public final class Node implements Host, AutoCloseable {
 
     /** The store, or null for an ephemeral node. */
     @Override public Store store() { return store; }
+
+    /**
+     * The chunk store (seed 001), in the node's store; null for an ephemeral node. Bins are by proximity
+     * order to {@link ChunkAddress#overlayOf}{@code (peerId())}; listeners run on the event loop.
+     */
+    @Override public ChunkStore chunks() { return chunks; }
 
     // ---- protocols ----------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 package io.peersocket.node;
 
+import io.peersocket.content.ChunkStoreConfig;
 import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
@@ -49,6 +50,7 @@ public final class NodeBuilder {
     private PeerExchangeConfig peerExchange = PeerExchangeConfig.defaults();
     private KadConfig kademlia;
     private int redialOnStart = 8;
+    private ChunkStoreConfig chunks = ChunkStoreConfig.defaults();
 
     NodeBuilder() {}
 
@@ -144,6 +146,18 @@ public final class NodeBuilder {
         return this;
     }
 
+    /** Chunk store settings: capacity in unpinned chunks, GC batch, verify on read. */
+    public NodeBuilder chunks(ChunkStoreConfig config) {
+        this.chunks = Objects.requireNonNull(config);
+        return this;
+    }
+
+    /** Most unpinned chunks the chunk store keeps before garbage collection (default 1,000,000). */
+    public NodeBuilder chunkCapacity(long chunks) {
+        this.chunks = this.chunks.withCapacity(chunks);
+        return this;
+    }
+
     /** Peer exchange settings (list size, batch size, period). */
     public NodeBuilder peerExchange(PeerExchangeConfig config) {
         this.peerExchange = Objects.requireNonNull(config);
@@ -160,7 +174,7 @@ public final class NodeBuilder {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
                 transportFactory, eventLoop, handshake, peerExchange, kademlia,
-                redialOnStart);
+                redialOnStart, chunks);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.peersocket.node;
 
+import io.peersocket.content.ChunkStoreConfig;
 import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
@@ -33,6 +34,7 @@ import java.util.function.UnaryOperator;
  * @param peerExchange peer exchange limits and period (seed 000 recency lists)
  * @param kademlia the Kademlia DHT settings, or null to run without the DHT
  * @param redialOnStart how many of the most recently connected stored peers to dial at start (seed 000)
+ * @param chunks chunk store settings (capacity, GC batch, verify on read); used when there is a data dir
  */
 public record NodeConfig(
         Path dataDir,
@@ -47,7 +49,8 @@ public record NodeConfig(
         HandshakeConfig handshake,
         PeerExchangeConfig peerExchange,
         KadConfig kademlia,
-        int redialOnStart) {
+        int redialOnStart,
+        ChunkStoreConfig chunks) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
     public long networkId() { return handshake.networkId(); }

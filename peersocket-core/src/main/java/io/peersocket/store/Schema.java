@@ -72,7 +72,27 @@ final class Schema {
                         last_seen  INTEGER NOT NULL,
                         via        TEXT NOT NULL
                     ) WITHOUT ROWID""",
-                    "CREATE INDEX pex_known_recency ON pex_known (last_seen DESC)"));
+                    "CREATE INDEX pex_known_recency ON pex_known (last_seen DESC)"),
+            // Chunk store (content.ChunkStore, seed 001): chunks by address, indexed by bin (proximity order to
+            // the node's overlay address) and per-bin monotonic index; chunk_bins keeps each bin's last index so
+            // indexes are never reused after deletes. The overlay the bins refer to is the kv key 'chunks.overlay'.
+            Migration.of(4, "chunk store: chunks by address and by bin index",
+                    """
+                    CREATE TABLE chunks (
+                        address    BLOB PRIMARY KEY NOT NULL,
+                        po         INTEGER NOT NULL,
+                        bin_index  INTEGER NOT NULL,
+                        data       BLOB NOT NULL,
+                        pinned     INTEGER NOT NULL DEFAULT 0,
+                        stored_at  INTEGER NOT NULL
+                    )""",
+                    "CREATE UNIQUE INDEX chunks_bin ON chunks (po, bin_index)",
+                    "CREATE INDEX chunks_gc ON chunks (po, bin_index) WHERE pinned = 0",
+                    """
+                    CREATE TABLE chunk_bins (
+                        po          INTEGER PRIMARY KEY NOT NULL,
+                        last_index  INTEGER NOT NULL
+                    )"""));
 
     private Schema() {}
 

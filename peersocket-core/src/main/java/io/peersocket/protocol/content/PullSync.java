@@ -276,11 +276,15 @@ final class PullSync {
             return;
         }
         Flow f = bs.flow(o.kind());
+        if (!f.getOutstanding) { // e.g. answering a get of an earlier session that crossed our new subscribe
+            c.counters.increment("content.sync.unsolicited");
+            c.reputation.penalize(from, "unsolicited", Reputation.UNSOLICITED);
+            return;
+        }
         boolean matches = f.getOutstanding && o.from() == f.getFrom && o.to() > o.from()
                 && (f.kind == ContentCodec.LIVE || o.to() <= f.getTo);
         if (!matches) {
             c.counters.increment("content.sync.offer_mismatch");
-            c.reputation.penalize(from, "lied", Reputation.LIED);
             throw new ContentProtocolException("offer (" + o.from() + ", " + o.to() + "] of bin " + o.bin()
                     + " does not answer the get (" + f.getFrom + ", " + (f.getTo == 0 ? "live" : f.getTo) + "]");
         }
@@ -617,7 +621,7 @@ final class PullSync {
         switch (m) {
             case ContentCodec.Subscribe s -> {
                 c.counters.increment("content.sync.subscribe_in");
-                up(from, s.bin());
+                served.computeIfAbsent(from, k -> new HashMap<>()).put(s.bin(), new UpBin()); // a new session
                 ch.send(from, BandwidthScheduler.Priority.CONTROL, new ContentCodec.Cursor(s.bin(), c.local.lastIndex(s.bin())), false);
             }
             case ContentCodec.Unsubscribe s -> {

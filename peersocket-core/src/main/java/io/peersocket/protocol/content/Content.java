@@ -213,9 +213,13 @@ public final class Content implements AutoCloseable {
         return 0;
     }
 
-    /** Whether this node should store {@code a}: it is in our neighbourhood, or no peer is closer to it. */
+    /**
+     * Whether this node is a storer of {@code a}: no connected peer is closer to it, or our neighbourhood (depth
+     * above 0) covers it — its other neighbours then pull it from us.
+     */
     boolean isStorerFor(ChunkAddress a) {
-        return a.proximityOrder(overlay) >= depth() || closest(a, overlay, Set.of()).isEmpty();
+        int depth = depth();
+        return depth > 0 && a.proximityOrder(overlay) >= depth || closest(a, overlay, Set.of()).isEmpty();
     }
 
     <T> CompletableFuture<T> onLoop(Supplier<CompletableFuture<T>> task) {

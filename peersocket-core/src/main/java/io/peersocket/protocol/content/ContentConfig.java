@@ -14,10 +14,12 @@ package io.peersocket.protocol.content;
  * @param nackAfterMs a batch with no instalment for this long (beyond the promised time) is NACKed
  * @param maxNackRounds NACKs per batch before its missing chunks are fetched elsewhere
  * @param retryBackoffMs wait before re-asking for a range whose batch failed
+ * @param pullSync whether this node pulls (downstream side; a light node or a test may turn it off — it still
+ *     serves as an upstream)
  */
 public record ContentConfig(BandwidthScheduler.Limits bandwidth, int neighbourhoodSize, int maxHops, long hopTimeoutMs,
                             int maxAttempts, long syncIntervalMs, boolean syncOwnBin, long nackAfterMs, int maxNackRounds,
-                            long retryBackoffMs) {
+                            long retryBackoffMs, boolean pullSync) {
     public ContentConfig {
         if (neighbourhoodSize < 1) throw new IllegalArgumentException("neighbourhoodSize must be >= 1");
         if (maxHops < 1 || maxHops > ContentCodec.MAX_HOPS) throw new IllegalArgumentException("maxHops must be in 1.." + ContentCodec.MAX_HOPS);
@@ -28,26 +30,30 @@ public record ContentConfig(BandwidthScheduler.Limits bandwidth, int neighbourho
 
     /** Unlimited bandwidth, neighbourhood 4, 8 hops, 1 s per hop, 3 attempts, 1 s sync interval, neighbours only. */
     public static ContentConfig defaults() {
-        return new ContentConfig(BandwidthScheduler.Limits.unlimited(), 4, 8, 1000, 3, 1000, false, 2000, 3, 5000);
+        return new ContentConfig(BandwidthScheduler.Limits.unlimited(), 4, 8, 1000, 3, 1000, false, 2000, 3, 5000, true);
     }
 
     public ContentConfig withBandwidth(BandwidthScheduler.Limits b) {
-        return new ContentConfig(b, neighbourhoodSize, maxHops, hopTimeoutMs, maxAttempts, syncIntervalMs, syncOwnBin, nackAfterMs, maxNackRounds, retryBackoffMs);
+        return new ContentConfig(b, neighbourhoodSize, maxHops, hopTimeoutMs, maxAttempts, syncIntervalMs, syncOwnBin, nackAfterMs, maxNackRounds, retryBackoffMs, pullSync);
+    }
+
+    public ContentConfig withPullSync(boolean on) {
+        return new ContentConfig(bandwidth, neighbourhoodSize, maxHops, hopTimeoutMs, maxAttempts, syncIntervalMs, syncOwnBin, nackAfterMs, maxNackRounds, retryBackoffMs, on);
     }
 
     public ContentConfig withSyncOwnBin(boolean v) {
-        return new ContentConfig(bandwidth, neighbourhoodSize, maxHops, hopTimeoutMs, maxAttempts, syncIntervalMs, v, nackAfterMs, maxNackRounds, retryBackoffMs);
+        return new ContentConfig(bandwidth, neighbourhoodSize, maxHops, hopTimeoutMs, maxAttempts, syncIntervalMs, v, nackAfterMs, maxNackRounds, retryBackoffMs, pullSync);
     }
 
     public ContentConfig withNack(long afterMs, int rounds) {
-        return new ContentConfig(bandwidth, neighbourhoodSize, maxHops, hopTimeoutMs, maxAttempts, syncIntervalMs, syncOwnBin, afterMs, rounds, retryBackoffMs);
+        return new ContentConfig(bandwidth, neighbourhoodSize, maxHops, hopTimeoutMs, maxAttempts, syncIntervalMs, syncOwnBin, afterMs, rounds, retryBackoffMs, pullSync);
     }
 
     public ContentConfig withHopTimeoutMs(long ms) {
-        return new ContentConfig(bandwidth, neighbourhoodSize, maxHops, ms, maxAttempts, syncIntervalMs, syncOwnBin, nackAfterMs, maxNackRounds, retryBackoffMs);
+        return new ContentConfig(bandwidth, neighbourhoodSize, maxHops, ms, maxAttempts, syncIntervalMs, syncOwnBin, nackAfterMs, maxNackRounds, retryBackoffMs, pullSync);
     }
 
     public ContentConfig withNeighbourhoodSize(int n) {
-        return new ContentConfig(bandwidth, n, maxHops, hopTimeoutMs, maxAttempts, syncIntervalMs, syncOwnBin, nackAfterMs, maxNackRounds, retryBackoffMs);
+        return new ContentConfig(bandwidth, n, maxHops, hopTimeoutMs, maxAttempts, syncIntervalMs, syncOwnBin, nackAfterMs, maxNackRounds, retryBackoffMs, pullSync);
     }
 }

@@ -170,7 +170,7 @@ final class PullSync {
 
     /** Brings subscriptions in line with the connected peers and depth. */
     void reconcile() {
-        if (closed) return;
+        if (closed || !c.config.pullSync()) return;
         int depth = c.depth();
         for (PeerId p : new ArrayList<>(subs.keySet())) if (!c.peers.containsKey(p) || c.reputation.banned(p)) dropPeer(p, true);
         for (PeerId p : c.peers.keySet()) {

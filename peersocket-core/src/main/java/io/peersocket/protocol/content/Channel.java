@@ -43,6 +43,8 @@ final class Channel {
     private final java.util.function.Predicate<ContentCodec.Msg> accepts;
     private final Consumer<PeerId> onSendFailed;
     private final Map<PeerId, Out> outs = new HashMap<>();
+    /** Connections carrying inbound streams of this protocol, per peer. */
+    private final Map<PeerId, java.util.Set<io.peersocket.transport.Connection>> inbound = new HashMap<>();
     private boolean closed;
 
     private static final class Out {
@@ -95,6 +97,12 @@ final class Channel {
             o.pending.add(frame);
             return;
         }
+        if (!host.isConnected(peer)) {
+            // never dial for content traffic: connections are the connection manager's business
+            counters.increment("content." + name + ".not_connected");
+            host.loop().execute(() -> onSendFailed.accept(peer));
+            return;
+        }
         Out n = new Out();
         n.pending.add(frame);
         outs.put(peer, n);
@@ -122,6 +130,14 @@ final class Channel {
         }));
     }
 
+    /** True if a stream of this protocol with {@code peer}, either way, runs on {@code connection}. */
+    boolean uses(PeerId peer, io.peersocket.transport.Connection connection) {
+        Out o = outs.get(peer);
+        if (o != null && o.stream != null && o.stream.connection() == connection) return true;
+        java.util.Set<io.peersocket.transport.Connection> in = inbound.get(peer);
+        return in != null && in.contains(connection);
+    }
+
     /** Forgets the outgoing stream to {@code peer} (it disconnected). */
     void dropPeer(PeerId peer) {
         Out o = outs.remove(peer);
@@ -139,7 +155,10 @@ final class Channel {
         private final FrameDecoder decoder = new FrameDecoder(ContentCodec.MAX_MESSAGE_BYTES);
         private boolean dead;
 
-        Inbound(Stream s) { this.remote = s.connection().remotePeer(); }
+        Inbound(Stream s) {
+            this.remote = s.connection().remotePeer();
+            inbound.computeIfAbsent(remote, k -> new java.util.HashSet<>()).add(s.connection());
+        }
 
         @Override public void onData(Stream s, byte[] data) {
             if (dead || closed) return;
@@ -172,6 +191,10 @@ final class Channel {
             if (!dead) s.close();
         }
 
-        @Override public void onClosed(Stream s, Throwable cause) { dead = true; }
+        @Override public void onClosed(Stream s, Throwable cause) {
+            dead = true;
+            java.util.Set<io.peersocket.transport.Connection> in = inbound.get(remote);
+            if (in != null && in.remove(s.connection()) && in.isEmpty()) inbound.remove(remote);
+        }
     }
 }

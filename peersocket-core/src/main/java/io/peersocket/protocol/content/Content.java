@@ -149,6 +149,9 @@ public final class Content implements AutoCloseable {
     /** Pull sync subscriptions: upstream → subscribed bins (loop only; for tests and status). */
     public Map<PeerId, List<Integer>> subscriptions() { return pullSync.subscriptions(); }
 
+    /** Pull sync state toward {@code upstream}, human-readable (loop only; status and debugging). */
+    public String describeSync(PeerId upstream) { return pullSync.describe(upstream); }
+
     /** Chunks currently being fetched (loop only). */
     public int inFlightCount() { return inFlight.size(); }
 
@@ -169,13 +172,16 @@ public final class Content implements AutoCloseable {
                 if (isLight(p) && peers.remove(p) != null) pullSync.onPeerGone(p);
             }
             case DISCONNECTED -> {
-                if (!host.isConnected(p)) {
-                    boolean was = peers.remove(p) != null;
+                // Messages on the closed connection's streams are lost even if another connection remains: if it
+                // carried a protocol's streams, fail its requests over now and start sync sessions afresh.
+                boolean gone = !host.isConnected(p);
+                if (gone) {
+                    peers.remove(p);
                     scheduler.dropPeer(p);
-                    retrieval.onPeerGone(p);
-                    pushSync.onPeerGone(p);
-                    if (was) pullSync.onPeerGone(p);
                 }
+                if (gone || retrieval.uses(p, e.connection())) retrieval.onPeerGone(p);
+                if (gone || pushSync.uses(p, e.connection())) pushSync.onPeerGone(p);
+                if (gone || pullSync.uses(p, e.connection())) pullSync.onPeerGone(p);
             }
             default -> { }
         }
@@ -214,12 +220,12 @@ public final class Content implements AutoCloseable {
     }
 
     /**
-     * Whether this node is a storer of {@code a}: no connected peer is closer to it, or our neighbourhood (depth
-     * above 0) covers it — its other neighbours then pull it from us.
+     * Whether this node is the storer of {@code a}: no connected peer is closer to it (XOR). That node's
+     * neighbourhood covers the address, and every node whose neighbourhood covers it has that node as a neighbour,
+     * so they pull it from there.
      */
     boolean isStorerFor(ChunkAddress a) {
-        int depth = depth();
-        return depth > 0 && a.proximityOrder(overlay) >= depth || closest(a, overlay, Set.of()).isEmpty();
+        return closest(a, overlay, Set.of()).isEmpty();
     }
 
     <T> CompletableFuture<T> onLoop(Supplier<CompletableFuture<T>> task) {

@@ -111,11 +111,27 @@ public final class ContentCodec {
     /** Stream kinds of {@link Get}: live (new chunks, open-ended) and historical (a closed range). */
     public static final int LIVE = 0, HISTORICAL = 1;
 
-    /** Downstream subscribes to the upstream's bin; answered by {@link Cursor}. */
-    public record Subscribe(int bin) implements Msg {}
+    /**
+     * Downstream subscribes to the upstream's bins {@code lo … hi}; answered by {@link Cursor}. Each subscription
+     * implies a live {@link Get} from the cursor, so the first new chunk is offered without asking.
+     */
+    public record Subscribe(int lo, int hi) implements Msg {
+        public Subscribe {
+            if (lo < 0 || hi < lo || hi > MAX_BIN) throw new ContentProtocolException("subscribe bins " + lo + " … " + hi + " not within 0 … " + MAX_BIN);
+        }
+    }
 
-    /** The upstream's last index in {@code bin} (0: empty) when the subscription started. */
-    public record Cursor(int bin, long last) implements Msg {}
+    /** The upstream's last index (0: empty) in bins {@code lo, lo + 1, …} when the subscription started. */
+    public record Cursor(int lo, long[] lasts) implements Msg {
+        public Cursor {
+            if (lo < 0 || lasts.length == 0 || lo + lasts.length - 1 > MAX_BIN) {
+                throw new ContentProtocolException("cursors for bins " + lo + " … " + (lo + lasts.length - 1) + " not within 0 … " + MAX_BIN);
+            }
+        }
+        @Override public boolean equals(Object o) { return o instanceof Cursor c && c.lo == lo && Arrays.equals(c.lasts, lasts); }
+        @Override public int hashCode() { return lo * 31 + Arrays.hashCode(lasts); }
+        @Override public String toString() { return "Cursor[" + lo + ", " + Arrays.toString(lasts) + "]"; }
+    }
 
     /**
      * Asks for offered hashes of {@code bin} with index in ({@code from}, {@code to}]; {@code to == 0} means
@@ -186,8 +202,11 @@ public final class ContentCodec {
             case Push p -> o.b(PUSH).v(p.id).b(p.hops).bytes(p.address).bytes(p.payload);
             case Receipt r -> o.b(RECEIPT).v(r.id).bytes(r.address).v(r.storer.length).bytes(r.storer).bytes(r.signature);
             case PushFailed f -> o.b(PUSH_FAILED).v(f.id).b(f.reason);
-            case Subscribe s -> o.b(SUBSCRIBE).b(s.bin);
-            case Cursor c -> o.b(CURSOR).b(c.bin).v(c.last);
+            case Subscribe s -> o.b(SUBSCRIBE).b(s.lo).b(s.hi);
+            case Cursor c -> {
+                o.b(CURSOR).b(c.lo).v(c.lasts.length);
+                for (long l : c.lasts) o.v(l);
+            }
             case Get g -> o.b(GET).b(g.bin).b(g.kind).v(g.from).v(g.to);
             case Offer f -> {
                 o.b(OFFER).b(f.bin).b(f.kind).v(f.from).v(f.to).v(f.indices.length);
@@ -243,8 +262,19 @@ public final class ContentCodec {
                     yield new Receipt(id, a, storer, take(in, in.remaining(), "receipt signature"));
                 }
                 case PUSH_FAILED -> new PushFailed(id(in), reason(in));
-                case SUBSCRIBE -> new Subscribe(bin(in));
-                case CURSOR -> new Cursor(bin(in), index(in, "cursor"));
+                case SUBSCRIBE -> {
+                    int lo = bin(in), hi = bin(in);
+                    if (hi < lo) throw new ContentProtocolException("subscribe bins " + lo + " … " + hi + " are empty");
+                    yield new Subscribe(lo, hi);
+                }
+                case CURSOR -> {
+                    int lo = bin(in);
+                    int n = (int) Varint.readBounded(in, MAX_BIN + 1 - lo, "cursor count");
+                    if (n == 0) throw new ContentProtocolException("cursor for no bin");
+                    long[] lasts = new long[n];
+                    for (int i = 0; i < n; i++) lasts[i] = index(in, "cursor");
+                    yield new Cursor(lo, lasts);
+                }
                 case GET -> {
                     int bin = bin(in), kind = kind(in);
                     long from = index(in, "get from"), to = index(in, "get to");

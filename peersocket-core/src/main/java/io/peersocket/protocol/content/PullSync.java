@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * (a live GET is held until a chunk with a higher index is stored, then answered after a short coalescing delay),
  * WANT with deliveries — the first at once, the rest through the {@link BandwidthScheduler} in the live or
  * historical class, each saying when the next is due — and NACK by sending the missing instalments again. Hashes
- * the downstream is known to have (it pushed or delivered them to us, or we pushed them to it) are left out of
+ * the downstream is known to have (it delivered them to us, or signed a push receipt for them) are left out of
  * offers.
  *
  * <p>Bad input (offers that do not match the GET, wanted vectors or NACKs naming entries never offered,
@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
 final class PullSync {
     private static final Logger log = LoggerFactory.getLogger(PullSync.class);
     /** A live GET is answered this long after the first new chunk, so offers carry several hashes. */
-    static final long LIVE_COALESCE_MS = 20;
+    static final long LIVE_COALESCE_MS = 100;
     /** Addresses remembered per peer as known to it. */
     static final int MAX_KNOWN_PER_PEER = 8192;
 
@@ -70,8 +70,10 @@ final class PullSync {
     private final class BinSync {
         final PeerId peer;
         final int bin;
-        Intervals iv;
+        final Intervals iv = new Intervals();
+        boolean loaded;
         long cursor = -1;
+        long subscribedAt;
         long histTarget;
         final Flow live = new Flow(ContentCodec.LIVE), hist = new Flow(ContentCodec.HISTORICAL);
         boolean closed;
@@ -156,6 +158,25 @@ final class PullSync {
         return m;
     }
 
+    /** A human-readable dump of the downstream state for {@code upstream} (status, debugging). */
+    String describe(PeerId upstream) {
+        Map<Integer, BinSync> m = subs.get(upstream);
+        if (m == null) return "no subscription";
+        if (timer == null) return "sync timer not running";
+        StringBuilder sb = new StringBuilder();
+        for (BinSync bs : new TreeMap<>(m).values()) {
+            sb.append("bin ").append(bs.bin).append(" (subscribed ").append(c.loop.nowMs() - bs.subscribedAt).append(" ms ago): cursor ").append(bs.cursor).append(", loaded ").append(bs.loaded)
+                    .append(", intervals ").append(bs.iv);
+            for (Flow f : List.of(bs.live, bs.hist)) {
+                sb.append(f.kind == ContentCodec.LIVE ? "; live" : "; hist").append(f.getOutstanding ? " get(" + f.getFrom + "," + f.getTo + ")" : "");
+                if (f.batch != null) sb.append(" batch(").append(f.batch.from).append(",").append(f.batch.to).append("] pending ")
+                        .append(f.batch.pending).append(" unresolved ").append(f.batch.unresolved);
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
     /** The bins of {@code peer} this node is responsible for, by the depth rule. */
     private Set<Integer> desiredBins(PeerId peer, int depth) {
         int po = Proximity.order(c.overlay, c.peers.get(peer));
@@ -177,25 +198,45 @@ final class PullSync {
             if (c.reputation.banned(p)) continue;
             Set<Integer> want = desiredBins(p, depth);
             Map<Integer, BinSync> have = subs.computeIfAbsent(p, k -> new HashMap<>());
+            long now = c.loop.nowMs();
             for (Integer b : new ArrayList<>(have.keySet())) {
-                if (!want.contains(b)) {
+                BinSync bs = have.get(b);
+                if (!want.contains(b) || bs.cursor < 0 && now - bs.subscribedAt > CURSOR_TIMEOUT_MS) {
+                    if (want.contains(b)) c.counters.increment("content.sync.cursor_timeout"); // subscribed again below
                     unsubscribe(have.remove(b), true);
                 }
             }
-            for (int b : want) if (!have.containsKey(b)) subscribe(p, b, have);
+            List<Integer> fresh = new ArrayList<>();
+            for (int b : new java.util.TreeSet<>(want)) if (!have.containsKey(b)) {
+                subscribe(p, b, have);
+                fresh.add(b);
+            }
+            // one SUBSCRIBE per run of consecutive bins
+            for (int i = 0; i < fresh.size(); ) {
+                int j = i;
+                while (j + 1 < fresh.size() && fresh.get(j + 1) == fresh.get(j) + 1) j++;
+                ch.send(p, BandwidthScheduler.Priority.CONTROL, new ContentCodec.Subscribe(fresh.get(i), fresh.get(j)), false);
+                i = j + 1;
+            }
             if (have.isEmpty()) subs.remove(p);
         }
     }
 
+    /** A subscription whose cursor has not come for this long is sent again, ms. */
+    static final long CURSOR_TIMEOUT_MS = 10_000;
+
     private void subscribe(PeerId peer, int bin, Map<Integer, BinSync> have) {
         BinSync bs = new BinSync(peer, bin);
+        bs.subscribedAt = c.loop.nowMs();
         have.put(bin, bs);
         c.counters.increment("content.sync.subscribed");
-        ch.send(peer, BandwidthScheduler.Priority.CONTROL, new ContentCodec.Subscribe(bin), false);
         c.when(store.load(peer, bin), (iv, err) -> {
             if (bs.closed) return;
-            bs.iv = iv != null ? iv : new Intervals();
             if (err != null) log.warn("sync: cannot load intervals of {} bin {}: {}", peer, bin, err.getMessage());
+            boolean grew = bs.iv.size() > 0;
+            if (iv != null) for (long[] r : iv.list()) bs.iv.add(r[0], r[1]);
+            bs.loaded = true;
+            if (grew) save(bs);
             maybeStart(bs);
         });
     }
@@ -224,12 +265,17 @@ final class PullSync {
 
     // ---- downstream flows ---------------------------------------------------------------------------
 
+    /** Starts historical sync once both the intervals and the cursor are known (live runs from the cursor). */
     private void maybeStart(BinSync bs) {
-        if (bs.closed || bs.iv == null || bs.cursor < 0) return;
-        bs.live.liveFrom = Math.max(bs.cursor, 0);
-        bs.histTarget = bs.cursor;
-        nextLive(bs);
+        if (bs.closed || !bs.loaded || bs.cursor < 0) return;
+        bs.histTarget = Math.max(bs.histTarget, bs.cursor);
         nextHist(bs);
+    }
+
+    private void save(BinSync bs) {
+        store.save(bs.peer, bs.bin, bs.iv).whenComplete((v, e) -> {
+            if (e != null) log.warn("sync: cannot save intervals of {} bin {}: {}", bs.peer, bs.bin, e.getMessage());
+        });
     }
 
     private void nextLive(BinSync bs) {
@@ -243,7 +289,7 @@ final class PullSync {
 
     private void nextHist(BinSync bs) {
         Flow f = bs.hist;
-        if (bs.closed || f.getOutstanding || f.batch != null || (f.retry != null)) return;
+        if (bs.closed || !bs.loaded || f.getOutstanding || f.batch != null || (f.retry != null)) return;
         long[] gap = bs.histTarget >= 1 ? bs.iv.firstGap(1, bs.histTarget) : null;
         if (gap == null) return; // historical sync complete (for now)
         f.getOutstanding = true;
@@ -260,13 +306,20 @@ final class PullSync {
     }
 
     private void onCursor(PeerId from, ContentCodec.Cursor cur) {
-        BinSync bs = lookup(from, cur.bin());
-        if (bs == null || bs.cursor >= 0) {
-            c.counters.increment("content.sync.unsolicited");
-            return;
+        for (int i = 0; i < cur.lasts().length; i++) {
+            BinSync bs = lookup(from, cur.lo() + i);
+            if (bs == null || bs.cursor >= 0) {
+                c.counters.increment("content.sync.unsolicited");
+                continue;
+            }
+            bs.cursor = cur.lasts()[i];
+            // the subscription implies a live get from the cursor
+            bs.live.getOutstanding = true;
+            bs.live.getFrom = bs.cursor;
+            bs.live.getTo = 0;
+            bs.live.liveFrom = bs.cursor;
+            maybeStart(bs);
         }
-        bs.cursor = cur.last();
-        maybeStart(bs);
     }
 
     private void onOffer(PeerId from, ContentCodec.Offer o) {
@@ -278,7 +331,6 @@ final class PullSync {
         Flow f = bs.flow(o.kind());
         if (!f.getOutstanding) { // e.g. answering a get of an earlier session that crossed our new subscribe
             c.counters.increment("content.sync.unsolicited");
-            c.reputation.penalize(from, "unsolicited", Reputation.UNSOLICITED);
             return;
         }
         boolean matches = f.getOutstanding && o.from() == f.getFrom && o.to() > o.from()
@@ -365,8 +417,8 @@ final class PullSync {
         Flow f = bs == null ? null : bs.flow(d.kind());
         Batch b = f == null ? null : f.batch;
         if (b == null || b.to != d.to() || !b.pending.contains(d.seq())) {
+            // not (or no longer) asked for: a resent instalment, or one of an ended session; dropped unread
             c.counters.increment("content.sync.unsolicited");
-            c.reputation.penalize(from, "unsolicited", Reputation.UNSOLICITED);
             return;
         }
         b.pending.remove(d.seq());
@@ -441,9 +493,7 @@ final class PullSync {
         if (!b.failed) {
             bs.iv.add(b.from + 1, b.to);
             c.counters.increment("content.sync.batches");
-            store.save(bs.peer, bs.bin, bs.iv).whenComplete((v, e) -> {
-                if (e != null) log.warn("sync: cannot save intervals of {} bin {}: {}", bs.peer, bs.bin, e.getMessage());
-            });
+            if (bs.loaded) save(bs);
         } else {
             c.counters.increment("content.sync.batch_failed");
         }
@@ -494,7 +544,18 @@ final class PullSync {
         c.when(c.local.chunksInBin(g.bin(), g.from(), ContentCodec.MAX_BATCH), (List<BinEntry> es, Throwable err) -> {
             if (err != null) es = List.of();
             List<BinEntry> in = new ArrayList<>();
-            for (BinEntry e : es) if (e.binIndex() <= g.to()) in.add(e);
+            for (BinEntry e : es) {
+                if (e.binIndex() > g.to()) break;
+                if (c.pushSync.isPushing(from, e.address())) { // being pushed to it: offer once the push is over
+                    if (in.isEmpty()) {
+                        c.loop.schedule(() -> onGet(from, g), 100);
+                        return;
+                    }
+                    offer(from, g.bin(), ContentCodec.HISTORICAL, g.from(), in.get(in.size() - 1).binIndex(), in, u);
+                    return;
+                }
+                in.add(e);
+            }
             long to = in.size() == ContentCodec.MAX_BATCH && in.get(in.size() - 1).binIndex() < g.to()
                     ? in.get(in.size() - 1).binIndex() : g.to();
             offer(from, g.bin(), ContentCodec.HISTORICAL, g.from(), to, in, u);
@@ -519,9 +580,29 @@ final class PullSync {
                 }
                 long to = es.size() == ContentCodec.MAX_BATCH ? es.get(es.size() - 1).binIndex()
                         : Math.max(last, es.get(es.size() - 1).binIndex());
+                for (int i = 0; i < es.size(); i++) {
+                    if (!c.pushSync.isPushing(peer, es.get(i).address())) continue;
+                    // being pushed to it: offer up to the entry before, the rest once the push is over
+                    if (i == 0) {
+                        if (u.heldFrom < 0) u.heldFrom = from;
+                        return;
+                    }
+                    es = es.subList(0, i);
+                    to = es.get(i - 1).binIndex();
+                    break;
+                }
                 offer(peer, bin, ContentCodec.LIVE, from, to, es, u);
             });
         }, delayMs);
+    }
+
+    /** A push of {@code a} to {@code peer} ended: a live get held back for it can be answered. */
+    void onPushDone(PeerId peer, ChunkAddress a) {
+        Map<Integer, UpBin> m = served.get(peer);
+        if (m == null) return;
+        int bin = a.proximityOrder(c.overlay);
+        UpBin u = m.get(bin);
+        if (u != null && u.heldFrom >= 0 && c.local.lastIndex(bin) > u.heldFrom) scheduleLiveAnswer(peer, bin, u, LIVE_COALESCE_MS);
     }
 
     private void onStored(StoredChunk s) {
@@ -603,14 +684,16 @@ final class PullSync {
                 byte[] data = chunk == null ? new byte[0] : chunk.data();
                 long nextMs = i + 1 < seqs.size() ? Math.min(ContentCodec.MAX_NEXT_MS, c.scheduler.estimateDelayMs(peer, prio, data.length + 16)) : 0;
                 ContentCodec.Delivery d = new ContentCodec.Delivery(bin, kind, o.to(), seqs.get(i), nextMs, chunk == null, data);
-                if (chunk != null) knownBy(peer, chunk.address());
                 c.counters.increment(chunk == null ? "content.sync.served_gone" : "content.sync.served");
                 ch.send(peer, prio, d, i == 0);
             }
         });
     }
 
-    /** Remembers that {@code peer} has {@code a} (so it is not offered to it). */
+    /**
+     * Remembers that {@code peer} has {@code a} (so it is not offered to it): only facts — it delivered the chunk
+     * to us, or signed a receipt for it — never a send that may not have arrived.
+     */
     void knownBy(PeerId peer, ChunkAddress a) {
         LinkedHashSet<ChunkAddress> s = known.computeIfAbsent(peer, k -> new LinkedHashSet<>());
         s.add(a);
@@ -621,8 +704,14 @@ final class PullSync {
         switch (m) {
             case ContentCodec.Subscribe s -> {
                 c.counters.increment("content.sync.subscribe_in");
-                served.computeIfAbsent(from, k -> new HashMap<>()).put(s.bin(), new UpBin()); // a new session
-                ch.send(from, BandwidthScheduler.Priority.CONTROL, new ContentCodec.Cursor(s.bin(), c.local.lastIndex(s.bin())), false);
+                Map<Integer, UpBin> mine = served.computeIfAbsent(from, k -> new HashMap<>());
+                long[] lasts = new long[s.hi() - s.lo() + 1];
+                for (int b = s.lo(); b <= s.hi(); b++) {
+                    UpBin u = new UpBin(); // a new session, with a live get from the cursor
+                    u.heldFrom = lasts[b - s.lo()] = c.local.lastIndex(b);
+                    mine.put(b, u);
+                }
+                ch.send(from, BandwidthScheduler.Priority.CONTROL, new ContentCodec.Cursor(s.lo(), lasts), false);
             }
             case ContentCodec.Unsubscribe s -> {
                 Map<Integer, UpBin> mm = served.get(from);
@@ -637,6 +726,8 @@ final class PullSync {
             default -> throw new ContentProtocolException("unexpected " + m);
         }
     }
+
+    boolean uses(PeerId peer, io.peersocket.transport.Connection connection) { return ch.uses(peer, connection); }
 
     void close() {
         closed = true;

@@ -31,6 +31,8 @@ final class PushSync {
     private final Channel ch;
     private long nextId = 1;
     private final Map<Long, Attempt> attempts = new HashMap<>();
+    /** Chunks being pushed, by peer: pull sync does not offer them to that peer meanwhile. */
+    private final Map<PeerId, Map<ChunkAddress, Integer>> pushing = new HashMap<>();
 
     private final class Job {
         final Chunk chunk;
@@ -110,13 +112,14 @@ final class PushSync {
         EventLoop.Cancellable timer = c.loop.schedule(() -> {
             Attempt a = attempts.remove(id);
             if (a == null) return;
+            done(a);
             c.counters.increment("content.push.timeout");
             c.reputation.penalize(a.peer, "unanswered", Reputation.UNANSWERED);
             next(a.job);
         }, (hops + 1L) * c.config.hopTimeoutMs());
         attempts.put(id, new Attempt(id, peer, job, timer));
+        pushing.computeIfAbsent(peer, k -> new HashMap<>()).merge(job.chunk.address(), 1, Integer::sum);
         c.counters.increment("content.push.forwarded");
-        c.pullSync.knownBy(peer, job.chunk.address());
         c.counters.add("content.push.payload_out", job.chunk.data().length);
         ch.send(peer, BandwidthScheduler.Priority.LIVE,
                 new ContentCodec.Push(id, hops, job.chunk.address().toBytes(), job.chunk.data()), false);
@@ -142,6 +145,7 @@ final class PushSync {
             if (!a.peer.equals(peer)) continue;
             attempts.remove(a.id);
             a.timer.cancel();
+            done(a);
             next(a.job);
         }
         ch.dropPeer(peer);
@@ -151,6 +155,7 @@ final class PushSync {
         switch (m) {
             case ContentCodec.Push p -> {
                 c.counters.increment("content.push.received");
+                if (c.inFlight.containsKey(ChunkAddress.of(p.address()))) c.counters.increment("content.push.raced_sync");
                 ChunkAddress address = ChunkAddress.of(p.address());
                 Chunk chunk;
                 try {
@@ -162,7 +167,6 @@ final class PushSync {
                     ch.send(from, BandwidthScheduler.Priority.CONTROL, new ContentCodec.PushFailed(p.id(), ContentCodec.REASON_INVALID), false);
                     return;
                 }
-                c.pullSync.knownBy(from, address);
                 route(new Job(chunk, p.hops(), from, p.id(), null));
             }
             case ContentCodec.Receipt r -> {
@@ -180,6 +184,7 @@ final class PushSync {
                 if (receipt == null || !receipt.address().equals(a.job.chunk.address()) || !receipt.verify()) {
                     attempts.remove(r.id());
                     a.timer.cancel();
+                    done(a);
                     c.counters.increment("content.push.bad_receipt");
                     c.reputation.penalize(from, "bad_receipt", Reputation.LIED);
                     next(a.job);
@@ -188,6 +193,8 @@ final class PushSync {
                 attempts.remove(r.id());
                 a.timer.cancel();
                 c.reputation.reward(from);
+                if (receipt.storer().equals(from)) c.pullSync.knownBy(from, receipt.address()); // it holds the chunk
+                done(a);
                 c.counters.increment("content.push.receipt");
                 complete(a.job, receipt, 0);
             }
@@ -195,6 +202,7 @@ final class PushSync {
                 Attempt a = attempts.remove(f.id());
                 if (a == null) return;
                 a.timer.cancel();
+                done(a);
                 if (f.reason() == ContentCodec.REASON_INVALID) { // we sent a valid chunk: the peer lies
                     c.reputation.penalize(from, "lied", Reputation.LIED);
                 }
@@ -203,6 +211,23 @@ final class PushSync {
             default -> throw new ContentProtocolException("unexpected " + m);
         }
     }
+
+    /** True while {@code a} is being pushed to {@code peer}. */
+    boolean isPushing(PeerId peer, ChunkAddress a) {
+        Map<ChunkAddress, Integer> m = pushing.get(peer);
+        return m != null && m.containsKey(a);
+    }
+
+    private void done(Attempt a) {
+        Map<ChunkAddress, Integer> m = pushing.get(a.peer);
+        if (m == null) return;
+        ChunkAddress addr = a.job.chunk.address();
+        if (m.merge(addr, -1, Integer::sum) <= 0) m.remove(addr);
+        if (m.isEmpty()) pushing.remove(a.peer);
+        c.pullSync.onPushDone(a.peer, addr);
+    }
+
+    boolean uses(PeerId peer, io.peersocket.transport.Connection connection) { return ch.uses(peer, connection); }
 
     void close() {
         for (Attempt a : attempts.values()) {

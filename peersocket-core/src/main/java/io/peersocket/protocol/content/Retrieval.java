@@ -222,7 +222,6 @@ final class Retrieval {
 
     private void serve(PeerId peer, long id, Chunk chunk) {
         c.counters.increment("content.retrieval.served");
-        c.pullSync.knownBy(peer, chunk.address());
         ch.send(peer, BandwidthScheduler.Priority.RETRIEVAL, new ContentCodec.Deliver(id, chunk.data()), false);
     }
 
@@ -342,6 +341,8 @@ final class Retrieval {
             default -> "reason " + reason;
         };
     }
+
+    boolean uses(PeerId peer, io.peersocket.transport.Connection connection) { return ch.uses(peer, connection); }
 
     void close() {
         for (Attempt a : attempts.values()) a.timer.cancel();

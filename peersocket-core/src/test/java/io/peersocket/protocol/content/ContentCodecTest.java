@@ -26,8 +26,8 @@ class ContentCodecTest {
                 new ContentCodec.Push(1, 4, addr(2), new byte[] {0, 0, 0, 0, 0, 0, 0, 0}),
                 new ContentCodec.Receipt(1, addr(2), new byte[] {0, 36, 8, 1}, new byte[64]),
                 new ContentCodec.PushFailed(1, ContentCodec.REASON_TIMEOUT),
-                new ContentCodec.Subscribe(5),
-                new ContentCodec.Cursor(5, 1234),
+                new ContentCodec.Subscribe(5, 32),
+                new ContentCodec.Cursor(5, new long[] {1234, 0, 7}),
                 new ContentCodec.Get(5, ContentCodec.LIVE, 10, 0),
                 new ContentCodec.Get(5, ContentCodec.HISTORICAL, 0, 10),
                 new ContentCodec.Offer(5, ContentCodec.HISTORICAL, 0, 10, new long[] {1, 4, 10}, new byte[][] {addr(1), addr(4), addr(10)}),
@@ -78,8 +78,10 @@ class ContentCodecTest {
         byte[] big = new byte[1 + 1 + ContentCodec.MAX_PAYLOAD_BYTES + 1];
         big[0] = ContentCodec.DELIVER;
         assertThatThrownBy(() -> ContentCodec.decode(big)).isInstanceOf(ContentProtocolException.class).hasMessageContaining("exceeds");
-        assertThatThrownBy(() -> ContentCodec.decode(new byte[] {ContentCodec.SUBSCRIBE, 33})).hasMessageContaining("bin 33");
-        assertThatThrownBy(() -> ContentCodec.decode(new byte[] {ContentCodec.SUBSCRIBE, 3, 0})).hasMessageContaining("trailing");
+        assertThatThrownBy(() -> ContentCodec.decode(new byte[] {ContentCodec.SUBSCRIBE, 3, 33})).hasMessageContaining("bin 33");
+        assertThatThrownBy(() -> ContentCodec.decode(new byte[] {ContentCodec.SUBSCRIBE, 3, 2})).hasMessageContaining("empty");
+        assertThatThrownBy(() -> ContentCodec.decode(new byte[] {ContentCodec.SUBSCRIBE, 3, 4, 0})).hasMessageContaining("trailing");
+        assertThatThrownBy(() -> ContentCodec.decode(new byte[] {ContentCodec.CURSOR, 30, 4, 1, 1, 1, 1})).hasMessageContaining("cursor count");
         assertThatThrownBy(() -> ContentCodec.decode(new byte[] {ContentCodec.WANT, 3, 0, 5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}))
                 .hasMessageContaining("bit vector");
         assertThatThrownBy(() -> ContentCodec.decode(new byte[] {ContentCodec.GET, 3, 1, 5, 0})).hasMessageContaining("historical get without an end");

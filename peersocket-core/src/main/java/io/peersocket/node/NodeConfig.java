@@ -5,6 +5,7 @@ import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.protocol.handshake.HandshakeConfig;
+import io.peersocket.protocol.content.ContentConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.transport.Transport;
@@ -33,6 +34,7 @@ import java.util.function.UnaryOperator;
  * @param handshake the Peersocket handshake: network id, light node flag, version, timeout
  * @param peerExchange peer exchange limits and period (seed 000 recency lists)
  * @param kademlia the Kademlia DHT settings, or null to run without the DHT
+ * @param content the content protocols (retrieval, push and pull sync) settings, or null to run without them
  * @param redialOnStart how many of the most recently connected stored peers to dial at start (seed 000)
  * @param chunks chunk store settings (capacity, GC batch, verify on read); used when there is a data dir
  */
@@ -50,7 +52,8 @@ public record NodeConfig(
         PeerExchangeConfig peerExchange,
         KadConfig kademlia,
         int redialOnStart,
-        ChunkStoreConfig chunks) {
+        ChunkStoreConfig chunks,
+        ContentConfig content) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
     public long networkId() { return handshake.networkId(); }

@@ -44,6 +44,11 @@ final class NodeCommand implements Callable<Integer> {
             description = "How often the DHT connection manager runs, ms (the testbed shortens it).")
     long dhtIntervalMs;
 
+    @Option(names = "--chunk-capacity", paramLabel = "N", defaultValue = "1000000",
+            description = "Most unpinned chunks (cached or synced for others, ~4 KiB each) kept before the farthest"
+                    + " are garbage collected; shared chunks do not count (default ${DEFAULT-VALUE}).")
+    long chunkCapacity;
+
     @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
             description = "Log level on stderr: error, warn, info, debug, trace (default ${DEFAULT-VALUE}).")
     String logLevel;
@@ -57,7 +62,8 @@ final class NodeCommand implements Callable<Integer> {
         if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", logLevel);
         }
-        NodeBuilder b = Node.builder().dataDir(data);
+        if (chunkCapacity < 1) throw new IllegalArgumentException("--chunk-capacity must be >= 1");
+        NodeBuilder b = Node.builder().dataDir(data).chunkCapacity(chunkCapacity);
         if (listen.isEmpty()) listen.add("/ip4/0.0.0.0/udp/4001/quic-v1");
         for (String l : listen) b.listen(Multiaddr.parse(l));
         for (String p : peers) b.bootstrap(Multiaddr.parse(p));

@@ -305,10 +305,10 @@ public final class Chunk {
                     int parents = (live + 1) / 2;
                     for (int p = 0; p < parents; p++) {
                         int left = 2 * p;
-                        md.update(work, left * SEGMENT_BYTES, SEGMENT_BYTES);
                         if (left + 1 < live) {
-                            md.update(work, (left + 1) * SEGMENT_BYTES, SEGMENT_BYTES);
+                            md.update(work, left * SEGMENT_BYTES, 2 * SEGMENT_BYTES);
                         } else {
+                            md.update(work, left * SEGMENT_BYTES, SEGMENT_BYTES);
                             md.update(ZERO[level]);
                         }
                         md.digest(work, p * SEGMENT_BYTES, SEGMENT_BYTES);

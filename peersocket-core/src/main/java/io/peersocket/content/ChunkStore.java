@@ -76,6 +76,8 @@ public final class ChunkStore {
     private final AtomicLong total = new AtomicLong();
     private final AtomicLong pinned = new AtomicLong();
     private final AtomicBoolean gcScheduled = new AtomicBoolean();
+    private final Object gcLock = new Object();
+    private CompletableFuture<Long> gcTail = CompletableFuture.completedFuture(0L);
 
     private ChunkStore(Store store, byte[] overlay, ChunkStoreConfig config, Executor listenerExecutor,
             LongSupplier clock, Counters counters) {
@@ -290,13 +292,26 @@ public final class ChunkStore {
      * @return completes with the number of chunks removed
      */
     public CompletableFuture<Long> gc() {
-        long excess = total.get() - pinned.get() - config.capacity();
-        if (excess <= 0) {
+        // One GC at a time: two GC units staged in one batch would both count chunks the other removes.
+        synchronized (gcLock) {
+            CompletableFuture<Long> next = gcTail.handle((r, e) -> null).thenCompose(x -> gcRound());
+            gcTail = next;
+            return next;
+        }
+    }
+
+    private CompletableFuture<Long> gcRound() {
+        if (total.get() - pinned.get() <= config.capacity()) {
             return CompletableFuture.completedFuture(0L);
         }
-        // Go a little below capacity so a steady inflow does not trigger a GC per put.
-        int n = (int) Math.min(config.gcBatch(), excess + config.gcBatch() / 2);
         return store.write("chunks.gc", db -> {
+            // On the store thread the counts include every unit committed before this one.
+            long excess = total.get() - pinned.get() - config.capacity();
+            if (excess <= 0) {
+                return 0L;
+            }
+            // Go a little below capacity so a steady inflow does not trigger a GC per put.
+            int n = (int) Math.min(config.gcBatch(), excess + config.gcBatch() / 2);
             PreparedStatement ps = db.prepare("DELETE FROM chunks WHERE rowid IN (SELECT rowid FROM chunks"
                     + " INDEXED BY chunks_gc WHERE pinned = 0 ORDER BY po, bin_index LIMIT ?)");
             ps.setInt(1, n);
@@ -304,8 +319,8 @@ public final class ChunkStore {
         }).thenCompose(removed -> {
             total.addAndGet(-removed);
             counters.add("chunks.gc.removed", removed);
-            if (removed > 0 && removed == n && total.get() - pinned.get() > config.capacity()) {
-                return gc().thenApply(more -> removed + more);
+            if (removed > 0 && total.get() - pinned.get() > config.capacity()) {
+                return gcRound().thenApply(more -> removed + more);
             }
             return CompletableFuture.completedFuture(removed);
         });

@@ -431,11 +431,4 @@ public final class ContentCodec {
         }
         Out bytes(byte[] b) { write(b, 0, b.length); return this; }
     }
-
-    /** Offered indices as a list (tests, logs). */
-    static List<Long> list(long[] a) {
-        List<Long> l = new ArrayList<>(a.length);
-        for (long x : a) l.add(x);
-        return l;
-    }
 }

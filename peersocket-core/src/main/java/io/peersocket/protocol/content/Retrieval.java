@@ -44,18 +44,16 @@ final class Retrieval {
         final ChunkAddress address;
         final int hops; // hop budget given to the next peer
         final byte[] than; // only peers closer than this (null: any)
-        final PeerId fixed; // only this peer (sync fallback), or null
         final Set<PeerId> tried = new HashSet<>();
         final List<Waiter> waiters = new ArrayList<>();
         final CompletableFuture<Chunk> result = new CompletableFuture<>();
         Attempt current;
         int reason = ContentCodec.REASON_NO_ROUTE;
 
-        Fetch(ChunkAddress address, int hops, byte[] than, PeerId fixed) {
+        Fetch(ChunkAddress address, int hops, byte[] than) {
             this.address = address;
             this.hops = hops;
             this.than = than;
-            this.fixed = fixed;
         }
     }
 
@@ -100,20 +98,10 @@ final class Retrieval {
         if (f != null) {
             c.counters.increment("content.retrieval.deduplicated");
         } else {
-            f = start(new Fetch(address, c.config.maxHops(), null, null));
+            f = start(new Fetch(address, c.config.maxHops(), null));
         }
         f.waiters.add(new Waiter(null, 0, out));
         if (f.result.isDone()) finish(f); // failed synchronously (no route)
-    }
-
-    /** Fetches {@code address} from {@code peer} only (it offered the chunk), without forwarding. */
-    CompletableFuture<Chunk> fetchFrom(PeerId peer, ChunkAddress address) {
-        CompletableFuture<Chunk> out = new CompletableFuture<>();
-        Fetch f = fetches.get(address);
-        if (f == null) f = start(new Fetch(address, 0, null, peer));
-        f.waiters.add(new Waiter(null, 0, out));
-        if (f.result.isDone()) finish(f);
-        return out;
     }
 
     private Fetch start(Fetch f) {
@@ -131,14 +119,10 @@ final class Retrieval {
         f.current = null;
         PeerId peer = null;
         if (f.tried.size() < c.config.maxAttempts()) {
-            if (f.fixed != null) {
-                if (!f.tried.contains(f.fixed) && c.host.isConnected(f.fixed)) peer = f.fixed;
-            } else {
-                Set<PeerId> exclude = new HashSet<>(f.tried);
-                for (Waiter w : f.waiters) if (w.peer != null) exclude.add(w.peer);
-                List<PeerId> cands = c.closest(f.address, f.than, exclude);
-                if (!cands.isEmpty()) peer = cands.get(0);
-            }
+            Set<PeerId> exclude = new HashSet<>(f.tried);
+            for (Waiter w : f.waiters) if (w.peer != null) exclude.add(w.peer);
+            List<PeerId> cands = c.closest(f.address, f.than, exclude);
+            if (!cands.isEmpty()) peer = cands.get(0);
         }
         if (peer == null) {
             fail(f, f.tried.isEmpty() ? f.reason : ContentCodec.REASON_NOT_FOUND);
@@ -287,7 +271,7 @@ final class Retrieval {
                     });
                     return;
                 }
-                f = new Fetch(address, r.hops() - 1, c.overlay, null);
+                f = new Fetch(address, r.hops() - 1, c.overlay);
                 f.waiters.add(new Waiter(from, r.id(), null));
                 served.computeIfAbsent(from, k -> new HashMap<>()).put(r.id(), f);
                 c.counters.increment("content.retrieval.forwarded");

@@ -73,9 +73,18 @@ final class Channel {
      * @return false if the scheduler shed it
      */
     boolean send(PeerId peer, BandwidthScheduler.Priority p, ContentCodec.Msg m, boolean immediate) {
+        return send(peer, p, m, immediate, () -> true);
+    }
+
+    /** As {@link #send(PeerId, BandwidthScheduler.Priority, ContentCodec.Msg, boolean)}, skipped if {@code stillWanted} is false by its turn. */
+    boolean send(PeerId peer, BandwidthScheduler.Priority p, ContentCodec.Msg m, boolean immediate,
+            java.util.function.BooleanSupplier stillWanted) {
         if (closed) return false;
         byte[] frame = FrameDecoder.frame(ContentCodec.encode(m));
-        return scheduler.submit(peer, p, frame.length, immediate, () -> write(peer, frame));
+        return scheduler.submit(peer, p, frame.length, immediate, () -> {
+            if (stillWanted.getAsBoolean()) write(peer, frame);
+            else counters.increment("content." + name + ".dropped_stale");
+        });
     }
 
     /** Wire bytes {@code m} takes (frame with its length prefix). */

@@ -59,8 +59,13 @@ final class PullSync {
     private final Channel ch;
     private final IntervalStore store;
     private final Map<PeerId, Map<Integer, BinSync>> subs = new HashMap<>();
+    /** Unsubscribed bins whose batches still receive their instalments (so nothing is sent twice). */
+    private final Map<PeerId, Map<Integer, BinSync>> draining = new HashMap<>();
     private final Map<PeerId, Map<Integer, UpBin>> served = new HashMap<>();
     private final Map<PeerId, LinkedHashSet<ChunkAddress>> known = new HashMap<>();
+    /** Upstream sessions per downstream peer: instalments queued for an ended session are not sent. */
+    private final Map<PeerId, Long> sessions = new HashMap<>();
+    private long nextSession = 1;
     private Runnable removeListener;
     private EventLoop.Cancellable timer;
     private boolean closed;
@@ -241,23 +246,47 @@ final class PullSync {
         });
     }
 
+    /**
+     * Ends a subscription. With {@code tell} (the peer is still connected) batches in progress keep receiving their
+     * instalments until they complete; otherwise (the peer is gone) they are abandoned.
+     */
     private void unsubscribe(BinSync bs, boolean tell) {
         bs.closed = true;
         if (tell) ch.send(bs.peer, BandwidthScheduler.Priority.CONTROL, new ContentCodec.Unsubscribe(bs.bin), false);
+        boolean busy = false;
         for (Flow f : List.of(bs.live, bs.hist)) {
             if (f.retry != null) f.retry.cancel();
-            if (f.batch != null) abandon(bs, f, f.batch);
+            if (f.batch == null) continue;
+            if (tell && !f.batch.pending.isEmpty()) busy = true;
+            else abandon(bs, f, f.batch);
+        }
+        if (busy) draining.computeIfAbsent(bs.peer, k -> new HashMap<>()).put(bs.bin, bs);
+    }
+
+    private void drained(BinSync bs) {
+        if (bs.live.batch != null || bs.hist.batch != null) return;
+        Map<Integer, BinSync> m = draining.get(bs.peer);
+        if (m != null && m.get(bs.bin) == bs) {
+            m.remove(bs.bin);
+            if (m.isEmpty()) draining.remove(bs.peer);
         }
     }
 
     private void dropPeer(PeerId p, boolean tell) {
         Map<Integer, BinSync> m = subs.remove(p);
         if (m != null) for (BinSync bs : m.values()) unsubscribe(bs, tell && c.host.isConnected(p));
+        if (!tell) {
+            Map<Integer, BinSync> d = draining.remove(p);
+            if (d != null) for (BinSync bs : d.values()) {
+                for (Flow f : List.of(bs.live, bs.hist)) if (f.batch != null) abandon(bs, f, f.batch);
+            }
+        }
     }
 
     void onPeerGone(PeerId p) {
         dropPeer(p, false);
         served.remove(p);
+        sessions.remove(p);
         known.remove(p);
         ch.dropPeer(p);
         reconcile();
@@ -308,8 +337,19 @@ final class PullSync {
     private void onCursor(PeerId from, ContentCodec.Cursor cur) {
         for (int i = 0; i < cur.lasts().length; i++) {
             BinSync bs = lookup(from, cur.lo() + i);
-            if (bs == null || bs.cursor >= 0) {
-                c.counters.increment("content.sync.unsolicited");
+            if (bs == null) {
+                c.counters.increment("content.sync.unsolicited.cursor");
+                continue;
+            }
+            if (bs.cursor >= 0) {
+                // the answer to a later SUBSCRIBE of this bin (an earlier one's crossed it): the upstream now holds
+                // a live get from this cursor
+                c.counters.increment("content.sync.cursor_again");
+                Flow live = bs.live;
+                if (live.getOutstanding && live.batch == null) live.getFrom = live.liveFrom = cur.lasts()[i];
+                bs.cursor = Math.max(bs.cursor, cur.lasts()[i]);
+                bs.histTarget = Math.max(bs.histTarget, bs.cursor);
+                nextHist(bs);
                 continue;
             }
             bs.cursor = cur.lasts()[i];
@@ -325,12 +365,12 @@ final class PullSync {
     private void onOffer(PeerId from, ContentCodec.Offer o) {
         BinSync bs = lookup(from, o.bin());
         if (bs == null) {
-            c.counters.increment("content.sync.unsolicited");
+            c.counters.increment("content.sync.unsolicited.offer");
             return;
         }
         Flow f = bs.flow(o.kind());
         if (!f.getOutstanding) { // e.g. answering a get of an earlier session that crossed our new subscribe
-            c.counters.increment("content.sync.unsolicited");
+            c.counters.increment("content.sync.unsolicited.offer");
             return;
         }
         boolean matches = f.getOutstanding && o.from() == f.getFrom && o.to() > o.from()
@@ -394,7 +434,7 @@ final class PullSync {
 
     private void onNackTimer(BinSync bs, Flow f, Batch b) {
         b.nackTimer = null;
-        if (b.done || bs.closed || b.pending.isEmpty()) return;
+        if (b.done || b.pending.isEmpty()) return;
         if (b.nackRounds < c.config.maxNackRounds()) {
             b.nackRounds++;
             c.counters.increment("content.sync.nack");
@@ -414,11 +454,19 @@ final class PullSync {
 
     private void onDelivery(PeerId from, ContentCodec.Delivery d) {
         BinSync bs = lookup(from, d.bin());
+        if (bs == null) {
+            Map<Integer, BinSync> m = draining.get(from);
+            bs = m == null ? null : m.get(d.bin());
+        }
+        deliveryFor(from, bs, d);
+    }
+
+    private void deliveryFor(PeerId from, BinSync bs, ContentCodec.Delivery d) {
         Flow f = bs == null ? null : bs.flow(d.kind());
         Batch b = f == null ? null : f.batch;
         if (b == null || b.to != d.to() || !b.pending.contains(d.seq())) {
             // not (or no longer) asked for: a resent instalment, or one of an ended session; dropped unread
-            c.counters.increment("content.sync.unsolicited");
+            c.counters.increment("content.sync.unsolicited.delivery");
             return;
         }
         b.pending.remove(d.seq());
@@ -489,13 +537,16 @@ final class PullSync {
         b.done = true;
         if (b.nackTimer != null) b.nackTimer.cancel();
         if (f.batch == b) f.batch = null;
-        if (bs.closed) return;
         if (!b.failed) {
             bs.iv.add(b.from + 1, b.to);
             c.counters.increment("content.sync.batches");
             if (bs.loaded) save(bs);
         } else {
             c.counters.increment("content.sync.batch_failed");
+        }
+        if (bs.closed) {
+            drained(bs);
+            return;
         }
         if (f.kind == ContentCodec.LIVE) {
             f.liveFrom = b.to;
@@ -677,7 +728,9 @@ final class PullSync {
         if (seqs.isEmpty()) return;
         List<ChunkAddress> as = new ArrayList<>(seqs.size());
         for (int s : seqs) as.add(o.addrs()[s]);
+        long session = sessions.computeIfAbsent(peer, k -> nextSession++);
         c.when(c.local.getAll(as), (List<Chunk> chunks, Throwable err) -> {
+            if (!Long.valueOf(session).equals(sessions.get(peer))) return;
             BandwidthScheduler.Priority prio = kind == ContentCodec.LIVE ? BandwidthScheduler.Priority.LIVE : BandwidthScheduler.Priority.HISTORICAL;
             for (int i = 0; i < seqs.size(); i++) {
                 Chunk chunk = err == null ? chunks.get(i) : null;
@@ -685,7 +738,7 @@ final class PullSync {
                 long nextMs = i + 1 < seqs.size() ? Math.min(ContentCodec.MAX_NEXT_MS, c.scheduler.estimateDelayMs(peer, prio, data.length + 16)) : 0;
                 ContentCodec.Delivery d = new ContentCodec.Delivery(bin, kind, o.to(), seqs.get(i), nextMs, chunk == null, data);
                 c.counters.increment(chunk == null ? "content.sync.served_gone" : "content.sync.served");
-                ch.send(peer, prio, d, i == 0);
+                ch.send(peer, prio, d, i == 0, () -> Long.valueOf(session).equals(sessions.get(peer)));
             }
         });
     }

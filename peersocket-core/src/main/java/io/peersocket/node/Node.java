@@ -135,7 +135,7 @@ public final class Node implements Host, AutoCloseable {
         this.kademlia = config.kademlia() == null ? null : new Kademlia(this, config.kademlia());
         this.kadManager = kademlia == null ? null : new KadConnectionManager(kademlia);
         this.content = config.content() == null ? null : new Content(this, hostKey,
-                chunks != null ? LocalChunks.of(chunks) : LocalChunks.memory(ChunkAddress.overlayOf(hostKey.peerId()), loop),
+                chunks != null ? LocalChunks.of(chunks, store) : LocalChunks.memory(ChunkAddress.overlayOf(hostKey.peerId()), loop),
                 store != null ? IntervalStore.sqlite(store) : IntervalStore.memory(), config.content());
         if (kademlia != null) {
             // Join the DHT: a self-lookup as soon as the first DHT server is known (then the connection manager

@@ -2,14 +2,9 @@ package io.peersocket.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -20,29 +15,15 @@ import org.junit.jupiter.api.io.TempDir;
  * scenario (real processes, one slow link).
  */
 class SnapshotCliTest {
-    private final List<Process> processes = new ArrayList<>();
+    private final NodeProcesses nodes = new NodeProcesses();
 
     @AfterEach
     void killProcesses() {
-        for (Process p : processes) p.destroyForcibly();
+        nodes.close();
     }
 
     private String startNode(Path data) throws Exception {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "node", "--data", data.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--dht", "off")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        processes.add(p);
-        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line = CompletableFuture.supplyAsync(() -> {
-            try {
-                return r.readLine();
-            } catch (Exception e) {
-                return null;
-            }
-        }).get(60, TimeUnit.SECONDS);
-        assertThat(line).as("first line of node output").isNotNull().startsWith("listening ");
-        return line.substring("listening ".length());
+        return nodes.start(data, "--dht", "off").address();
     }
 
     @Test

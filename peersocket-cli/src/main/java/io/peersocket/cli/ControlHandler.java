@@ -3,6 +3,8 @@ package io.peersocket.cli;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.context.Scope;
+import io.peersocket.content.ChunkAddress;
+import io.peersocket.content.files.ContentFiles;
 import io.peersocket.despatch.Message;
 import io.peersocket.identity.PeerId;
 import io.peersocket.multiaddr.Multiaddr;
@@ -20,6 +22,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Commands a running node answers on its control endpoints (the control socket and, for the testbed,
@@ -34,26 +37,53 @@ import java.util.concurrent.TimeUnit;
  * {@code demo-forward {via, to}} (demo FORWARD request to {@code via}, which forwards it to {@code to} — a peer id
  * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
  * {@code dht-find-peer {peer}}, {@code dht-put {key, value}}, {@code dht-get {key}}, {@code dht-provide {name}},
- * {@code dht-find-providers {name}}; {@code pubsub-*} ops ({@link PubSubControl}). Thread-safe: each call blocks its caller (bounded).
+ * {@code dht-find-providers {name}}; {@code share {path}} and {@code get {root, out}} (absolute paths, read and
+ * written by the node itself; progress lines before the answer, see {@link #handle(Map, Consumer)}).
+ * {@code pubsub-*} ops ({@link PubSubControl}). Thread-safe: each call blocks its caller (bounded, except share/get, which take as long as the transfer).
  */
 final class ControlHandler {
     private static final long TIMEOUT_S = 30;
+    /** Least time between two progress lines, ms. */
+    static final long PROGRESS_INTERVAL_MS = 200;
     private final Node node;
+    private final ContentFiles content;
     private final PubSubControl pubsub;
 
-    ControlHandler(Node node) {
+    ControlHandler(Node node) { this(node, contentFor(node)); }
+
+    /** With explicit share/get plumbing (tests, or a node whose retrieval and push sync are wired in). */
+    ControlHandler(Node node, ContentFiles content) {
         this.node = node;
+        this.content = content;
         this.pubsub = new PubSubControl(node);
+    }
+
+    /**
+     * How {@code share} and {@code get} reach chunks: for now the node's own chunk store (get fetches
+     * locally, share pushes nowhere). Integration point for retrieval and push sync: give {@link ContentFiles}
+     * a fetch hook that tries the store, then retrieval, and a push hook that push-syncs with a receipt.
+     */
+    static ContentFiles contentFor(Node node) {
+        return node.chunks() == null ? null : ContentFiles.local(node.chunks());
     }
 
     /** Answers one request; never throws. */
     Map<String, Object> handle(Map<String, Object> request) {
+        return handle(request, p -> { });
+    }
+
+    /**
+     * Answers one request; never throws. Long commands ({@code share}, {@code get}) first hand progress
+     * objects to {@code progress} ({@code {"progress":true, "bytes", "totalBytes", "chunks", "elapsedMs"}}, at
+     * most one per {@value #PROGRESS_INTERVAL_MS} ms), on the calling thread.
+     */
+    Map<String, Object> handle(Map<String, Object> request, Consumer<Map<String, Object>> progress) {
         String cmd = String.valueOf(request.get("cmd"));
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("ok", true);
         out.put("cmd", cmd);
         try {
-            handle(cmd, request, out);
+            handle(cmd, request, out, progress);
         } catch (Exception e) {
             Throwable t = e;
             while (t.getCause() != null && (t instanceof java.util.concurrent.ExecutionException
@@ -66,12 +96,40 @@ final class ControlHandler {
         return out;
     }
 
-    private void handle(String cmd, Map<String, Object> r, Map<String, Object> out) throws Exception {
+    private void handle(String cmd, Map<String, Object> r, Map<String, Object> out,
+            Consumer<Map<String, Object>> progress) throws Exception {
         if (PubSubControl.handles(cmd)) {
             pubsub.handle(cmd, r, out);
             return;
         }
         switch (cmd) {
+            case "share" -> {
+                java.nio.file.Path path = absolute(r, "path");
+                long t0 = System.nanoTime();
+                ContentFiles.ShareResult res = content().share(path, throttled(progress, t0));
+                out.put("root", res.root().toHex());
+                out.put("kind", res.kind().name().toLowerCase(java.util.Locale.ROOT));
+                out.put("files", res.files());
+                out.put("bytes", res.bytes());
+                out.put("chunks", res.chunks());
+                out.put("stored", res.stored());
+                out.put("pushed", res.pushed());
+                out.put("pushFailed", res.pushFailed());
+                out.put("skipped", res.skipped());
+                out.put("elapsedMs", (System.nanoTime() - t0) / 1_000_000);
+            }
+            case "get" -> {
+                ChunkAddress root = ChunkAddress.parse(str(r, "root"));
+                java.nio.file.Path dst = absolute(r, "out");
+                long t0 = System.nanoTime();
+                ContentFiles.GetResult res = content().get(root, dst, throttled(progress, t0));
+                out.put("root", root.toHex());
+                out.put("kind", res.kind().name().toLowerCase(java.util.Locale.ROOT));
+                out.put("files", res.files());
+                out.put("bytes", res.bytes());
+                out.put("chunks", res.chunks());
+                out.put("elapsedMs", (System.nanoTime() - t0) / 1_000_000);
+            }
             case "status" -> {
                 out.put("peerId", node.peerId().toString());
                 out.put("addresses", node.addresses().stream().map(Multiaddr::toString).toList());
@@ -198,6 +256,7 @@ final class ControlHandler {
                         "addresses", p.addresses().stream().map(Multiaddr::toString).toList())).toList());
                 stats(res.stats(), out);
             }
+            case "snapshot", "tokens-start", "tokens-stop", "tokens" -> SnapshotControl.handle(node, cmd, r, out);
             default -> throw new IllegalArgumentException("unknown command \"" + cmd + "\"");
         }
     }
@@ -220,6 +279,35 @@ final class ControlHandler {
         }
         return f.whenComplete((v, err) -> io.peersocket.telemetry.Telemetry.end(span,
                 err == null ? null : io.peersocket.util.Futures.unwrap(err)));
+    }
+
+    private ContentFiles content() {
+        if (content == null) throw new IllegalStateException("this node has no chunk store (no data dir)");
+        return content;
+    }
+
+    private static java.nio.file.Path absolute(Map<String, Object> r, String key) {
+        java.nio.file.Path p = java.nio.file.Path.of(str(r, key));
+        if (!p.isAbsolute()) throw new IllegalArgumentException("\"" + key + "\" must be an absolute path: " + p);
+        return p;
+    }
+
+    /** Progress objects at most every PROGRESS_INTERVAL_MS (the first update and completion always pass). */
+    private static ContentFiles.Progress throttled(Consumer<Map<String, Object>> sink, long t0) {
+        long[] last = {Long.MIN_VALUE};
+        return (bytes, total, chunks) -> {
+            long now = System.nanoTime();
+            boolean finished = total >= 0 && bytes >= total;
+            if (!finished && last[0] != Long.MIN_VALUE && now - last[0] < PROGRESS_INTERVAL_MS * 1_000_000) return;
+            last[0] = now;
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("progress", true);
+            m.put("bytes", bytes);
+            m.put("totalBytes", total);
+            m.put("chunks", chunks);
+            m.put("elapsedMs", (now - t0) / 1_000_000);
+            sink.accept(m);
+        };
     }
 
     private Kademlia dht() {

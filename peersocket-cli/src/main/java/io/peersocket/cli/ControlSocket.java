@@ -65,7 +65,14 @@ final class ControlSocket implements AutoCloseable {
             String line;
             while ((line = readLine(in)) != null) {
                 if (line.isBlank()) continue;
-                Map<String, Object> answer = answer(handler, line);
+                Map<String, Object> answer = answer(handler, line, p -> {
+                    try {
+                        out.write((JSON.std.asString(p) + "\n").getBytes(StandardCharsets.UTF_8));
+                        out.flush();
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
                 out.write((JSON.std.asString(answer) + "\n").getBytes(StandardCharsets.UTF_8));
                 out.flush();
             }
@@ -76,13 +83,19 @@ final class ControlSocket implements AutoCloseable {
 
     /** Parses a request line and answers it; malformed JSON gets an error answer. */
     static Map<String, Object> answer(ControlHandler handler, String line) {
+        return answer(handler, line, p -> { });
+    }
+
+    /** As {@link #answer(ControlHandler, String)}, handing progress objects of long commands to {@code progress}. */
+    static Map<String, Object> answer(ControlHandler handler, String line,
+            java.util.function.Consumer<Map<String, Object>> progress) {
         Map<String, Object> request;
         try {
             request = JSON.std.mapFrom(line);
         } catch (IOException | RuntimeException e) {
             return Map.of("ok", false, "error", "malformed request: " + e.getMessage().lines().findFirst().orElse(""));
         }
-        return handler.handle(request);
+        return handler.handle(request, progress);
     }
 
     /** A line of at most MAX_LINE characters, or null at end of input. @throws IOException if longer */
@@ -103,6 +116,15 @@ final class ControlSocket implements AutoCloseable {
      * @throws IOException if no node is running there (the message says so)
      */
     static Map<String, Object> call(Path dataDir, Map<String, Object> request) throws IOException {
+        return call(dataDir, request, p -> { });
+    }
+
+    /**
+     * As {@link #call(Path, Map)}; lines with {@code "progress": true} that precede the answer (long commands)
+     * go to {@code progress}.
+     */
+    static Map<String, Object> call(Path dataDir, Map<String, Object> request,
+            java.util.function.Consumer<Map<String, Object>> progress) throws IOException {
         Path path = dataDir.resolve(FILE_NAME).toAbsolutePath();
         if (!Files.exists(path)) {
             throw new IOException("no running node with data dir " + dataDir + " (no " + FILE_NAME + ")");
@@ -112,9 +134,16 @@ final class ControlSocket implements AutoCloseable {
             out.write((JSON.std.asString(request) + "\n").getBytes(StandardCharsets.UTF_8));
             out.flush();
             BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8));
-            String line = in.readLine();
-            if (line == null) throw new IOException("node closed the control connection without answering");
-            return JSON.std.mapFrom(line);
+            while (true) {
+                String line = in.readLine();
+                if (line == null) throw new IOException("node closed the control connection without answering");
+                Map<String, Object> m = JSON.std.mapFrom(line);
+                if (Boolean.TRUE.equals(m.get("progress"))) {
+                    progress.accept(m);
+                    continue;
+                }
+                return m;
+            }
         } catch (java.net.SocketException e) {
             throw new IOException("cannot reach the node with data dir " + dataDir + ": " + e.getMessage(), e);
         }

@@ -10,6 +10,8 @@ import picocli.CommandLine.Command;
         description = "Peer-to-peer networking node: reach peers by public key over QUIC.",
         subcommands = {NodeCommand.class, PingCommand.class, IdCommand.class, StatusCommand.class, PeersCommand.class,
                 KadCommand.class, DhtCommand.class, PubSubCommands.Pub.class, PubSubCommands.Sub.class,
+                SnapshotCommand.class,
+                ShareCommand.class, GetCommand.class,
                 TestbedCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -52,6 +52,11 @@ final class NodeCommand implements Callable<Integer> {
             description = "How often the DHT connection manager runs, ms (the testbed shortens it).")
     long dhtIntervalMs;
 
+    @Option(names = "--chunk-capacity", paramLabel = "N", defaultValue = "1000000",
+            description = "Most unpinned chunks (cached or synced for others, ~4 KiB each) kept before the farthest"
+                    + " are garbage collected; shared chunks do not count (default ${DEFAULT-VALUE}).")
+    long chunkCapacity;
+
     @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
             description = "Log level on stderr: error, warn, info, debug, trace (default ${DEFAULT-VALUE}).")
     String logLevel;
@@ -90,9 +95,11 @@ final class NodeCommand implements Callable<Integer> {
             }
             if (metricsPort < 1 || metricsPort > 65535) throw new IllegalArgumentException("--metrics port must be 1..65535");
         }
+        if (chunkCapacity < 1) throw new IllegalArgumentException("--chunk-capacity must be >= 1");
         HostKey key = HostKey.loadOrCreate(data);
         NodeTelemetry telemetry = NodeTelemetry.start(data, key.peerId(), traceSampling, otlpEndpoint, metricsHost, metricsPort);
-        NodeBuilder b = Node.builder().dataDir(data).hostKey(key).openTelemetry(telemetry.openTelemetry());
+        NodeBuilder b = Node.builder().dataDir(data).hostKey(key).openTelemetry(telemetry.openTelemetry())
+                .chunkCapacity(chunkCapacity);
         if (listen.isEmpty()) listen.add("/ip4/0.0.0.0/udp/4001/quic-v1");
         for (String l : listen) b.listen(Multiaddr.parse(l));
         for (String p : peers) b.bootstrap(Multiaddr.parse(p));
@@ -113,6 +120,7 @@ final class NodeCommand implements Callable<Integer> {
             throw e;
         }
         DemoApp.install(node.despatcher(), node.peerId());
+        SnapshotControl.install(node);
         if (node.kademlia() != null) DhtNames.install(node.kademlia());
         ControlHandler handler = new ControlHandler(node);
         ControlSocket control = ControlSocket.start(data, handler);

@@ -10,7 +10,13 @@ final class Remote {
     private Remote() {}
 
     static Map<String, Object> call(Path dataDir, Map<String, Object> request) throws IOException {
-        Map<String, Object> answer = new HashMap<>(ControlSocket.call(dataDir, request));
+        return call(dataDir, request, p -> { });
+    }
+
+    /** As {@link #call(Path, Map)}, handing progress lines of long commands to {@code progress}. */
+    static Map<String, Object> call(Path dataDir, Map<String, Object> request,
+            java.util.function.Consumer<Map<String, Object>> progress) throws IOException {
+        Map<String, Object> answer = new HashMap<>(ControlSocket.call(dataDir, request, progress));
         if (!Boolean.TRUE.equals(answer.get("ok"))) {
             throw new IllegalStateException(String.valueOf(answer.get("error")));
         }

@@ -30,7 +30,9 @@ import picocli.CommandLine.Option;
  * {@code peersocket testbed} (seed 002 "p2p-testbed"): starts N real node processes on loopback, each with its
  * own data dir and UDP port; peer i dials every peer j > i; peer 0 pings random peers; random pairs run a
  * despatch request/reply and a counting conversation; prints a summary and exits 0 only if every check
- * passed. Every process and temp dir is removed at the end, also on Ctrl-C.
+ * passed. Every process and temp dir is removed at the end, also on Ctrl-C. With {@code --view} it also serves
+ * the testbed viewer ({@link TestbedViewer}, {@link io.peersocket.cli.viewer.ViewerServer}) from the moment every
+ * node listens, and after the scenario keeps the nodes pinging each other until Ctrl-C or {@code --duration}.
  */
 @Command(name = "testbed", mixinStandardHelpOptions = true,
         description = {"Start N node processes on loopback, connect them (peer i dials every j > i),",
@@ -51,7 +53,9 @@ final class TestbedCommand implements Callable<Integer> {
     @Option(names = "--scenario", paramLabel = "NAME", defaultValue = "basic",
             description = {"basic (default): linear dialling, pings, request/reply, conversations;",
                     "discovery: every node is given only peer 0 as bootstrap; waits until every DHT routing",
-                    "table is healthy, then each node looks up random peers (findPeer)."})
+                    "table is healthy, then each node looks up random peers (findPeer);",
+                    "snapshot: full mesh with token traffic and one slow link (peer 0 -> 1); Chandy-Lamport",
+                    "snapshots from random peers while tokens flow; checks conservation (states + channels = issued)."})
     String scenario;
 
     @Option(names = "--health-timeout", paramLabel = "S", defaultValue = "120",
@@ -60,6 +64,13 @@ final class TestbedCommand implements Callable<Integer> {
 
     @Option(names = "--lookups", paramLabel = "N", defaultValue = "3", description = "Discovery: lookups per node (default ${DEFAULT-VALUE}).")
     int lookups;
+
+    @Option(names = "--snapshots", paramLabel = "N", defaultValue = "3", description = "Snapshot: how many snapshots (default ${DEFAULT-VALUE}).")
+    int snapshots;
+
+    @Option(names = "--slow-ms", paramLabel = "MS", defaultValue = "300",
+            description = "Snapshot: delay of peer 0's token sends to peer 1, the slow link, ms (default ${DEFAULT-VALUE}).")
+    long slowMs;
 
     @Option(names = "--seed", paramLabel = "N", description = "Random seed for choosing pairs (default: time).")
     Long seed;
@@ -70,6 +81,25 @@ final class TestbedCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
 
+    @Option(names = "--view", description = {"Serve the testbed viewer on 127.0.0.1 (graph of nodes and connections, traces as",
+            "sequence diagrams) and keep the nodes running, each pinging a random connected peer about once a",
+            "second, until Ctrl-C or --duration."})
+    boolean view;
+
+    @Option(names = "--view-port", paramLabel = "PORT", defaultValue = "0",
+            description = "TCP port of the viewer on 127.0.0.1 (default 0: any free port; the URL is printed).")
+    int viewPort;
+
+    @Option(names = "--duration", paramLabel = "S", defaultValue = "0",
+            description = "With --view: stop after S seconds (default 0: run until Ctrl-C).")
+    long durationS;
+
+    /** Tests: called with the viewer's URL once it serves. */
+    java.util.function.Consumer<java.net.URI> onViewerStarted = u -> { };
+    /** Tests: completing it ends a --view run early, like Ctrl-C. */
+    final CompletableFuture<Void> stopViewing = new CompletableFuture<>();
+    private TestbedViewer viewer;
+
     private final List<Peer> procs = new ArrayList<>();
     private Path root;
     private final PrintStream progress = System.err;
@@ -77,6 +107,8 @@ final class TestbedCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         if (peers < 2) throw new IllegalArgumentException("--peers must be >= 2");
         if (peers > 64) throw new IllegalArgumentException("--peers must be <= 64 on one machine");
+        if (viewPort < 0 || viewPort > 65535) throw new IllegalArgumentException("--view-port must be 0..65535");
+        if (durationS < 0) throw new IllegalArgumentException("--duration must be >= 0");
         Random random = new Random(seed != null ? seed : System.nanoTime());
         root = Files.createTempDirectory("peersocket-testbed-");
         Thread cleanup = new Thread(this::cleanup, "testbed-cleanup");
@@ -87,8 +119,10 @@ final class TestbedCommand implements Callable<Integer> {
             switch (scenario) {
                 case "basic" -> run(random, s);
                 case "discovery" -> discovery(random, s);
+                case "snapshot" -> snapshotScenario(random, s);
                 default -> throw new IllegalArgumentException("unknown --scenario " + scenario + " (basic, discovery)");
             }
+            if (view) serveViewer(random, s);
         } finally {
             cleanup();
             try {
@@ -111,6 +145,7 @@ final class TestbedCommand implements Callable<Integer> {
             procs.add(Peer.start(i, root.resolve("peer-" + i), List.of("--bootstrap", procs.get(0).address)));
         }
         for (Peer p : procs.subList(1, procs.size())) p.awaitListening(90_000);
+        startViewer();
         long started = System.nanoTime();
         List<String> network = procs.stream().map(p -> p.peerId).toList();
 
@@ -179,6 +214,105 @@ final class TestbedCommand implements Callable<Integer> {
         s.extra.put("lookupHopsMax", sorted.isEmpty() ? null : sorted.get(sorted.size() - 1));
     }
 
+    /** Token traffic over a full mesh with one slow link; snapshots while it flows; conservation checked from the JSON. */
+    private void snapshotScenario(Random random, Summary s) throws Exception {
+        steps = 6;
+        step(1, "starting " + peers + " node processes");
+        for (int i = 0; i < peers; i++) procs.add(Peer.start(i, root.resolve("peer-" + i), List.of("--dht", "off")));
+        for (Peer p : procs) p.awaitListening(90_000);
+        step(2, "connecting: peer i dials every j > i; waiting for every handshake");
+        List<CompletableFuture<Void>> dials = new ArrayList<>();
+        for (Peer a : procs) {
+            for (Peer b : procs) {
+                if (b.index > a.index) dials.add(a.command(Map.of("cmd", "dial", "addr", b.address)).thenAccept(r -> s.check(r, "dial " + a.index + "->" + b.index)));
+            }
+        }
+        awaitAll(dials, "dials");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            int meshed = 0;
+            for (Peer p : procs) {
+                Reply r = p.command(Map.of("cmd", "tokens")).get(30, TimeUnit.SECONDS);
+                if (r.ok() && ((Number) r.values().get("channelPeers")).intValue() == peers - 1) meshed++;
+            }
+            if (meshed == peers) {
+                s.connectedSum = peers * (peers - 1);
+                break;
+            }
+            if (System.nanoTime() > deadline) {
+                s.failures.add("only " + meshed + "/" + peers + " nodes have channels to every other node after 30 s");
+                return;
+            }
+            TimeUnit.MILLISECONDS.sleep(200); // polling interval of the CLI, not a test wait
+        }
+        step(3, "token traffic: every node passes random amounts to random peers every 5 ms; peer 0's sends to peer 1 wait "
+                + slowMs + " ms (slow link)");
+        for (Peer p : procs) {
+            Map<String, Object> start = new LinkedHashMap<>(Map.of("cmd", "tokens-start", "intervalMs", 5, "maxAmount", 100,
+                    "seed", random.nextLong()));
+            if (p.index == 0) {
+                start.put("slowPeer", procs.get(1).peerId);
+                start.put("slowDelayMs", slowMs);
+            }
+            s.check(p.command(start).get(30, TimeUnit.SECONDS), "tokens-start " + p.index);
+        }
+        TimeUnit.MILLISECONDS.sleep(1000); // let traffic build up
+        step(4, snapshots + " snapshots from random peers while tokens flow; conservation check");
+        int complete = 0, conserved = 0;
+        long channelMessages = 0, inFlight = 0, firstSent = -1, lastSent = -1;
+        for (int k = 0; k < snapshots; k++) {
+            Peer initiator = procs.get(random.nextInt(peers));
+            Reply r = initiator.command(Map.of("cmd", "snapshot", "timeoutMs", 15_000)).get(60, TimeUnit.SECONDS);
+            if (!s.check(r, "snapshot " + k + " from " + initiator.index)) continue;
+            Map<String, Object> v = r.values();
+            List<?> nodes = (List<?>) v.get("nodes");
+            if (!Boolean.TRUE.equals(v.get("complete")) || nodes.size() != peers) {
+                s.failures.add("snapshot " + k + " from peer " + initiator.index + " incomplete (" + nodes.size() + " nodes): " + v.get("problems"));
+                continue;
+            }
+            complete++;
+            long issued = 0, inStates = 0, inChannels = 0, outbox = 0, msgs = 0, sent = 0;
+            for (Object o : nodes) {
+                Map<?, ?> n = (Map<?, ?>) o;
+                Map<?, ?> t = (Map<?, ?>) ((Map<?, ?>) n.get("state")).get("tokens");
+                issued += ((Number) t.get("issued")).longValue();
+                inStates += ((Number) t.get("balance")).longValue() + ((Number) t.get("outbox")).longValue();
+                outbox += ((Number) t.get("outbox")).longValue();
+                sent += ((Number) t.get("sentMessages")).longValue();
+                for (Object c : (List<?>) n.get("channels")) {
+                    for (Object m : (List<?>) ((Map<?, ?>) c).get("messages")) {
+                        Map<?, ?> mm = (Map<?, ?>) m;
+                        if (((Number) mm.get("type")).intValue() == io.peersocket.protocol.snapshot.TokenApp.TOKEN) {
+                            inChannels += ((Number) mm.get("value")).longValue();
+                            msgs++;
+                        }
+                    }
+                }
+            }
+            boolean holds = inStates + inChannels == issued;
+            progressLine("  snapshot " + k + " from peer " + initiator.index + ": issued " + issued + " = states " + inStates
+                    + " + channels " + inChannels + " (" + msgs + " messages in flight, " + outbox + " tokens in the slow outbox): "
+                    + (holds ? "conserved" : "NOT CONSERVED"));
+            if (holds) conserved++;
+            else s.failures.add("snapshot " + k + ": tokens not conserved: issued " + issued + ", states " + inStates + ", channels " + inChannels);
+            channelMessages += msgs;
+            inFlight += msgs + outbox;
+            if (firstSent < 0) firstSent = sent;
+            lastSent = sent;
+            TimeUnit.MILLISECONDS.sleep(300); // spacing between snapshots
+        }
+        if (complete > 0 && inFlight == 0) s.failures.add("no token was in flight in any snapshot: traffic did not flow");
+        if (complete > 1 && lastSent <= firstSent) s.failures.add("no tokens were sent between the first and the last snapshot");
+        step(5, "stopping token traffic");
+        for (Peer p : procs) s.check(p.command(Map.of("cmd", "tokens-stop")).get(30, TimeUnit.SECONDS), "tokens-stop " + p.index);
+        step(6, "stopping");
+        s.extra.put("snapshots", snapshots);
+        s.extra.put("snapshotsComplete", complete);
+        s.extra.put("snapshotsConserved", conserved);
+        s.extra.put("channelMessages", channelMessages);
+        s.extra.put("tokensSentMessages", lastSent);
+    }
+
     private void run(Random random, Summary s) throws Exception {
         step(1, "starting " + peers + " node processes");
         for (int i = 0; i < peers; i++) procs.add(Peer.start(i, root.resolve("peer-" + i), List.of()));
@@ -186,6 +320,7 @@ final class TestbedCommand implements Callable<Integer> {
             p.awaitListening(90_000);
             progressLine("  started " + (p.index + 1) + "/" + peers + ": " + p.peerId);
         }
+        startViewer();
 
         step(2, "connecting: peer i dials every j > i");
         List<CompletableFuture<Void>> dials = new ArrayList<>();
@@ -254,6 +389,35 @@ final class TestbedCommand implements Callable<Integer> {
         step(7, "stopping");
     }
 
+    /** With --view: starts the viewer once every node listens (the scenario then runs under its eyes). */
+    private void startViewer() throws IOException {
+        if (!view) return;
+        List<TestbedViewer.Node> nodes = new ArrayList<>();
+        for (Peer p : procs) nodes.add(new TestbedViewer.Node(p, p.index, p.peerId, p.address, p.dataDir));
+        viewer = TestbedViewer.start(nodes, viewPort, "Peersocket testbed: " + peers + " peers (" + scenario + ")");
+        System.out.println("viewer " + viewer.uri());
+        System.out.flush();
+        progressLine("  viewer at " + viewer.uri());
+        onViewerStarted.accept(viewer.uri());
+    }
+
+    /** With --view: after the scenario, keeps the nodes pinging each other until Ctrl-C, --duration or a test stop. */
+    private void serveViewer(Random random, Summary s) throws Exception {
+        progressLine("[view] serving " + viewer.uri() + "; nodes keep pinging random connected peers until "
+                + (durationS > 0 ? durationS + " s have passed" : "Ctrl-C"));
+        viewer.startTraffic(random);
+        try {
+            if (durationS > 0) stopViewing.get(durationS, TimeUnit.SECONDS);
+            else stopViewing.get();
+        } catch (java.util.concurrent.TimeoutException done) {
+            // --duration elapsed
+        }
+        viewer.stopTraffic();
+        s.extra.put("viewPings", viewer.pingsOk());
+        s.extra.put("viewPingFailures", viewer.pingsFailed());
+        s.extra.put("viewSpans", viewer.spansSeen());
+    }
+
     private Peer other(Random random, Peer a) {
         int j = random.nextInt(peers - 1);
         return procs.get(j >= a.index ? j + 1 : j);
@@ -290,6 +454,13 @@ final class TestbedCommand implements Callable<Integer> {
             printMap(m, s);
             return;
         }
+        if (scenario.equals("snapshot")) {
+            m.putAll(s.extra);
+            m.put("failures", s.failures.size());
+            m.put("seconds", Math.round(s.seconds * 10) / 10.0);
+            printMap(m, s);
+            return;
+        }
         m.put("expectedConnections", s.expectedConnections);
         m.put("pings", s.pings);
         m.put("pingRttP50Ms", pct(all, 0.50));
@@ -299,6 +470,7 @@ final class TestbedCommand implements Callable<Integer> {
         m.put("requestRttP99Ms", pct(req, 0.99));
         m.put("conversations", s.conversationsOk);
         m.put("despatchMessages", s.messages);
+        for (String k : List.of("viewPings", "viewPingFailures", "viewSpans")) if (s.extra.containsKey(k)) m.put(k, s.extra.get(k));
         m.put("failures", s.failures.size());
         m.put("seconds", Math.round(s.seconds * 10) / 10.0);
         printMap(m, s);
@@ -326,6 +498,10 @@ final class TestbedCommand implements Callable<Integer> {
     }
 
     private synchronized void cleanup() {
+        if (viewer != null) {
+            viewer.close();
+            viewer = null;
+        }
         for (Peer p : procs) p.stop();
         procs.clear();
         if (root != null && !keep) {
@@ -369,8 +545,9 @@ final class TestbedCommand implements Callable<Integer> {
     }
 
     /** One node process driven through its control stdin. Commands are answered in order. */
-    private static final class Peer {
+    static final class Peer {
         final int index;
+        final Path dataDir;
         final Process process;
         final Writer stdin;
         final LinkedBlockingQueue<String> listening = new LinkedBlockingQueue<>();
@@ -379,8 +556,9 @@ final class TestbedCommand implements Callable<Integer> {
         final StringBuffer stderrTail = new StringBuffer();
         String address, peerId;
 
-        private Peer(int index, Process process) {
+        private Peer(int index, Path dataDir, Process process) {
             this.index = index;
+            this.dataDir = dataDir;
             this.process = process;
             this.stdin = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
             Thread.ofVirtual().start(this::readStdout);
@@ -399,7 +577,7 @@ final class TestbedCommand implements Callable<Integer> {
                     "--dht-interval-ms", "1000"));
             cmd.addAll(extraArgs);
             ProcessBuilder pb = new ProcessBuilder(cmd);
-            return new Peer(index, pb.start());
+            return new Peer(index, dataDir, pb.start());
         }
 
         private void readStdout() {

@@ -3,16 +3,12 @@ package io.peersocket.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.peersocket.identity.HostKey;
-import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.DatagramSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -20,11 +16,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The CLI as a user runs it: real node processes, in-process client commands, exit codes and output. */
 class CliTest {
-    private final List<Process> processes = new ArrayList<>();
+    private final NodeProcesses nodes = new NodeProcesses();
 
     @AfterEach
     void killProcesses() {
-        for (Process p : processes) p.destroyForcibly();
+        nodes.close();
     }
 
     /** Result of running the CLI in-process. */
@@ -42,28 +38,6 @@ class CliTest {
             System.setOut(oldOut);
             System.setErr(oldErr);
         }
-    }
-
-    /** Starts {@code peersocket node} as a separate JVM and returns it with its first listen address. */
-    private record NodeProcess(Process process, String address) {}
-
-    private NodeProcess startNode(Path data) throws Exception {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "node", "--data", data.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        processes.add(p);
-        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line = CompletableFuture.supplyAsync(() -> {
-            try {
-                return r.readLine();
-            } catch (Exception e) {
-                return null;
-            }
-        }).get(60, TimeUnit.SECONDS);
-        assertThat(line).as("first line of node output").isNotNull().startsWith("listening /ip4/127.0.0.1/udp/");
-        assertThat(line).matches("listening /ip4/127\\.0\\.0\\.1/udp/\\d+/quic-v1/p2p/12D3KooW\\w+");
-        return new NodeProcess(p, line.substring("listening ".length()));
     }
 
     @Test
@@ -88,7 +62,7 @@ class CliTest {
     @Test
     void nodeRunsPingsAndShutsDownOnSigterm(@TempDir Path dir) throws Exception {
         Path data = dir.resolve("n1");
-        NodeProcess n = startNode(data);
+        NodeProcesses.NodeProcess n = nodes.start(data);
 
         Run ping = run("ping", n.address(), "--count", "3");
         assertThat(ping.exit()).as(ping.err()).isZero();
@@ -119,7 +93,7 @@ class CliTest {
         String peerId = n.address().substring(n.address().indexOf("/p2p/") + 5);
         n.process().destroy();
         assertThat(n.process().waitFor(20, TimeUnit.SECONDS)).as("node exits after SIGTERM").isTrue();
-        NodeProcess again = startNode(data);
+        NodeProcesses.NodeProcess again = nodes.start(data);
         assertThat(again.address()).endsWith("/p2p/" + peerId);
         assertThat(run("id", "--data", dir.resolve("other").toString()).out()).startsWith("12D3KooW");
     }

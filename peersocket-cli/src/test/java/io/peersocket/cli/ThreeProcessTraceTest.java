@@ -1,12 +1,11 @@
 package io.peersocket.cli;
 
+import io.peersocket.cli.NodeProcesses.NodeProcess;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import io.peersocket.cli.telemetry.NodeTelemetry;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -27,33 +25,15 @@ import org.junit.jupiter.api.io.TempDir;
  * shutdown, and the spans of the one trace must come from all three peers with correct parent links.
  */
 class ThreeProcessTraceTest {
-    private final List<Process> processes = new ArrayList<>();
+    private final NodeProcesses nodes = new NodeProcesses();
 
     @AfterEach
     void kill() {
-        for (Process p : processes) p.destroyForcibly();
+        nodes.close();
     }
 
-    private record NodeProcess(Process process, Path data, String address, String peerId) {}
-
     private NodeProcess start(Path data) throws Exception {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "node", "--data", data.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--dht", "off",
-                "--log-level", "warn")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        processes.add(p);
-        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line = CompletableFuture.supplyAsync(() -> {
-            try {
-                return r.readLine();
-            } catch (Exception e) {
-                return null;
-            }
-        }).get(60, TimeUnit.SECONDS);
-        assertThat(line).as("first line of node output").isNotNull().startsWith("listening ");
-        String addr = line.substring("listening ".length());
-        return new NodeProcess(p, data, addr, addr.substring(addr.indexOf("/p2p/") + 5));
+        return nodes.start(data, "--dht", "off", "--log-level", "warn");
     }
 
     private static Map<String, Object> call(NodeProcess n, Map<String, Object> request) throws Exception {

@@ -50,7 +50,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Wire: each side sends on one despatch stream per peer that it opened itself (on first use), so each
  * direction is one FIFO channel; frames are varint-length-prefixed {@link Header} + payload. Unreliable messages go in one QUIC
- * datagram each; a message larger than one datagram goes on the stream instead.
+ * datagram each; a message larger than one datagram goes on the stream instead. A {@link ChannelObserver} sees
+ * every stream message on the event loop in arrival order and every channel reset (a stream closed or a new one
+ * opened): the snapshot protocol's hook (docs/snapshot.md).
  *
  * <p>Threading: routing state belongs to the event loop; public methods may be called from any thread and
  * enqueue to it. Handlers run on virtual threads, or on {@link DespatchConfig#handlerExecutor()} if one is set
@@ -81,6 +83,8 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
     private final AtomicLong nextId = new AtomicLong(1);
     private final Map<Integer, MessageHandler> handlers = new ConcurrentHashMap<>();
     private final Map<Integer, ConversationFactory> factories = new ConcurrentHashMap<>();
+    private final java.util.Set<Integer> reliableOnly = ConcurrentHashMap.newKeySet();
+    private volatile ChannelObserver channelObserver;
 
     // Event-loop state.
     private final Map<PeerId, Link> links = new HashMap<>();
@@ -146,6 +150,41 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         checkType(type);
         if (handlers.containsKey(type)) throw new IllegalArgumentException("type " + type + " has a stateless handler");
         factories.put(type, Objects.requireNonNull(factory));
+    }
+
+    /**
+     * Marks {@code type} as stream-only: {@link #sendUnreliable} of it fails with {@link IllegalArgumentException}
+     * and a datagram carrying it is dropped and counted ({@code despatch.drop.unreliable_for_reliable_type}). For
+     * traffic that must stay on a FIFO channel (see {@link ChannelObserver}, docs/snapshot.md).
+     */
+    public void requireReliable(int type) {
+        checkType(type);
+        reliableOnly.add(type);
+    }
+
+    /** Whether {@link #requireReliable} was called for {@code type}. */
+    public boolean isReliableOnly(int type) { return reliableOnly.contains(type); }
+
+    /**
+     * Installs the observer of channel traffic (at most one; the snapshot protocol). Null removes it.
+     *
+     * @throws IllegalStateException if another observer is installed
+     */
+    public void setChannelObserver(ChannelObserver observer) {
+        if (observer != null && channelObserver != null && channelObserver != observer) {
+            throw new IllegalStateException("a channel observer is already installed");
+        }
+        channelObserver = observer;
+    }
+
+    private void channelReset(PeerId peer, boolean inbound) {
+        ChannelObserver o = channelObserver;
+        if (o == null) return;
+        try {
+            o.onChannelReset(peer, inbound);
+        } catch (RuntimeException e) {
+            log.warn("channel observer failed on reset of {}: {}", peer, e.toString());
+        }
     }
 
     /** {@link #register(int, MessageHandler)} and {@link #nameType} in one; nothing changes if either argument is bad. */
@@ -214,11 +253,33 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
      */
     public CompletableFuture<Void> sendUnreliable(PeerId peer, int type, byte[] payload) {
         checkType(type);
+        if (reliableOnly.contains(type)) {
+            throw new IllegalArgumentException("message type " + type + " must be sent reliably (requireReliable)");
+        }
         checkSize(payload);
         long id = nextId.getAndIncrement();
         Span span = sendSpan(Context.current(), SpanKind.PRODUCER, peer, type, id, 0, 0, payload.length);
         Header h = header(0, type, id, 0, 0, span);
         return ended(submit(peer, h, payload, false), span);
+    }
+
+    /**
+     * Sends a one-way message reliably, now: must be called on the event loop; the frame is queued on the
+     * peer's outbound channel (its despatch stream) before this returns, so it is ordered before every frame
+     * this node sends to {@code peer} later — a snapshot marker included. Use it to change state and send in
+     * one loop task (docs/snapshot.md).
+     *
+     * @return completes when handed to the transport; fails like {@link #send}
+     * @throws IllegalStateException if not called on the event loop
+     */
+    public CompletableFuture<Void> sendFromLoop(PeerId peer, int type, byte[] payload) {
+        checkType(type);
+        checkSize(payload);
+        if (!loop.inEventLoop()) throw new IllegalStateException("sendFromLoop called off the event loop");
+        long id = nextId.getAndIncrement();
+        Span span = sendSpan(Context.current(), SpanKind.PRODUCER, peer, type, id, 0, 0, payload.length);
+        Header h = header(0, type, id, 0, 0, span);
+        return ended(sendOnLoop(peer, h, payload, true), span);
     }
 
     /** {@link #request(PeerId, int, byte[], long)} with the configured default timeout. */
@@ -481,6 +542,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             counters.increment("despatch.datagram_fallback_reliable");
         }
         if (link == null || !link.isUsable()) {
+            if (link != null) channelReset(peer, false);
             link = new Link(peer);
             links.put(peer, link);
             openLink(link);
@@ -536,7 +598,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         connector.apply(link.peer).thenCompose(conn -> {
             CompletableFuture<Multistream.Negotiated> n = new CompletableFuture<>();
             telemetry.streamOpened("outbound");
-            loop.execute(() -> Multistream.select(conn, List.of(PROTOCOL_ID), id -> new Reader(link.peer))
+            loop.execute(() -> Multistream.select(conn, List.of(PROTOCOL_ID), id -> new Reader(link.peer, false))
                     .whenComplete((r, e) -> {
                         if (e != null) n.completeExceptionally(e);
                         else n.complete(r);
@@ -550,6 +612,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                 log.debug("despatch link failed peer={}: {}", link.peer, cause.toString());
                 if (links.get(link.peer) == link) links.remove(link.peer);
                 link.fail(cause);
+                channelReset(link.peer, false);
                 return;
             }
             link.ready(negotiated.stream());
@@ -561,7 +624,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
      * opened, so each direction of a peer pair is one FIFO channel.
      */
     @Override public StreamHandler onNegotiated(Stream stream, String protocolId) {
-        return new Reader(stream.connection().remotePeer());
+        return new Reader(stream.connection().remotePeer(), true);
     }
 
     /** Datagrams from the transport carry exactly one despatch frame. */
@@ -579,7 +642,11 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             counters.increment("despatch.drop.oversize");
             return;
         }
-        route(connection.remotePeer(), frame, false, data.length);
+        if (reliableOnly.contains(frame.header().type())) {
+            counters.increment("despatch.drop.unreliable_for_reliable_type");
+            return;
+        }
+        route(connection.remotePeer(), frame, false, false, data.length);
     }
 
     /** Forgets the streams of a closed connection; the next send opens a new one. */
@@ -588,14 +655,19 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         if (link != null && link.connection == connection) {
             links.remove(connection.remotePeer());
             link.fail(new IllegalStateException("connection to " + connection.remotePeer() + " closed"));
+            channelReset(connection.remotePeer(), false);
         }
     }
 
     private final class Reader implements StreamHandler {
         final PeerId peer;
+        final boolean inbound; // the remote opened this stream: it carries the channel from the remote to us
         final FrameDecoder decoder = new FrameDecoder(config.maxMessageBytes() + Header.MAX_BYTES);
 
-        Reader(PeerId peer) { this.peer = peer; }
+        Reader(PeerId peer, boolean inbound) {
+            this.peer = peer;
+            this.inbound = inbound;
+        }
 
         @Override public void onData(Stream s, byte[] data) {
             counters.add("despatch.received_bytes", data.length);
@@ -606,7 +678,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                         throw new FrameDecoder.FrameException("payload of " + f.payload().length + " bytes exceeds limit "
                                 + config.maxMessageBytes(), true);
                     }
-                    route(peer, f, true, bytes.length);
+                    route(peer, f, true, inbound, bytes.length);
                 });
             } catch (FrameDecoder.FrameException e) {
                 counters.increment(e.isOversize() ? "despatch.drop.oversize" : "despatch.drop.malformed");
@@ -622,20 +694,32 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         private void resetLink(Stream s) {
             s.reset();
             Link link = links.get(peer);
-            if (link != null && link.stream == s) links.remove(peer);
+            if (link != null && link.stream == s) {
+                links.remove(peer);
+                channelReset(peer, false);
+            }
+            if (inbound) channelReset(peer, true);
         }
 
         @Override public void onRemoteWriteClosed(Stream s) { s.closeWrite(); }
 
         @Override public void onClosed(Stream s, Throwable cause) {
             Link link = links.get(peer);
-            if (link != null && link.stream == s) links.remove(peer);
+            if (link != null && link.stream == s) {
+                links.remove(peer);
+                channelReset(peer, false);
+            }
+            if (inbound) channelReset(peer, true);
         }
     }
 
     // ---- routing ------------------------------------------------------------------------------------
 
-    private void route(PeerId peer, Header.Frame f, boolean reliable, int frameBytes) {
+    /**
+     * @param onChannel the frame came on a stream the remote opened (a channel, {@link ChannelObserver}); frames a
+     *     remote writes on the stream we opened are routed but not shown to the observer
+     */
+    private void route(PeerId peer, Header.Frame f, boolean reliable, boolean onChannel, int frameBytes) {
         if (closed) return;
         Header h = f.header();
         counters.increment("despatch.received");
@@ -663,7 +747,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             log.trace("receive {} id={} peer={} trace={} bytes={}", typeName(h.type()), h.messageId(), peer,
                     Telemetry.traceId(h.trace()), frameBytes);
         }
-        String drop = dispatch(peer, h, m);
+        String drop = dispatch(peer, h, m, onChannel);
         if (span != null) {
             if (drop != null) {
                 span.setAttribute(Telemetry.DROP_REASON, drop);
@@ -675,8 +759,21 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         }
     }
 
-    /** Routes {@code m}; returns the drop reason if it was dropped, else null. On the loop. */
-    private String dispatch(PeerId peer, Header h, Message m) {
+    /**
+     * Routes {@code m} (first to the channel observer if it came on a channel); returns the drop reason if it was
+     * dropped, else null. On the loop.
+     */
+    private String dispatch(PeerId peer, Header h, Message m, boolean onChannel) {
+        ChannelObserver observer = channelObserver;
+        if (onChannel && observer != null) {
+            try {
+                if (observer.onChannelMessage(m)) return null;
+            } catch (RuntimeException e) {
+                counters.increment("despatch.observer.failed");
+                log.warn("channel observer failed on {}: {}", m, e.toString());
+                return "observer_failed";
+            }
+        }
         if (h.has(Header.F_IN_REPLY_TO)) {
             Pending p = pending.remove(new PendingKey(peer, h.inReplyTo()));
             if (p == null) {

@@ -1,5 +1,6 @@
 package io.peersocket.host;
 
+import io.peersocket.content.ChunkStore;
 import io.peersocket.identity.PeerId;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.negotiation.ProtocolHandler;
@@ -41,6 +42,15 @@ public interface Host {
 
     /** The node's store, or null for an ephemeral node. */
     Store store();
+
+    /**
+     * The node's chunk store (in {@link #store()}; bins by proximity order to this node's overlay address,
+     * {@code ChunkAddress.overlayOf(peerId())}), or null for an ephemeral node. Its listeners run on
+     * {@link #loop()}.
+     */
+    default ChunkStore chunks() {
+        return null;
+    }
 
     /** This node's dialable addresses, without {@code /p2p/}. */
     List<Multiaddr> listenAddresses();

@@ -11,6 +11,9 @@ import io.peersocket.negotiation.Multistream;
 import io.peersocket.negotiation.ProtocolHandler;
 import io.peersocket.protocol.handshake.Handshake;
 import io.peersocket.protocol.handshake.HandshakeInfo;
+import io.peersocket.protocol.content.Content;
+import io.peersocket.protocol.content.IntervalStore;
+import io.peersocket.protocol.content.LocalChunks;
 import io.peersocket.protocol.kad.KadConnectionManager;
 import io.peersocket.protocol.kad.Kademlia;
 import io.peersocket.protocol.peers.PeerExchange;
@@ -18,9 +21,13 @@ import io.peersocket.protocol.pubsub.GossipSub;
 import io.peersocket.protocol.identify.Identify;
 import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.protocol.ping.Ping;
+import io.peersocket.protocol.snapshot.SnapshotParticipant;
+import io.peersocket.protocol.snapshot.Snapshots;
 import io.peersocket.store.PeerRecord;
 import io.peersocket.store.Store;
 import io.peersocket.telemetry.Telemetry;
+import io.peersocket.content.ChunkAddress;
+import io.peersocket.content.ChunkStore;
 import io.peersocket.transport.Connection;
 import io.peersocket.transport.Stream;
 import io.peersocket.transport.StreamHandler;
@@ -84,6 +91,7 @@ public final class Node implements Host, AutoCloseable {
     private final Telemetry telemetry;
     private AutoCloseable counterInstruments = () -> { };
     private final Store store; // null when ephemeral
+    private final ChunkStore chunks; // null when ephemeral
     private final Transport transport;
     private final Despatcher despatcher;
     private final Ping ping;
@@ -92,6 +100,8 @@ public final class Node implements Host, AutoCloseable {
     private final PeerExchange peerExchange;
     private final Kademlia kademlia; // null without the DHT
     private final KadConnectionManager kadManager;
+    private final Snapshots snapshots;
+    private final Content content; // null without the content protocols
     private final GossipSub pubsub; // null without pubsub
     private boolean kadBootstrapped; // loop
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
@@ -118,6 +128,8 @@ public final class Node implements Host, AutoCloseable {
         this.transport = config.transportFactory().apply(tc, new Handler());
         this.telemetry = Telemetry.of(config.openTelemetry());
         this.despatcher = new Despatcher(loop, config.despatch(), this::connection, counters, telemetry);
+        this.chunks = store == null ? null : ChunkStore.open(store, ChunkAddress.overlayOf(hostKey.peerId()),
+                config.chunks(), loop, loop::nowMs, counters);
         this.ping = new Ping(loop);
         this.identify = new Identify(hostKey, config.agentVersion(), () -> List.copyOf(protocols.keySet()),
                 () -> listenAddresses);
@@ -131,6 +143,11 @@ public final class Node implements Host, AutoCloseable {
         this.peerExchange = new PeerExchange(this, config.peerExchange());
         this.kademlia = config.kademlia() == null ? null : new Kademlia(this, config.kademlia());
         this.kadManager = kademlia == null ? null : new KadConnectionManager(kademlia);
+        this.snapshots = new Snapshots(this, despatcher, config.snapshot(), this::channelPeers);
+        registerSnapshotState();
+        this.content = config.content() == null ? null : new Content(this, hostKey,
+                chunks != null ? LocalChunks.of(chunks, store) : LocalChunks.memory(ChunkAddress.overlayOf(hostKey.peerId()), loop),
+                store != null ? IntervalStore.sqlite(store) : IntervalStore.memory(), config.content());
         this.pubsub = config.pubsub() == null ? null : new GossipSub(this, hostKey, config.pubsub());
         if (kademlia != null) {
             // Join the DHT: a self-lookup as soon as the first DHT server is known (then the connection manager
@@ -252,6 +269,73 @@ public final class Node implements Host, AutoCloseable {
     /** The Kademlia DHT, or null if the node runs without it ({@link NodeBuilder#kademlia}). */
     public Kademlia kademlia() { return kademlia; }
 
+    /** Chandy–Lamport snapshots (docs/snapshot.md): take one, register state and covered message types. */
+    public Snapshots snapshots() { return snapshots; }
+
+    /**
+     * The peers this node has despatch channels with for snapshots: an open connection that passed the Peersocket
+     * handshake. Event loop only.
+     */
+    private List<PeerId> channelPeers() {
+        List<PeerId> out = new ArrayList<>();
+        for (PeerId p : connections.keySet()) {
+            if (openConnection(p) != null && handshake.infoOf(p) != null) out.add(p);
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** What a snapshot records of the node itself: connections, counters, peer exchange cursors, the DHT table. */
+    private void registerSnapshotState() {
+        snapshots.register(participant("node", () -> {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("peerId", peerId().toString());
+            List<String> peers = new ArrayList<>();
+            for (PeerId p : connections.keySet()) if (openConnection(p) != null) peers.add(p.toString());
+            Collections.sort(peers);
+            m.put("connectedPeers", peers);
+            m.put("channelPeers", channelPeers().stream().map(PeerId::toString).toList());
+            m.put("despatchConversations", despatcher.conversationCount());
+            m.put("despatchPendingRequests", despatcher.pendingRequestCount());
+            m.put("counters", counters.snapshot());
+            return m;
+        }));
+        snapshots.register(participant("peerExchange", () -> {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("lastSeq", peerExchange.lastSeq());
+            m.put("recencyList", peerExchange.recencyList().size());
+            m.put("knownPeers", peerExchange.knownPeers().size());
+            Map<String, Object> cursors = new java.util.TreeMap<>();
+            for (PeerId p : connections.keySet()) cursors.put(p.toString(), peerExchange.cursorFor(p));
+            m.put("cursors", cursors);
+            return m;
+        }));
+        if (kademlia != null) {
+            snapshots.register(participant("kad", () -> {
+                var t = kademlia.table();
+                Map<String, Object> m = new java.util.LinkedHashMap<>();
+                m.put("size", t.size());
+                m.put("known", t.knownCount());
+                m.put("depth", t.depth());
+                Map<String, Object> bins = new java.util.LinkedHashMap<>();
+                for (int po = 0; po < io.peersocket.protocol.kad.RoutingTable.BINS; po++) {
+                    if (t.memberCount(po) > 0) bins.put(Integer.toString(po), List.of(t.memberCount(po), t.connectedCount(po)));
+                }
+                m.put("bins", bins);
+                return m;
+            }));
+        }
+    }
+
+    private static SnapshotParticipant participant(String name, java.util.function.Supplier<Object> state) {
+        return new SnapshotParticipant() {
+            @Override public String name() { return name; }
+
+            @Override public Object state() { return state.get(); }
+        };
+    }
+    /** The content protocols (retrieval, push sync, pull sync), or null if the node runs without them ({@link NodeBuilder#content}). */
+    public Content content() { return content; }
     /** GossipSub pubsub, or null if the node runs without it ({@link NodeBuilder#pubsub}). */
     public GossipSub pubsub() { return pubsub; }
 
@@ -279,6 +363,12 @@ public final class Node implements Host, AutoCloseable {
 
     /** The store, or null for an ephemeral node. */
     @Override public Store store() { return store; }
+
+    /**
+     * The chunk store (seed 001), in the node's store; null for an ephemeral node. Bins are by proximity
+     * order to {@link ChunkAddress#overlayOf}{@code (peerId())}; listeners run on the event loop.
+     */
+    @Override public ChunkStore chunks() { return chunks; }
 
     // ---- protocols ----------------------------------------------------------------------------------
 
@@ -598,6 +688,7 @@ public final class Node implements Host, AutoCloseable {
 
     /** Stops protocol timers and fails pending work; on the loop (or the thread driving a manual loop). */
     private void closeProtocols() {
+        snapshots.close();
         try {
             if (pubsub != null) pubsub.close();
         } catch (RuntimeException e) {
@@ -608,6 +699,11 @@ public final class Node implements Host, AutoCloseable {
             if (kademlia != null) kademlia.close();
         } catch (RuntimeException e) {
             log.warn("kademlia close failed", e);
+        }
+        try {
+            if (content != null) content.close();
+        } catch (RuntimeException e) {
+            log.warn("content protocols close failed", e);
         }
         try {
             peerExchange.close();

@@ -1,12 +1,15 @@
 package io.peersocket.node;
 
 import io.opentelemetry.api.OpenTelemetry;
+import io.peersocket.content.ChunkStoreConfig;
 import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.protocol.handshake.HandshakeConfig;
+import io.peersocket.protocol.content.ContentConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
+import io.peersocket.protocol.snapshot.SnapshotConfig;
 import io.peersocket.protocol.pubsub.GossipSubConfig;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
@@ -51,7 +54,10 @@ public final class NodeBuilder {
     private PeerExchangeConfig peerExchange = PeerExchangeConfig.defaults();
     private KadConfig kademlia;
     private int redialOnStart = 8;
+    private SnapshotConfig snapshot = SnapshotConfig.defaults();
     private OpenTelemetry openTelemetry = OpenTelemetry.noop();
+    private ChunkStoreConfig chunks = ChunkStoreConfig.defaults();
+    private ContentConfig content;
     private GossipSubConfig pubsub;
 
     NodeBuilder() {}
@@ -167,6 +173,28 @@ public final class NodeBuilder {
         return this;
     }
 
+    /**
+     * Runs the content protocols (retrieval, push sync, pull sync: {@code /peersocket/retrieval|pushsync|sync/1.0.0})
+     * with {@code config}, over the node's chunk store and its sync intervals table (or, for an ephemeral node, an
+     * in-memory chunk store). Default: off. Use {@link Node#content()}.
+     */
+    public NodeBuilder content(ContentConfig config) {
+        this.content = Objects.requireNonNull(config);
+        return this;
+    }
+
+    /** Chunk store settings: capacity in unpinned chunks, GC batch, verify on read. */
+    public NodeBuilder chunks(ChunkStoreConfig config) {
+        this.chunks = Objects.requireNonNull(config);
+        return this;
+    }
+
+    /** Most unpinned chunks the chunk store keeps before garbage collection (default 1,000,000). */
+    public NodeBuilder chunkCapacity(long chunks) {
+        this.chunks = this.chunks.withCapacity(chunks);
+        return this;
+    }
+
     /** Peer exchange settings (list size, batch size, period). */
     public NodeBuilder peerExchange(PeerExchangeConfig config) {
         this.peerExchange = Objects.requireNonNull(config);
@@ -179,11 +207,17 @@ public final class NodeBuilder {
         return this;
     }
 
+    /** Snapshot limits and timeouts (default {@link SnapshotConfig#defaults()}; docs/snapshot.md). */
+    public NodeBuilder snapshots(SnapshotConfig config) {
+        this.snapshot = Objects.requireNonNull(config);
+        return this;
+    }
+
     public NodeConfig config() {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
                 transportFactory, eventLoop, handshake, peerExchange, kademlia,
-                redialOnStart, openTelemetry, pubsub);
+                redialOnStart, openTelemetry, snapshot, chunks, content, pubsub);
     }
 
     /**

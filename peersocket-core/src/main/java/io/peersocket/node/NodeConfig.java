@@ -1,12 +1,15 @@
 package io.peersocket.node;
 
 import io.opentelemetry.api.OpenTelemetry;
+import io.peersocket.content.ChunkStoreConfig;
 import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.protocol.handshake.HandshakeConfig;
+import io.peersocket.protocol.content.ContentConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
+import io.peersocket.protocol.snapshot.SnapshotConfig;
 import io.peersocket.protocol.pubsub.GossipSubConfig;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
@@ -36,6 +39,9 @@ import java.util.function.UnaryOperator;
  * @param kademlia the Kademlia DHT settings, or null to run without the DHT
  * @param redialOnStart how many of the most recently connected stored peers to dial at start (seed 000)
  * @param openTelemetry where the node's spans and metrics go ({@link OpenTelemetry#noop()} for none)
+ * @param snapshot snapshot limits and timeouts (docs/snapshot.md)
+ * @param chunks chunk store settings (capacity, GC batch, verify on read); used when there is a data dir
+ * @param content the content protocols (retrieval, push and pull sync) settings, or null to run without them
  * @param pubsub GossipSub settings, or null to run without pubsub
  */
 public record NodeConfig(
@@ -53,6 +59,9 @@ public record NodeConfig(
         KadConfig kademlia,
         int redialOnStart,
         OpenTelemetry openTelemetry,
+        SnapshotConfig snapshot,
+        ChunkStoreConfig chunks,
+        ContentConfig content,
         GossipSubConfig pubsub) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */

@@ -72,7 +72,39 @@ final class Schema {
                         last_seen  INTEGER NOT NULL,
                         via        TEXT NOT NULL
                     ) WITHOUT ROWID""",
-                    "CREATE INDEX pex_known_recency ON pex_known (last_seen DESC)"));
+                    "CREATE INDEX pex_known_recency ON pex_known (last_seen DESC)"),
+            // Chunk store (content.ChunkStore, seed 001): chunks by address, indexed by bin (proximity order to
+            // the node's overlay address) and per-bin monotonic index; chunk_bins keeps each bin's last index so
+            // indexes are never reused after deletes. The overlay the bins refer to is the kv key 'chunks.overlay'.
+            Migration.of(4, "chunk store: chunks by address and by bin index",
+                    """
+                    CREATE TABLE chunks (
+                        address    BLOB PRIMARY KEY NOT NULL,
+                        po         INTEGER NOT NULL,
+                        bin_index  INTEGER NOT NULL,
+                        data       BLOB NOT NULL,
+                        pinned     INTEGER NOT NULL DEFAULT 0,
+                        stored_at  INTEGER NOT NULL
+                    )""",
+                    "CREATE UNIQUE INDEX chunks_bin ON chunks (po, bin_index)",
+                    "CREATE INDEX chunks_gc ON chunks (po, bin_index) WHERE pinned = 0",
+                    """
+                    CREATE TABLE chunk_bins (
+                        po          INTEGER PRIMARY KEY NOT NULL,
+                        last_index  INTEGER NOT NULL
+                    )"""),
+            // Pull sync (protocol.content.IntervalStore.sqlite): per upstream peer and bin, the covered intervals of
+            // the upstream's bin index as varints (start0, end0 - start0, start1 - end0, …). IF NOT EXISTS keeps it
+            // harmless should another branch have created the table first.
+            Migration.of(5, "pull sync intervals",
+                    """
+                    CREATE TABLE IF NOT EXISTS sync_intervals (
+                        peer_id    TEXT NOT NULL,
+                        bin        INTEGER NOT NULL,
+                        ranges     BLOB NOT NULL,
+                        updated    INTEGER NOT NULL,
+                        PRIMARY KEY (peer_id, bin)
+                    ) WITHOUT ROWID"""));
 
     private Schema() {}
 

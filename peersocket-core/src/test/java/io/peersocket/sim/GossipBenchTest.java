@@ -2,6 +2,7 @@ package io.peersocket.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** A small run of the pubsub benchmark: every message reaches every node, duplicates stay within the target. */
@@ -21,5 +22,15 @@ class GossipBenchTest {
         assertThat(r.fullDeliveryMs()[0]).isGreaterThanOrEqualTo(10);
         assertThat(r.stats().foreignSubmissions()).isZero();
         assertThat(r.report()).contains("duplicates per message per node");
+    }
+
+    @Test
+    @Tag("slow")
+    void thousandNodesGetEveryMessage() {
+        GossipBench.Result r = GossipBench.run(GossipBench.Settings.defaults().withNodes(1000).withMessages(10));
+        assertThat(r.deliveryRate()).as(r.report()).isEqualTo(1.0);
+        assertThat(r.meshSizes()[0]).as("smallest mesh").isGreaterThanOrEqualTo(4);
+        assertThat(r.meshSizes()[r.meshSizes().length - 1]).as("largest mesh").isLessThanOrEqualTo(12);
+        assertThat(r.stats().failedTasks()).isZero();
     }
 }

@@ -72,10 +72,12 @@ import org.slf4j.LoggerFactory;
  * {@code pubsub.rpc.malformed}, {@code pubsub.rpc.oversize}, {@code pubsub.rpc.graylisted};
  * {@code pubsub.message.published}, {@code .received}, {@code .delivered}, {@code .duplicate},
  * {@code .forwarded}, {@code .rejected.signature}, {@code .rejected.validator}, {@code .rejected.no_topic},
- * {@code .ignored.validator}, {@code .ignored.not_subscribed}, {@code .ignored.own};
- * {@code pubsub.ihave.in}, {@code .ihave.flood}, {@code .iwant.sent}, {@code .iwant.in}, {@code .iwant.served},
- * {@code .iwant.broken_promise}; {@code pubsub.graft.in}, {@code .graft.sent}, {@code .graft.backoff_violation},
- * {@code pubsub.prune.in}, {@code .prune.sent}, {@code pubsub.px.dial}; {@code pubsub.send.dropped};
+ * {@code .rejected.id}, {@code .ignored.validator}, {@code .ignored.not_subscribed}, {@code .ignored.own};
+ * {@code pubsub.ihave.in}, {@code .ihave.sent}, {@code .ihave.flood}, {@code .iwant.sent}, {@code .iwant.in},
+ * {@code .iwant.served}, {@code .iwant.broken_promise}; {@code pubsub.graft.in}, {@code .graft.sent},
+ * {@code .graft.backoff_violation}, {@code .graft.opportunistic}, {@code pubsub.prune.in}, {@code .prune.sent},
+ * {@code pubsub.px.dial}; {@code pubsub.subscription.over_limit}; {@code pubsub.send.dropped}, {@code .send.failed};
+ * {@code pubsub.stream.open_failed}, {@code .stream.unexpected_data}; {@code pubsub.handler.failed};
  * {@code pubsub.bytes.in}, {@code pubsub.bytes.out}.
  *
  * <p><b>Threading.</b> All state lives on the host's event loop; public methods may be called from any thread.

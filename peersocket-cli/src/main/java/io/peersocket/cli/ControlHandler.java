@@ -34,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  * {@code demo-forward {via, to}} (demo FORWARD request to {@code via}, which forwards it to {@code to} — a peer id
  * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
  * {@code dht-find-peer {peer}}, {@code dht-put {key, value}}, {@code dht-get {key}}, {@code dht-provide {name}},
- * {@code dht-find-providers {name}}. Thread-safe: each call blocks its caller (bounded).
+ * {@code dht-find-providers {name}}; the {@code ledger-*} commands of {@link LedgerControl}. Thread-safe: each call blocks its caller (bounded).
  */
 final class ControlHandler {
     private static final long TIMEOUT_S = 30;
@@ -191,6 +191,8 @@ final class ControlHandler {
                 stats(res.stats(), out);
             }
             case "snapshot", "tokens-start", "tokens-stop", "tokens" -> SnapshotControl.handle(node, cmd, r, out);
+            case "ledger-info", "ledger-height", "ledger-block", "ledger-submit", "ledger-produce", "ledger-partition",
+                    "ledger-heal", "ledger-rebuilds" -> LedgerControl.handle(node, cmd, r, out);
             default -> throw new IllegalArgumentException("unknown command \"" + cmd + "\"");
         }
     }

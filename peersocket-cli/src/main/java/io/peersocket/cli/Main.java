@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         subcommands = {NodeCommand.class, PingCommand.class, IdCommand.class, StatusCommand.class, PeersCommand.class,
                 KadCommand.class, DhtCommand.class,
                 SnapshotCommand.class,
+                LedgerCommand.class,
                 TestbedCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

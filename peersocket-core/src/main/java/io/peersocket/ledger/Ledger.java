@@ -105,7 +105,9 @@ public final class Ledger implements AutoCloseable {
     private final Map<PeerId, LedgerWire.Announce> rpcEndpoints = new LinkedHashMap<>();
     private final LinkedHashMap<String, Tx> pending = new LinkedHashMap<>();
     private final List<Rebuild> rebuilds = new ArrayList<>();
-    private long lastSampleMs, lastHeartbeatMs, lastProduceMs, produced;
+    private long lastSampleMs, lastHeartbeatMs, lastProduceMs, lastRpcAnnounceMs = Long.MIN_VALUE / 2, produced;
+    /** How often we announce our own RPC endpoint on the {@code rpc} topic, ms. */
+    static final long RPC_ANNOUNCE_MS = 60_000;
     // sync context
     private PeerId syncPeer;
     private long syncHeight;
@@ -299,6 +301,7 @@ public final class Ledger implements AutoCloseable {
         }
         if (added) {
             counters.increment("ledger.peer.added");
+            lastRpcAnnounceMs = Long.MIN_VALUE / 2; // announce our RPC endpoint again at the next heartbeat
             if (state == State.SAMPLING) maybeBetter(p);
         }
     }
@@ -481,6 +484,10 @@ public final class Ledger implements AutoCloseable {
             if (config.heartbeatMs() > 0 && now - lastHeartbeatMs >= config.heartbeatMs() && !peers.isEmpty()) {
                 lastHeartbeatMs = now;
                 broadcast.publish(topic("heartbeat"), info().encode());
+                if (now - lastRpcAnnounceMs >= RPC_ANNOUNCE_MS) {
+                    lastRpcAnnounceMs = now;
+                    broadcast.publish(topic("rpc"), ownAnnounce().encode());
+                }
                 // Pending txs go out again (a tx submitted before we had peers, or lost with a cut): receivers that
                 // saw it already drop it as a duplicate.
                 int n = 0;

@@ -109,6 +109,28 @@ class LedgerSimTest {
                 assertThat(rs.get(rs.size() - 1).forkHeight()).isGreaterThanOrEqualTo(cut - 2).isLessThanOrEqualTo(cut + 2);
             }
             assertThat(sim.counters()).doesNotContainKeys("ledger.bad.block_invalid", "ledger.bad.height_lie");
+            // every node heard every other node's RPC endpoint announcement; duplicates were not forwarded again
+            for (int i = 0; i < n; i++) assertThat(sim.await(ledger(sim, i).status(), 1000).get("rpcEndpoints")).isEqualTo(n - 1);
+        }
+    }
+
+    @Test
+    void partitionHealConvergesForManySeeds() {
+        for (long seed = 20; seed < 26; seed++) {
+            try (Simulator sim = start(5, seed, i -> config(i == 1 ? 600 : i == 4 ? 800 : 0), i -> null)) {
+                assertThat(sim.runUntil(() -> height(sim, 0) >= 3 && sameTip(sim, range(0, 5)), 30_000)).as(() -> dump(sim)).isTrue();
+                sim.partition(List.of(0, 1), List.of(2, 3, 4));
+                sim.runFor(8_000 + seed * 100);
+                sim.await(ledger(sim, 1).produceEvery(0), 1000);
+                sim.await(ledger(sim, 4).produceEvery(0), 1000);
+                sim.runFor(2_000);
+                sim.heal();
+                long seedF = seed;
+                assertThat(sim.runUntil(() -> sameTip(sim, range(0, 5)), 60_000)).as(() -> "seed " + seedF + " " + dump(sim)).isTrue();
+                long rebuilt = 0;
+                for (int i = 0; i < 5; i++) rebuilt += ledger(sim, i).rebuildsNow().isEmpty() ? 0 : 1;
+                assertThat(rebuilt).as("the losing side rebuilt").isGreaterThanOrEqualTo(2);
+            }
         }
     }
 

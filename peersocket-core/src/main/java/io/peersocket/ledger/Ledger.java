@@ -450,8 +450,8 @@ public final class Ledger implements AutoCloseable {
         }
         for (Tx tx : b.txs()) pending.remove(Bytes.hex(tx.id()));
         if (store != null) {
-            ChainState snapshot = chain.copy();
-            store.commit(b.height() - 1, List.of(b), snapshot, false).exceptionally(e -> {
+            // commit() takes the rows it writes from the state now, on the loop
+            store.commit(b.height() - 1, List.of(b), chain, false).exceptionally(e -> {
                 counters.increment("ledger.store.failed");
                 log.error("ledger: storing block {} failed: {}", b.height(), e.toString());
                 return null;
@@ -673,7 +673,9 @@ public final class Ledger implements AutoCloseable {
 
     private void fetchBlocks() {
         long from = scratch.height() + 1;
-        if (scratch.height() >= syncHeight || fetched.size() >= MAX_FETCH_PER_ROUND) {
+        boolean roundFull = fetched.size() >= MAX_FETCH_PER_ROUND
+                && ChainState.compare(scratch.height(), scratch.tipHash(), chain.height(), chain.tipHash()) > 0;
+        if (scratch.height() >= syncHeight || roundFull) {
             setState(State.REBUILD);
             step();
             return;

@@ -66,7 +66,8 @@ public final class LedgerStore {
 
     /**
      * Replaces everything above {@code forkHeight} by {@code added} and writes the state rows of {@code state}
-     * (the chain after the change), in one transaction.
+     * (the chain after the change), in one transaction. The rows to write are taken from {@code state} during this
+     * call (call it on the thread that owns {@code state}); the write itself runs on the store thread.
      *
      * @param rollback true if blocks above {@code forkHeight} existed (all state rows are rewritten), false for a
      *     plain append (only rows touched by {@code added} are written)

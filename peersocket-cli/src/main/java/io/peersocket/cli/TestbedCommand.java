@@ -328,7 +328,8 @@ final class TestbedCommand implements Callable<Integer> {
     }
 
     private void ledgerScenario(Summary s) throws Exception {
-        if (peers < 4) throw new IllegalArgumentException("--scenario ledger needs --peers >= 4");
+        // Each half needs two nodes: a node alone has no ledger peer, stays CONNECTING and does not produce.
+        if (peers < 5) throw new IllegalArgumentException("--scenario ledger needs --peers >= 5");
         steps = 8;
         int running = peers - 1;
         int half = running / 2;

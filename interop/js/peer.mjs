@@ -2,7 +2,7 @@
 // An independent js-libp2p peer (QUIC v1 + libp2p TLS, ping, identify, and with
 // --dht the Kademlia DHT) that Peersocket's Java interop tests drive over JSON lines.
 //
-//   node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht]
+//   node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub]
 //
 // stdout carries only JSON lines (one object per line):
 //   first   {"event":"ready","peerId":"12D3…","addrs":["/ip4/127.0.0.1/udp/N/quic-v1/p2p/12D3…"]}
@@ -50,6 +50,14 @@
 //        answers once kad-dht's first self-lookup has ended (it starts 1 s after
 //        start, waits without a time limit for the first routing-table peer, then
 //        runs FIND_NODE for our own id); succeeded false if that lookup failed.
+// Pubsub commands (only with --pubsub: @libp2p/gossipsub 17 as service "pubsub", StrictSign,
+// /meshsub/1.2.0, 1.1.0, 1.0.0; data travels as base64):
+//   {"cmd":"subscribe","topic":T}     -> {"ok":true}
+//   {"cmd":"publish","topic":T,"data":B64}
+//                                     -> {"ok":true,"recipients":[P…]}  (publishing to no peer is allowed)
+//   {"cmd":"received"[,"topic":T]}    -> {"ok":true,"messages":[{"topic","from","seqno","data":B64,"receivedFrom"}]}
+//        every message delivered to this peer's subscriptions so far, oldest first
+//   {"cmd":"topicPeers","topic":T}    -> {"ok":true,"peers":[P…],"mesh":[P…]}
 // Failures answer {"ok":false,"error":"…"}. Everything else (logs, libp2p debug
 // output via DEBUG=libp2p:*) goes to stderr. The process also stops when stdin
 // closes, and on SIGTERM/SIGINT.
@@ -99,7 +107,7 @@ function fail (message) {
 }
 
 function parseArgs (argv) {
-  const opts = { seed: null, listen: '/ip4/127.0.0.1/udp/0/quic-v1', agent: null, dht: false }
+  const opts = { seed: null, listen: '/ip4/127.0.0.1/udp/0/quic-v1', agent: null, dht: false, pubsub: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = () => {
@@ -116,6 +124,8 @@ function parseArgs (argv) {
       opts.agent = value()
     } else if (arg === '--dht') {
       opts.dht = true
+    } else if (arg === '--pubsub') {
+      opts.pubsub = true
     } else {
       fail(`unknown argument ${arg}; usage: node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht]`)
     }
@@ -148,6 +158,7 @@ const privateKey = opts.seed != null
   : await generateKeyPair('Ed25519')
 
 const dhtModule = opts.dht ? await loadDht() : null
+const pubsubModule = opts.pubsub ? await import('@libp2p/gossipsub') : null
 
 const node = await createLibp2p({
   privateKey,
@@ -157,9 +168,47 @@ const node = await createLibp2p({
   services: {
     identify: identify(),
     ping: ping(),
-    ...(dhtModule != null ? { dht: dhtModule.service } : {})
+    ...(dhtModule != null ? { dht: dhtModule.service } : {}),
+    ...(pubsubModule != null
+      ? {
+          pubsub: pubsubModule.gossipsub({
+            globalSignaturePolicy: pubsubModule.StrictSign,
+            allowPublishToZeroTopicPeers: true,
+            emitSelf: false
+          })
+        }
+      : {})
   }
 })
+
+// ---------------------------------------------------------------- pubsub (--pubsub)
+
+const pubsub = node.services.pubsub ?? null
+const receivedMessages = []
+const MAX_RECEIVED = 10_000
+if (pubsub != null) {
+  pubsub.addEventListener('gossipsub:message', (evt) => {
+    const { msg, propagationSource } = evt.detail
+    if (receivedMessages.length >= MAX_RECEIVED) receivedMessages.shift()
+    receivedMessages.push({
+      topic: msg.topic,
+      from: msg.type === 'signed' ? msg.from.toString() : null,
+      seqno: msg.type === 'signed' ? msg.sequenceNumber.toString() : null,
+      data: toBase64(msg.data),
+      receivedFrom: propagationSource.toString()
+    })
+  })
+}
+
+function requirePubsub () {
+  if (pubsub == null) throw new Error('pubsub not enabled: start peer.mjs with --pubsub')
+  return pubsub
+}
+
+function requireTopic (cmd) {
+  if (typeof cmd.topic !== 'string' || cmd.topic.length === 0) throw new Error('command needs "topic"')
+  return cmd.topic
+}
 
 // ---------------------------------------------------------------- DHT (--dht)
 
@@ -506,6 +555,32 @@ const handlers = {
     }
   },
 
+  async subscribe (cmd) {
+    requirePubsub().subscribe(requireTopic(cmd))
+    return {}
+  },
+
+  async publish (cmd) {
+    const ps = requirePubsub()
+    const result = await ps.publish(requireTopic(cmd), fromBase64(cmd.data ?? '', 'data'))
+    return { recipients: result.recipients.map(p => p.toString()) }
+  },
+
+  async received (cmd) {
+    requirePubsub()
+    const topic = cmd.topic
+    return { messages: receivedMessages.filter(m => topic == null || m.topic === topic) }
+  },
+
+  async topicPeers (cmd) {
+    const ps = requirePubsub()
+    const topic = requireTopic(cmd)
+    return {
+      peers: ps.getSubscribers(topic).map(p => p.toString()),
+      mesh: ps.getMeshPeers(topic).map(p => p.toString())
+    }
+  },
+
   async quit () {
     setImmediate(() => { shutdown(0) })
     return {}
@@ -570,7 +645,8 @@ emit({
   event: 'ready',
   peerId: node.peerId.toString(),
   addrs: node.getMultiaddrs().map(a => a.toString()),
-  ...(dht != null ? { dht: dht.isStarted(), dhtMode: dht.getMode(), dhtProtocol: DHT_PROTOCOL } : {})
+  ...(dht != null ? { dht: dht.isStarted(), dhtMode: dht.getMode(), dhtProtocol: DHT_PROTOCOL } : {}),
+  ...(pubsub != null ? { pubsub: true } : {})
 })
 log(`ready as ${node.peerId} on ${node.getMultiaddrs().join(' ')}`)
 

@@ -34,13 +34,17 @@ import java.util.concurrent.TimeUnit;
  * {@code demo-forward {via, to}} (demo FORWARD request to {@code via}, which forwards it to {@code to} — a peer id
  * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
  * {@code dht-find-peer {peer}}, {@code dht-put {key, value}}, {@code dht-get {key}}, {@code dht-provide {name}},
- * {@code dht-find-providers {name}}; the {@code ledger-*} commands of {@link LedgerControl}. Thread-safe: each call blocks its caller (bounded).
+ * {@code dht-find-providers {name}}; {@code pubsub-*} ops ({@link PubSubControl}); the {@code ledger-*} commands of {@link LedgerControl}. Thread-safe: each call blocks its caller (bounded).
  */
 final class ControlHandler {
     private static final long TIMEOUT_S = 30;
     private final Node node;
+    private final PubSubControl pubsub;
 
-    ControlHandler(Node node) { this.node = node; }
+    ControlHandler(Node node) {
+        this.node = node;
+        this.pubsub = new PubSubControl(node);
+    }
 
     /** Answers one request; never throws. */
     Map<String, Object> handle(Map<String, Object> request) {
@@ -63,6 +67,10 @@ final class ControlHandler {
     }
 
     private void handle(String cmd, Map<String, Object> r, Map<String, Object> out) throws Exception {
+        if (PubSubControl.handles(cmd)) {
+            pubsub.handle(cmd, r, out);
+            return;
+        }
         switch (cmd) {
             case "status" -> {
                 out.put("peerId", node.peerId().toString());

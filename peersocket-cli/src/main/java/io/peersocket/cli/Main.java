@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "peersocket", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Peer-to-peer networking node: reach peers by public key over QUIC.",
         subcommands = {NodeCommand.class, PingCommand.class, IdCommand.class, StatusCommand.class, PeersCommand.class,
-                KadCommand.class, DhtCommand.class,
+                KadCommand.class, DhtCommand.class, PubSubCommands.Pub.class, PubSubCommands.Sub.class,
                 SnapshotCommand.class,
                 LedgerCommand.class,
                 TestbedCommand.class,

@@ -7,6 +7,7 @@ import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.node.Node;
 import io.peersocket.node.NodeBuilder;
 import io.peersocket.protocol.kad.KadConfig;
+import io.peersocket.protocol.pubsub.GossipSubConfig;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -42,6 +43,10 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--dht", paramLabel = "MODE", defaultValue = "server",
             description = "Kademlia DHT mode: server (answers queries, default), client (queries only) or off.")
     String dhtMode;
+
+    @Option(names = "--pubsub", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Run GossipSub pubsub (/meshsub/1.1.0); on by default, --no-pubsub turns it off.")
+    boolean pubsub;
 
     @Option(names = "--dht-interval-ms", paramLabel = "MS", defaultValue = "10000", hidden = true,
             description = "How often the DHT connection manager runs, ms (the testbed shortens it).")
@@ -119,6 +124,7 @@ final class NodeCommand implements Callable<Integer> {
             case "off" -> { }
             default -> throw new IllegalArgumentException("--dht must be server, client or off, not " + dhtMode);
         }
+        if (pubsub) b.pubsub(GossipSubConfig.defaults());
         Node node;
         try {
             node = b.start();

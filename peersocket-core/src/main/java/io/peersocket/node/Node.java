@@ -14,6 +14,7 @@ import io.peersocket.protocol.handshake.HandshakeInfo;
 import io.peersocket.protocol.kad.KadConnectionManager;
 import io.peersocket.protocol.kad.Kademlia;
 import io.peersocket.protocol.peers.PeerExchange;
+import io.peersocket.protocol.pubsub.GossipSub;
 import io.peersocket.protocol.identify.Identify;
 import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.protocol.ping.Ping;
@@ -94,6 +95,7 @@ public final class Node implements Host, AutoCloseable {
     private final Kademlia kademlia; // null without the DHT
     private final KadConnectionManager kadManager;
     private final Snapshots snapshots;
+    private final GossipSub pubsub; // null without pubsub
     private boolean kadBootstrapped; // loop
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
     private final List<Consumer<PeerEvent>> listeners = new CopyOnWriteArrayList<>();
@@ -134,6 +136,7 @@ public final class Node implements Host, AutoCloseable {
         this.kadManager = kademlia == null ? null : new KadConnectionManager(kademlia);
         this.snapshots = new Snapshots(this, despatcher, config.snapshot(), this::channelPeers);
         registerSnapshotState();
+        this.pubsub = config.pubsub() == null ? null : new GossipSub(this, hostKey, config.pubsub());
         if (kademlia != null) {
             // Join the DHT: a self-lookup as soon as the first DHT server is known (then the connection manager
             // and periodic refreshes keep the table healthy).
@@ -319,6 +322,8 @@ public final class Node implements Host, AutoCloseable {
             @Override public Object state() { return state.get(); }
         };
     }
+    /** GossipSub pubsub, or null if the node runs without it ({@link NodeBuilder#pubsub}). */
+    public GossipSub pubsub() { return pubsub; }
 
     /** Peer exchange (seed 000 recency lists): our list, what others told us, per-counterparty cursors. */
     public PeerExchange peerExchange() { return peerExchange; }
@@ -664,6 +669,11 @@ public final class Node implements Host, AutoCloseable {
     /** Stops protocol timers and fails pending work; on the loop (or the thread driving a manual loop). */
     private void closeProtocols() {
         snapshots.close();
+        try {
+            if (pubsub != null) pubsub.close();
+        } catch (RuntimeException e) {
+            log.warn("pubsub close failed", e);
+        }
         try {
             if (kadManager != null) kadManager.close();
             if (kademlia != null) kademlia.close();

@@ -8,6 +8,7 @@ import io.peersocket.protocol.handshake.HandshakeConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.protocol.snapshot.SnapshotConfig;
+import io.peersocket.protocol.pubsub.GossipSubConfig;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportHandler;
@@ -53,6 +54,7 @@ public final class NodeBuilder {
     private int redialOnStart = 8;
     private SnapshotConfig snapshot = SnapshotConfig.defaults();
     private OpenTelemetry openTelemetry = OpenTelemetry.noop();
+    private GossipSubConfig pubsub;
 
     NodeBuilder() {}
 
@@ -139,6 +141,15 @@ public final class NodeBuilder {
     }
 
     /**
+     * Runs GossipSub pubsub ({@code /meshsub/1.1.0} and {@code /meshsub/1.0.0}) with {@code config}. Default: no
+     * pubsub (opt-in like the DHT: it adds a heartbeat timer and a stream per pubsub peer). Use {@link Node#pubsub()}.
+     */
+    public NodeBuilder pubsub(GossipSubConfig config) {
+        this.pubsub = Objects.requireNonNull(config);
+        return this;
+    }
+
+    /**
      * At start, dial this many of the most recently connected peers from the store, so a restarted node needs
      * no bootstrap address (default 8; 0 disables).
      */
@@ -180,7 +191,7 @@ public final class NodeBuilder {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
                 transportFactory, eventLoop, handshake, peerExchange, kademlia,
-                redialOnStart, openTelemetry, snapshot);
+                redialOnStart, openTelemetry, snapshot, pubsub);
     }
 
     /**

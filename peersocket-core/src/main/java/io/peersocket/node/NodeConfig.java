@@ -8,6 +8,7 @@ import io.peersocket.protocol.handshake.HandshakeConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.protocol.snapshot.SnapshotConfig;
+import io.peersocket.protocol.pubsub.GossipSubConfig;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportHandler;
@@ -37,6 +38,7 @@ import java.util.function.UnaryOperator;
  * @param redialOnStart how many of the most recently connected stored peers to dial at start (seed 000)
  * @param openTelemetry where the node's spans and metrics go ({@link OpenTelemetry#noop()} for none)
  * @param snapshot snapshot limits and timeouts (docs/snapshot.md)
+ * @param pubsub GossipSub settings, or null to run without pubsub
  */
 public record NodeConfig(
         Path dataDir,
@@ -53,7 +55,7 @@ public record NodeConfig(
         KadConfig kademlia,
         int redialOnStart,
         OpenTelemetry openTelemetry,
-        SnapshotConfig snapshot) {
+        SnapshotConfig snapshot, GossipSubConfig pubsub) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
     public long networkId() { return handshake.networkId(); }

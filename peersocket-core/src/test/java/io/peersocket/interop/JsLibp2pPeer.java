@@ -113,9 +113,9 @@ public final class JsLibp2pPeer implements AutoCloseable {
      * @param dht  whether to run kad-dht ({@code node peer.mjs --dht}): server mode on {@code /ipfs/kad/1.0.0},
      *             127.0.0.1 addresses kept, a {@code /test/} record namespace that accepts any value
      */
-    public record Options(byte[] seed, boolean dht) {
-        /** Random identity, no DHT. */
-        public static final Options DEFAULT = new Options(null, false);
+    public record Options(byte[] seed, boolean dht, boolean pubsub) {
+        /** Random identity, no DHT, no pubsub. */
+        public static final Options DEFAULT = new Options(null, false, false);
 
         public Options {
             if (seed != null) {
@@ -126,6 +126,11 @@ public final class JsLibp2pPeer implements AutoCloseable {
             }
         }
 
+        /** Without pubsub. */
+        public Options(byte[] seed, boolean dht) {
+            this(seed, dht, false);
+        }
+
         @Override
         public byte[] seed() {
             return seed == null ? null : seed.clone();
@@ -133,27 +138,59 @@ public final class JsLibp2pPeer implements AutoCloseable {
 
         /** These options with the given seed (or null for a random identity). */
         public Options withSeed(byte[] seedOrNull) {
-            return new Options(seedOrNull, dht);
+            return new Options(seedOrNull, dht, pubsub);
         }
 
         /** These options with the DHT on or off. */
         public Options withDht(boolean on) {
-            return new Options(seed, on);
+            return new Options(seed, on, pubsub);
+        }
+
+        /** These options with gossipsub ({@code node peer.mjs --pubsub}) on or off. */
+        public Options withPubsub(boolean on) {
+            return new Options(seed, dht, on);
         }
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Options other && other.dht == dht && Arrays.equals(other.seed, seed);
+            return o instanceof Options other && other.dht == dht && other.pubsub == pubsub
+                    && Arrays.equals(other.seed, seed);
         }
 
         @Override
         public int hashCode() {
-            return 31 * Arrays.hashCode(seed) + Boolean.hashCode(dht);
+            return 31 * (31 * Arrays.hashCode(seed) + Boolean.hashCode(dht)) + Boolean.hashCode(pubsub);
         }
 
         @Override
         public String toString() {
-            return "Options[seed=" + (seed == null ? "random" : HexFormat.of().formatHex(seed)) + ", dht=" + dht + "]";
+            return "Options[seed=" + (seed == null ? "random" : HexFormat.of().formatHex(seed)) + ", dht=" + dht
+                    + ", pubsub=" + pubsub + "]";
+        }
+    }
+
+    /**
+     * A pubsub message the JS peer's gossipsub delivered to its subscription.
+     *
+     * @param topic        the topic
+     * @param from         the author's peer id (signed messages)
+     * @param seqno        the sequence number, decimal
+     * @param data         the payload (copied)
+     * @param receivedFrom the peer that forwarded it to the JS peer
+     */
+    public record PubSubMessage(String topic, String from, String seqno, byte[] data, String receivedFrom) {
+        public PubSubMessage {
+            data = data.clone();
+        }
+
+        @Override
+        public byte[] data() {
+            return data.clone();
+        }
+
+        /** The payload as UTF-8 text. */
+        public String text() {
+            return new String(data, StandardCharsets.UTF_8);
         }
     }
 
@@ -367,6 +404,9 @@ public final class JsLibp2pPeer implements AutoCloseable {
         if (options.dht()) {
             command.add("--dht");
         }
+        if (options.pubsub()) {
+            command.add("--pubsub");
+        }
         ProcessBuilder pb = new ProcessBuilder(command).directory(jsDir.toFile());
         // QUIC/TLS details and every libp2p error log go to stderr, which failure messages quote.
         pb.environment().putIfAbsent("DEBUG", DEFAULT_DEBUG);
@@ -491,6 +531,50 @@ public final class JsLibp2pPeer implements AutoCloseable {
     /** {@link #dial(String)} with an explicit timeout. */
     public String dial(String multiaddr, Duration timeout) {
         return str(call("dial", Map.of("addr", multiaddr), timeout), "peerId");
+    }
+
+    // ---------------------------------------------------------------- pubsub commands (need Options#pubsub)
+
+    /** Subscribes the JS peer's gossipsub to {@code topic}. */
+    public void subscribe(String topic) {
+        call("subscribe", Map.of("topic", topic), DEFAULT_COMMAND_TIMEOUT);
+    }
+
+    /**
+     * Publishes {@code data} (at most about 45 KiB) to {@code topic} from the JS peer.
+     *
+     * @return the peer ids gossipsub sent it to (may be empty)
+     */
+    public List<String> publish(String topic, byte[] data) {
+        return strings(call("publish", Map.of("topic", topic, "data", Base64.getEncoder().encodeToString(data)),
+                DEFAULT_COMMAND_TIMEOUT).get("recipients"));
+    }
+
+    /** Every message of {@code topic} delivered to the JS peer's subscription so far, oldest first. */
+    public List<PubSubMessage> received(String topic) {
+        Map<String, Object> answer = call("received", Map.of("topic", topic), DEFAULT_COMMAND_TIMEOUT);
+        List<PubSubMessage> out = new ArrayList<>();
+        if (answer.get("messages") instanceof List<?> list) {
+            for (Object o : list) {
+                if (o instanceof Map<?, ?> m) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> json = (Map<String, Object>) m;
+                    out.add(new PubSubMessage(str(json, "topic"), optStr(json, "from"), optStr(json, "seqno"),
+                            decodeBase64(json, "data"), optStr(json, "receivedFrom")));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The peers the JS peer knows to be subscribed to {@code topic}. */
+    public List<String> topicPeers(String topic) {
+        return strings(call("topicPeers", Map.of("topic", topic), DEFAULT_COMMAND_TIMEOUT).get("peers"));
+    }
+
+    /** The JS peer's mesh peers of {@code topic}. */
+    public List<String> meshPeers(String topic) {
+        return strings(call("topicPeers", Map.of("topic", topic), DEFAULT_COMMAND_TIMEOUT).get("mesh"));
     }
 
     // ---------------------------------------------------------------- DHT commands (need Options#dht)

@@ -136,12 +136,14 @@ public final class Ledger implements AutoCloseable {
     }
 
     /**
-     * Installs the ledger on {@code node}: tables in the node's store (if it has one), flooding broadcast.
+     * Installs the ledger on {@code node}: tables in the node's store (if it has one); broadcast over the node's
+     * GossipSub ({@link GossipLedgerBroadcast}) if it runs pubsub, else {@link FloodBroadcast} over despatch.
      * Blocks until the stored chain is loaded.
      */
     public static Ledger install(Node node, LedgerConfig config) throws Exception {
         LedgerStore ls = node.store() == null ? null : LedgerStore.open(node.store(), config.chain()).get(30, TimeUnit.SECONDS);
-        return start(node, node.despatcher(), node.hostKey(), config, ls, null);
+        LedgerBroadcast b = node.pubsub() == null ? null : new GossipLedgerBroadcast(node.pubsub(), node.counters());
+        return start(node, node.despatcher(), node.hostKey(), config, ls, b);
     }
 
     /**
@@ -197,15 +199,26 @@ public final class Ledger implements AutoCloseable {
         for (int t : new int[] {INFO, HEIGHT, BLOCK, HASH, HASHES, BLOCKS, REGISTER}) {
             despatcher.nameType(t + 1, despatcher.typeName(t) + "_R");
         }
-        broadcast.subscribe(topic("block"), this::onBlockBroadcast);
+        subscribe("block", this::onBlockBroadcast);
         for (Tx.Kind k : Tx.Kind.values()) {
-            broadcast.subscribe(topic(k.name().toLowerCase()), (from, data) -> onTxBroadcast(k, from, data));
+            subscribe(k.name().toLowerCase(), (from, data) -> onTxBroadcast(k, from, data));
         }
-        broadcast.subscribe(topic("peer"), (from, data) -> onAnnounce(knownPeers, from, data));
-        broadcast.subscribe(topic("rpc"), (from, data) -> onAnnounce(rpcEndpoints, from, data));
-        broadcast.subscribe(topic("heartbeat"), this::onHeartbeat);
+        subscribe("peer", (from, data) -> onAnnounce(knownPeers, from, data));
+        subscribe("rpc", (from, data) -> onAnnounce(rpcEndpoints, from, data));
+        subscribe("heartbeat", this::onHeartbeat);
         host.onPeerEvent(this::onPeerEvent);
         loop.execute(() -> timer = loop.schedule(this::cycle, config.cycleMs()));
+    }
+
+    /** Subscribes {@code handler} to topic {@code name}, refusing (IGNORE) messages from partitioned-off or banned peers. */
+    private void subscribe(String name, LedgerBroadcast.Handler handler) {
+        broadcast.subscribe(topic(name), (from, data) -> {
+            if (from != null && (blocked.contains(from) || isBanned(from))) {
+                counters.increment("ledger.bcast.refused");
+                return LedgerBroadcast.Verdict.IGNORE;
+            }
+            return handler.onMessage(from, data);
+        });
     }
 
     /** Topic name of {@code name} on this chain. */

@@ -106,6 +106,10 @@ class LedgerCliTest {
         Run off = run("ledger", "info", "--data", d3.toString());
         assertThat(off.exit()).isEqualTo(1);
         assertThat(off.err()).contains("--ledger CHAIN");
+        // a global snapshot records the ledger's state on the ledger nodes
+        Run snap = run("snapshot", "--data", d1.toString(), "--json");
+        assertThat(snap.exit()).as(snap.err()).isZero();
+        assertThat(snap.out()).contains("\"ledger\"", "\"chain\":\"cli\"");
         Run help = run("ledger", "--help");
         assertThat(help.out()).contains("submit transfer TOKEN TO");
     }

@@ -143,7 +143,26 @@ public final class Ledger implements AutoCloseable {
     public static Ledger install(Node node, LedgerConfig config) throws Exception {
         LedgerStore ls = node.store() == null ? null : LedgerStore.open(node.store(), config.chain()).get(30, TimeUnit.SECONDS);
         LedgerBroadcast b = node.pubsub() == null ? null : new GossipLedgerBroadcast(node.pubsub(), node.counters());
-        return start(node, node.despatcher(), node.hostKey(), config, ls, b);
+        Ledger l = start(node, node.despatcher(), node.hostKey(), config, ls, b);
+        node.snapshots().register(new io.peersocket.protocol.snapshot.SnapshotParticipant() {
+            @Override public String name() { return "ledger"; }
+
+            @Override public Object state() { return l.snapshotState(); }
+        });
+        return l;
+    }
+
+    /** What a global snapshot records of the ledger (on the loop): chain, state, height, tip, peers, pending, rebuilds. */
+    private Map<String, Object> snapshotState() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("chain", config.chain());
+        m.put("state", state.name());
+        m.put("height", chain.height());
+        m.put("tip", Bytes.hex(chain.tipHash()));
+        m.put("peers", peers.size());
+        m.put("pending", pending.size());
+        m.put("rebuilds", rebuilds.size());
+        return m;
     }
 
     /**

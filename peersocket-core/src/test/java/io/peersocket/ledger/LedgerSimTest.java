@@ -164,6 +164,26 @@ class LedgerSimTest {
         }
     }
 
+    /** Same seed, same run: the same chain and the same message schedule. */
+    @Test
+    void sameSeedSameChain() {
+        String[] tips = new String[2];
+        long[] digests = new long[2];
+        for (int run = 0; run < 2; run++) {
+            try (Simulator sim = start(4, 42, i -> config(i == 0 ? 500 : i == 2 ? 700 : 0), i -> null)) {
+                sim.runFor(5_000);
+                sim.partition(List.of(0, 1), List.of(2, 3));
+                sim.runFor(5_000);
+                sim.heal();
+                sim.runFor(10_000);
+                tips[run] = tip(sim, 3) + "@" + height(sim, 3);
+                digests[run] = sim.traceDigest();
+            }
+        }
+        assertThat(tips[1]).isEqualTo(tips[0]);
+        assertThat(digests[1]).isEqualTo(digests[0]);
+    }
+
     @Test
     void partitionHealConvergesForManySeeds() {
         for (long seed = 20; seed < 26; seed++) {

@@ -38,8 +38,9 @@ import java.util.function.Consumer;
  * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
  * {@code dht-find-peer {peer}}, {@code dht-put {key, value}}, {@code dht-get {key}}, {@code dht-provide {name}},
  * {@code dht-find-providers {name}}; {@code share {path}} and {@code get {root, out}} (absolute paths, read and
- * written by the node itself; progress lines before the answer, see {@link #handle(Map, Consumer)}).
- * {@code pubsub-*} ops ({@link PubSubControl}). Thread-safe: each call blocks its caller (bounded, except share/get, which take as long as the transfer).
+ * written by the node itself; progress lines before the answer, see {@link #handle(Map, Consumer)});
+ * {@code pubsub-*} ops ({@link PubSubControl}); the {@code ledger-*} commands of {@link LedgerControl}.
+ * Thread-safe: each call blocks its caller (bounded, except share/get, which take as long as the transfer).
  */
 final class ControlHandler {
     private static final long TIMEOUT_S = 30;
@@ -257,6 +258,8 @@ final class ControlHandler {
                 stats(res.stats(), out);
             }
             case "snapshot", "tokens-start", "tokens-stop", "tokens" -> SnapshotControl.handle(node, cmd, r, out);
+            case "ledger-info", "ledger-height", "ledger-block", "ledger-submit", "ledger-produce", "ledger-partition",
+                    "ledger-heal", "ledger-rebuilds" -> LedgerControl.handle(node, cmd, r, out);
             default -> throw new IllegalArgumentException("unknown command \"" + cmd + "\"");
         }
     }

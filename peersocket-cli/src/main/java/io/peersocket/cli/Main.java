@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 KadCommand.class, DhtCommand.class, PubSubCommands.Pub.class, PubSubCommands.Sub.class,
                 SnapshotCommand.class,
                 ShareCommand.class, GetCommand.class,
+                LedgerCommand.class,
                 TestbedCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -73,6 +73,26 @@ final class NodeCommand implements Callable<Integer> {
             description = "Fraction of new traces recorded, 0.0 to 1.0 (default ${DEFAULT-VALUE}); traces started by other nodes follow their choice.")
     double traceSampling;
 
+    @Option(names = "--ledger", paramLabel = "CHAIN",
+            description = "Run the ledger app on chain CHAIN (blocks, transactions, chain sync; docs/ledger.md).")
+    String ledgerChain;
+
+    @Option(names = "--ledger-produce-ms", paramLabel = "MS", defaultValue = "0",
+            description = "Produce a ledger block every MS ms in normal mode (0, default: never; for test networks).")
+    long ledgerProduceMs;
+
+    @Option(names = "--ledger-min-peers", paramLabel = "N", defaultValue = "3",
+            description = "Ledger peers needed before leaving the connecting state (default ${DEFAULT-VALUE}).")
+    int ledgerMinPeers;
+
+    @Option(names = "--ledger-finality", paramLabel = "BLOCKS", defaultValue = "100",
+            description = "Deepest reorg the ledger accepts, blocks (default ${DEFAULT-VALUE}).")
+    int ledgerFinality;
+
+    @Option(names = "--ledger-cycle-ms", paramLabel = "MS", defaultValue = "1000", hidden = true,
+            description = "Ledger connector step interval, ms (the testbed shortens it).")
+    long ledgerCycleMs;
+
     @Option(names = "--control-stdin", hidden = true,
             description = "Also read JSON control requests on stdin and answer on stdout (used by the testbed); EOF stops the node.")
     boolean controlStdin;
@@ -122,6 +142,17 @@ final class NodeCommand implements Callable<Integer> {
         DemoApp.install(node.despatcher(), node.peerId());
         SnapshotControl.install(node);
         if (node.kademlia() != null) DhtNames.install(node.kademlia());
+        if (ledgerChain != null) {
+            try {
+                LedgerControl.install(node, io.peersocket.ledger.LedgerConfig.defaults(ledgerChain).withMinPeers(ledgerMinPeers)
+                        .withFinality(ledgerFinality).withProduceMs(ledgerProduceMs).withCycleMs(ledgerCycleMs)
+                        .withSampleMs(Math.max(10, 2 * ledgerCycleMs)));
+            } catch (Exception e) {
+                node.close();
+                telemetry.close();
+                throw e;
+            }
+        }
         ControlHandler handler = new ControlHandler(node);
         ControlSocket control = ControlSocket.start(data, handler);
         CountDownLatch stopped = new CountDownLatch(1);

@@ -55,7 +55,11 @@ final class TestbedCommand implements Callable<Integer> {
                     "discovery: every node is given only peer 0 as bootstrap; waits until every DHT routing",
                     "table is healthy, then each node looks up random peers (findPeer);",
                     "snapshot: full mesh with token traffic and one slow link (peer 0 -> 1); Chandy-Lamport",
-                    "snapshots from random peers while tokens flow; checks conservation (states + channels = issued)."})
+                    "snapshots from random peers while tokens flow; checks conservation (states + channels = issued);",
+                    "ledger: N-1 ledger nodes (peers 0 and N/2 produce blocks), full mesh; an app-level partition into",
+                    "two halves (ledger-partition: each side ignores the other's ledger traffic), both grow, production",
+                    "stops, heal: every node must end on the fork-choice winner's tip, the losing half reporting rebuilds;",
+                    "then node N-1 starts late with an empty chain and must catch up from zero."})
     String scenario;
 
     @Option(names = "--health-timeout", paramLabel = "S", defaultValue = "120",
@@ -71,6 +75,10 @@ final class TestbedCommand implements Callable<Integer> {
     @Option(names = "--slow-ms", paramLabel = "MS", defaultValue = "300",
             description = "Snapshot: delay of peer 0's token sends to peer 1, the slow link, ms (default ${DEFAULT-VALUE}).")
     long slowMs;
+
+    @Option(names = "--grow-ms", paramLabel = "MS", defaultValue = "6000",
+            description = "Ledger: how long both halves grow while partitioned, ms (default ${DEFAULT-VALUE}).")
+    long growMs;
 
     @Option(names = "--seed", paramLabel = "N", description = "Random seed for choosing pairs (default: time).")
     Long seed;
@@ -120,7 +128,8 @@ final class TestbedCommand implements Callable<Integer> {
                 case "basic" -> run(random, s);
                 case "discovery" -> discovery(random, s);
                 case "snapshot" -> snapshotScenario(random, s);
-                default -> throw new IllegalArgumentException("unknown --scenario " + scenario + " (basic, discovery)");
+                case "ledger" -> ledgerScenario(s);
+                default -> throw new IllegalArgumentException("unknown --scenario " + scenario + " (basic, discovery, snapshot, ledger)");
             }
             if (view) serveViewer(random, s);
         } finally {
@@ -313,6 +322,121 @@ final class TestbedCommand implements Callable<Integer> {
         s.extra.put("tokensSentMessages", lastSent);
     }
 
+    private static final String LEDGER_CHAIN = "testbed";
+
+    private List<String> ledgerArgs(long produceMs) {
+        return new ArrayList<>(List.of("--dht", "off", "--ledger", LEDGER_CHAIN, "--ledger-min-peers", "1", "--ledger-cycle-ms", "200",
+                "--ledger-produce-ms", Long.toString(produceMs)));
+    }
+
+    private Map<String, Object> ledgerInfo(Peer p) throws Exception {
+        Reply r = p.command(Map.of("cmd", "ledger-info")).get(60, TimeUnit.SECONDS);
+        if (!r.ok()) throw new IllegalStateException("ledger-info on peer " + p.index + ": " + r.error());
+        return r.values();
+    }
+
+    /** Polls until every peer of {@code group} reports the same tip (and at least {@code minHeight}); returns that tip or null. */
+    private String awaitSameTip(List<Peer> group, long minHeight, long timeoutMs) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (true) {
+            java.util.Set<Object> tips = new java.util.HashSet<>();
+            long min = Long.MAX_VALUE;
+            for (Peer p : group) {
+                Map<String, Object> i = ledgerInfo(p);
+                tips.add(i.get("tip"));
+                min = Math.min(min, ((Number) i.get("height")).longValue());
+            }
+            if (tips.size() == 1 && min >= minHeight) return (String) tips.iterator().next();
+            if (System.nanoTime() > deadline) return null;
+            TimeUnit.MILLISECONDS.sleep(200); // polling interval of the CLI, not a test wait
+        }
+    }
+
+    private void ledgerScenario(Summary s) throws Exception {
+        // Each half needs two nodes: a node alone has no ledger peer, stays CONNECTING and does not produce.
+        if (peers < 5) throw new IllegalArgumentException("--scenario ledger needs --peers >= 5");
+        steps = 8;
+        int running = peers - 1;
+        int half = running / 2;
+        step(1, "starting " + running + " ledger node processes (chain " + LEDGER_CHAIN + "); peers 0 and " + half
+                + " produce blocks; peer " + (peers - 1) + " starts late");
+        for (int i = 0; i < running; i++) {
+            long produce = i == 0 ? 700 : i == half ? 900 : 0;
+            procs.add(Peer.start(i, root.resolve("peer-" + i), ledgerArgs(produce)));
+        }
+        for (Peer p : procs) p.awaitListening(90_000);
+        step(2, "connecting: full mesh");
+        List<CompletableFuture<Void>> dials = new ArrayList<>();
+        for (Peer a : procs) {
+            for (Peer b : procs) {
+                if (b.index > a.index) dials.add(a.command(Map.of("cmd", "dial", "addr", b.address)).thenAccept(r -> s.check(r, "dial " + a.index + "->" + b.index)));
+            }
+        }
+        awaitAll(dials, "dials");
+        String tip = awaitSameTip(procs, 3, 60_000);
+        if (tip == null) {
+            s.failures.add("nodes did not agree on a chain of height >= 3 within 60 s");
+            return;
+        }
+        long cutHeight = ((Number) ledgerInfo(procs.get(0)).get("height")).longValue();
+        progressLine("  all " + running + " nodes on tip " + tip.substring(0, 12) + " at height " + cutHeight);
+        List<Peer> a = new ArrayList<>(procs.subList(0, half)), b = new ArrayList<>(procs.subList(half, running));
+        step(3, "partition: peers 0.." + (half - 1) + " | " + half + ".." + (running - 1) + " (app-level: ledger-partition); growing " + growMs + " ms");
+        for (Peer p : procs) {
+            List<String> other = (a.contains(p) ? b : a).stream().map(q -> q.peerId).toList();
+            s.check(p.command(Map.of("cmd", "ledger-partition", "peers", other)).get(30, TimeUnit.SECONDS), "ledger-partition " + p.index);
+        }
+        TimeUnit.MILLISECONDS.sleep(growMs); // let both halves grow
+        step(4, "stopping production; each half settles on its own tip");
+        for (Peer p : List.of(procs.get(0), procs.get(half))) s.check(p.command(Map.of("cmd", "ledger-produce", "ms", 0)).get(30, TimeUnit.SECONDS), "ledger-produce 0 on " + p.index);
+        String tipA = awaitSameTip(a, 0, 30_000), tipB = awaitSameTip(b, 0, 30_000);
+        if (tipA == null || tipB == null) {
+            s.failures.add("a half did not settle on one tip within 30 s");
+            return;
+        }
+        long hA = ((Number) ledgerInfo(a.get(0)).get("height")).longValue(), hB = ((Number) ledgerInfo(b.get(0)).get("height")).longValue();
+        progressLine("  half A: height " + hA + " tip " + tipA.substring(0, 12) + "; half B: height " + hB + " tip " + tipB.substring(0, 12));
+        if (tipA.equals(tipB)) s.failures.add("the halves did not fork while partitioned");
+        // Fork choice (docs/ledger.md): greater height wins; at equal height the lower tip hash.
+        boolean aWins = hA != hB ? hA > hB : tipA.compareTo(tipB) < 0;
+        String winner = aWins ? tipA : tipB;
+        List<Peer> losers = aWins ? b : a;
+        step(5, "healing; expecting every node on " + (aWins ? "half A" : "half B") + "'s tip " + winner.substring(0, 12));
+        for (Peer p : procs) s.check(p.command(Map.of("cmd", "ledger-heal")).get(30, TimeUnit.SECONDS), "ledger-heal " + p.index);
+        String healed = awaitSameTip(procs, Math.max(hA, hB), 60_000);
+        if (healed == null) s.failures.add("nodes did not converge within 60 s of the heal");
+        else if (!healed.equals(winner)) s.failures.add("converged on " + healed + ", not the fork-choice winner " + winner);
+        long rebuilds = 0;
+        for (Peer p : procs) {
+            Map<String, Object> i = ledgerInfo(p);
+            long r = ((Number) i.get("rebuilds")).longValue();
+            rebuilds += r;
+            progressLine("  peer " + p.index + ": height " + i.get("height") + " tip " + String.valueOf(i.get("tip")).substring(0, 12)
+                    + " rebuilds " + r + " (deepest " + i.get("deepestRebuild") + ") rejected " + i.get("rejected"));
+            if (losers.contains(p) && r == 0) s.failures.add("peer " + p.index + " was on the losing side but reports no rebuild");
+        }
+        step(6, "starting peer " + (peers - 1) + " late with an empty chain; bootstrap peer 0");
+        List<String> lateArgs = ledgerArgs(0);
+        lateArgs.addAll(List.of("--peer", procs.get(0).address));
+        Peer late = Peer.start(peers - 1, root.resolve("peer-" + (peers - 1)), lateArgs);
+        procs.add(late);
+        late.awaitListening(90_000);
+        step(7, "waiting for the late node to catch up");
+        String caught = awaitSameTip(procs, Math.max(hA, hB), 60_000);
+        long lateHeight = ((Number) ledgerInfo(late).get("height")).longValue();
+        if (caught == null || !caught.equals(winner)) s.failures.add("late node did not catch up: height " + lateHeight + " of " + Math.max(hA, hB));
+        else progressLine("  late node at height " + lateHeight + " on tip " + caught.substring(0, 12));
+        step(8, "stopping");
+        s.extra.put("heightAtCut", cutHeight);
+        s.extra.put("heightHalfA", hA);
+        s.extra.put("heightHalfB", hB);
+        s.extra.put("winner", aWins ? "A" : "B");
+        s.extra.put("converged", healed != null && healed.equals(winner));
+        s.extra.put("rebuilds", rebuilds);
+        s.extra.put("lateNodeHeight", lateHeight);
+        s.extra.put("lateNodeCaughtUp", caught != null && caught.equals(winner));
+    }
+
     private void run(Random random, Summary s) throws Exception {
         step(1, "starting " + peers + " node processes");
         for (int i = 0; i < peers; i++) procs.add(Peer.start(i, root.resolve("peer-" + i), List.of()));
@@ -454,7 +578,7 @@ final class TestbedCommand implements Callable<Integer> {
             printMap(m, s);
             return;
         }
-        if (scenario.equals("snapshot")) {
+        if (scenario.equals("snapshot") || scenario.equals("ledger")) {
             m.putAll(s.extra);
             m.put("failures", s.failures.size());
             m.put("seconds", Math.round(s.seconds * 10) / 10.0);

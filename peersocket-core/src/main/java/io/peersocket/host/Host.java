@@ -58,6 +58,16 @@ public interface Host {
     /** Serves {@code protocolId} on inbound streams (multistream-select). */
     void registerProtocol(String protocolId, ProtocolHandler handler);
 
+    /**
+     * Stops serving {@code protocolId}: later inbound streams for it fail negotiation and identify no longer
+     * lists it. Streams already open are not touched. Any thread.
+     *
+     * @throws UnsupportedOperationException if this host cannot withdraw protocols
+     */
+    default void unregisterProtocol(String protocolId) {
+        throw new UnsupportedOperationException("this host cannot unregister protocols");
+    }
+
     /** Opens a stream to {@code peer} speaking {@code protocolId}, connecting first if needed. */
     CompletableFuture<Stream> openStream(PeerId peer, String protocolId, StreamHandler handler);
 

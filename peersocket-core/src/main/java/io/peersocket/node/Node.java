@@ -9,11 +9,14 @@ import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.multiaddr.Protocol;
 import io.peersocket.negotiation.Multistream;
 import io.peersocket.negotiation.ProtocolHandler;
+import io.peersocket.protocol.autonat.AutoNat;
+import io.peersocket.protocol.autonat.Reachability;
 import io.peersocket.protocol.handshake.Handshake;
 import io.peersocket.protocol.handshake.HandshakeInfo;
 import io.peersocket.protocol.content.Content;
 import io.peersocket.protocol.content.IntervalStore;
 import io.peersocket.protocol.content.LocalChunks;
+import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.kad.KadConnectionManager;
 import io.peersocket.protocol.kad.Kademlia;
 import io.peersocket.protocol.peers.PeerExchange;
@@ -101,6 +104,8 @@ public final class Node implements Host, AutoCloseable {
     private final KadConnectionManager kadManager;
     private final Snapshots snapshots;
     private final Content content; // null without the content protocols
+    private final AutoNat autoNat; // null without AutoNAT
+    private volatile CompletableFuture<Transport> dialBackTransport; // AutoNAT dial-backs; made on first use
     private boolean kadBootstrapped; // loop
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
     private final List<Consumer<PeerEvent>> listeners = new CopyOnWriteArrayList<>();
@@ -130,7 +135,7 @@ public final class Node implements Host, AutoCloseable {
                 config.chunks(), loop, loop::nowMs, counters);
         this.ping = new Ping(loop);
         this.identify = new Identify(hostKey, config.agentVersion(), () -> List.copyOf(protocols.keySet()),
-                () -> listenAddresses);
+                this::advertisedAddresses);
         this.handshake = new Handshake(loop, counters, config.handshake(),
                 (c, info) -> emit(new PeerEvent(PeerEvent.Kind.READY, c.remotePeer(), c, null)));
         protocols.put(Handshake.ID, handshake);
@@ -146,6 +151,11 @@ public final class Node implements Host, AutoCloseable {
         this.content = config.content() == null ? null : new Content(this, hostKey,
                 chunks != null ? LocalChunks.of(chunks, store) : LocalChunks.memory(ChunkAddress.overlayOf(hostKey.peerId()), loop),
                 store != null ? IntervalStore.sqlite(store) : IntervalStore.memory(), config.content());
+        this.autoNat = config.autoNat() == null ? null : new AutoNat(this, config.autoNat(), new DialBackTransport());
+        if (autoNat != null && kademlia != null && config.kademlia().mode() == KadConfig.Mode.SERVER) {
+            // libp2p kad-dht: a node others cannot dial must not offer itself as a DHT server.
+            autoNat.onChange(st -> kademlia.setMode(st == Reachability.State.PRIVATE ? KadConfig.Mode.CLIENT : KadConfig.Mode.SERVER));
+        }
         if (kademlia != null) {
             // Join the DHT: a self-lookup as soon as the first DHT server is known (then the connection manager
             // and periodic refreshes keep the table healthy).
@@ -255,6 +265,28 @@ public final class Node implements Host, AutoCloseable {
      * expanded to this host's interface addresses.
      */
     @Override public List<Multiaddr> listenAddresses() { return listenAddresses; }
+
+    /**
+     * What identify tells peers: {@link #listenAddresses()} and, with AutoNAT, external addresses confirmed by
+     * observed-address consensus.
+     */
+    private List<Multiaddr> advertisedAddresses() {
+        if (autoNat == null || autoNat.externalAddresses().isEmpty()) return listenAddresses;
+        LinkedHashSet<Multiaddr> out = new LinkedHashSet<>(listenAddresses);
+        out.addAll(autoNat.externalAddresses());
+        return List.copyOf(out);
+    }
+
+    /** AutoNAT (reachability and observed-address consensus), or null if off ({@link NodeBuilder#autoNat}). */
+    public AutoNat autoNat() { return autoNat; }
+
+    /** Whether peers can dial this node, as AutoNAT decided; UNKNOWN without AutoNAT. Any thread. */
+    public Reachability.State reachability() {
+        return autoNat == null ? Reachability.State.UNKNOWN : autoNat.reachability();
+    }
+
+    /** External addresses confirmed by ≥ the configured number of peers (empty without AutoNAT). Any thread. */
+    public List<Multiaddr> externalAddresses() { return autoNat == null ? List.of() : autoNat.externalAddresses(); }
 
     /** {@link #listenAddresses()} with {@code /p2p/<this peer>} appended. */
     public List<Multiaddr> addresses() {
@@ -371,6 +403,8 @@ public final class Node implements Host, AutoCloseable {
     @Override public void registerProtocol(String protocolId, ProtocolHandler handler) {
         protocols.put(protocolId, handler);
     }
+
+    @Override public void unregisterProtocol(String protocolId) { protocols.remove(protocolId); }
 
     /** Protocol ids this node serves. */
     public List<String> protocols() { return List.copyOf(protocols.keySet()); }
@@ -563,6 +597,45 @@ public final class Node implements Host, AutoCloseable {
         }
     }
 
+    /**
+     * AutoNAT dial-backs from a second transport with a fresh random identity on a fresh port (same IP family as
+     * the listen addresses), so the requester's existing connection or NAT mapping cannot fake a success.
+     * Created on first use, closed with the node; its connections carry no streams and are closed at once.
+     */
+    private final class DialBackTransport implements AutoNat.DialBack {
+        @Override public boolean canDial(Multiaddr address) { return transport.canDial(address); }
+
+        @Override public CompletableFuture<Void> dial(PeerId peer, Multiaddr address) {
+            return dialer().thenCompose(t -> t.dial(address, peer)).thenCompose(Connection::close);
+        }
+
+        private CompletableFuture<Transport> dialer() {
+            CompletableFuture<Transport> f = dialBackTransport;
+            if (f != null) return f;
+            TransportConfig tc = config.transportSettings().apply(TransportConfig.defaults(HostKey.generate(), loop));
+            Transport t = config.transportFactory().apply(tc, new TransportHandler() {
+                @Override public void onConnection(Connection c) { }
+
+                @Override public StreamHandler onStream(Stream stream) { return StreamHandler.REJECT; }
+
+                @Override public void onConnectionClosed(Connection c, String reason) { }
+            });
+            List<Multiaddr> any = config.listenAddresses().stream()
+                    .map(a -> Multiaddr.parse(a.toString().replaceFirst("/udp/\\d+", "/udp/0").replaceFirst("^/memory/\\d+", "/memory/0")))
+                    .distinct().toList();
+            f = t.listen(any).thenApply(bound -> t);
+            f.whenComplete((x, err) -> {
+                if (err != null) {
+                    log.warn("AutoNAT dial-back transport cannot listen on {}: {}", any, unwrap(err).getMessage());
+                    t.close();
+                }
+            });
+            dialBackTransport = f;
+            if (closed) t.close();
+            return f;
+        }
+    }
+
     private void onIdentified(IdentifyInfo info, Connection c) {
         identified.put(info.peer(), info);
         List<Multiaddr> dialable = info.listenAddresses().stream().filter(transport::canDial).toList();
@@ -664,6 +737,10 @@ public final class Node implements Host, AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("transport close failed", e);
         }
+        CompletableFuture<Transport> db = dialBackTransport;
+        if (db != null) {
+            db.thenAccept(Transport::close);
+        }
         if (ownsLoop) ((ThreadEventLoop) loop).close();
         if (store != null) {
             try {
@@ -684,6 +761,7 @@ public final class Node implements Host, AutoCloseable {
     /** Stops protocol timers and fails pending work; on the loop (or the thread driving a manual loop). */
     private void closeProtocols() {
         snapshots.close();
+        if (autoNat != null) autoNat.close();
         try {
             if (kadManager != null) kadManager.close();
             if (kademlia != null) kademlia.close();

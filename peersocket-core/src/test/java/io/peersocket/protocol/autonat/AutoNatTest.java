@@ -27,7 +27,6 @@ class AutoNatTest {
             Node subject = net.start(1, b -> b.autoNat(FAST));
             List<Node> servers = new ArrayList<>();
             for (int i = 0; i < 3; i++) servers.add(net.start(10 + i, b -> b.autoNat(FAST)));
-            List<Multiaddr> changes = new ArrayList<>();
             List<Reachability.State> seen = new ArrayList<>();
             subject.autoNat().onChange(seen::add);
             for (Node s : servers) net.connect(subject, s);
@@ -39,7 +38,6 @@ class AutoNatTest {
             assertThat(ok).isGreaterThanOrEqualTo(3);
             // The servers saw the subject at its listen address: three distinct peers confirm it.
             assertThat(subject.externalAddresses()).containsExactly(subject.listenAddresses().get(0));
-            assertThat(changes).isEmpty();
         }
     }
 

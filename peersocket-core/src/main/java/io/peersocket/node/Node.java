@@ -230,7 +230,9 @@ public final class Node implements Host, AutoCloseable {
                             for (String a : r.addresses()) rememberAddress(id, Multiaddr.parse(a));
                             // Seed 000: a restarted node reconnects to the peers it knew most recently, so it
                             // needs no bootstrap address.
-                            if (r.lastConnectedMs() >= 0 && redial++ < config.redialOnStart()) {
+                            // Peers known only from inbound connections (no address; e.g. AutoNAT dial-backs from
+                            // ephemeral identities) cannot be redialled and must not take a redial slot.
+                            if (r.lastConnectedMs() >= 0 && !r.addresses().isEmpty() && redial++ < config.redialOnStart()) {
                                 connection(id).whenComplete((c, err) -> {
                                     if (err != null) log.debug("redial failed peer={}: {}", id, unwrap(err).getMessage());
                                 });

@@ -97,6 +97,22 @@ public interface Host {
      */
     HandshakeInfo handshakeOf(PeerId peer);
 
+    /**
+     * Whether peers can dial this node, as AutoNAT decided (UNKNOWN when the host runs without AutoNAT). Any
+     * thread.
+     */
+    default io.peersocket.protocol.autonat.Reachability.State reachability() {
+        return io.peersocket.protocol.autonat.Reachability.State.UNKNOWN;
+    }
+
+    /** External addresses confirmed by observed-address consensus (empty without AutoNAT). Any thread. */
+    default List<Multiaddr> externalAddresses() { return List.of(); }
+
+    /**
+     * Listens for reachability changes (on the loop; keep it quick). A host without AutoNAT never calls it.
+     */
+    default void onReachabilityChange(Consumer<io.peersocket.protocol.autonat.Reachability.State> listener) { }
+
     /** Listens for connect / ready / identify / disconnect events (on the loop; keep listeners quick). */
     void onPeerEvent(Consumer<PeerEvent> listener);
 }

@@ -283,12 +283,17 @@ public final class Node implements Host, AutoCloseable {
     public AutoNat autoNat() { return autoNat; }
 
     /** Whether peers can dial this node, as AutoNAT decided; UNKNOWN without AutoNAT. Any thread. */
-    public Reachability.State reachability() {
+    @Override public Reachability.State reachability() {
         return autoNat == null ? Reachability.State.UNKNOWN : autoNat.reachability();
     }
 
     /** External addresses confirmed by ≥ the configured number of peers (empty without AutoNAT). Any thread. */
-    public List<Multiaddr> externalAddresses() { return autoNat == null ? List.of() : autoNat.externalAddresses(); }
+    @Override public List<Multiaddr> externalAddresses() { return autoNat == null ? List.of() : autoNat.externalAddresses(); }
+
+    /** Listens for reachability changes (on the event loop); never called without AutoNAT. */
+    @Override public void onReachabilityChange(Consumer<Reachability.State> listener) {
+        if (autoNat != null) autoNat.onChange(listener);
+    }
 
     /** {@link #listenAddresses()} with {@code /p2p/<this peer>} appended. */
     public List<Multiaddr> addresses() {

@@ -28,7 +28,7 @@ class AutoNatTest {
             List<Node> servers = new ArrayList<>();
             for (int i = 0; i < 3; i++) servers.add(net.start(10 + i, b -> b.autoNat(FAST)));
             List<Reachability.State> seen = new ArrayList<>();
-            subject.autoNat().onChange(seen::add);
+            subject.onReachabilityChange(seen::add);
             for (Node s : servers) net.connect(subject, s);
             net.awaitAdvancing(() -> subject.reachability() != Reachability.State.UNKNOWN, 1_000);
             assertThat(subject.reachability()).isEqualTo(Reachability.State.PUBLIC);

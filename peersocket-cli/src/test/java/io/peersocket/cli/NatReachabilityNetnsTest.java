@@ -19,10 +19,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * AutoNAT through a real NAT: four {@code peersocket node} processes in network namespaces ({@link NetNs}) — a
- * public node, two public helpers and a node behind a cone NAT (MASQUERADE, unsolicited inbound dropped). The
- * public node must decide PUBLIC; the NATed node must learn its router's external address by consensus of
- * three peers and decide PRIVATE (its DHT switching to client mode). Needs root; fails (never skips) without.
+ * AutoNAT through real NATs: five {@code peersocket node} processes in network namespaces ({@link NetNs}) — a
+ * public node, two public helpers, a node behind a cone NAT (MASQUERADE, unsolicited inbound dropped) and one
+ * behind a symmetric NAT ({@code --random-fully}). The public node must decide PUBLIC; the cone-NATed node must
+ * learn its router's external address by consensus of three peers and decide PRIVATE (its DHT switching to
+ * client mode); the symmetric one must decide PRIVATE with no external address. Needs root; fails (never skips) without.
  */
 @Tag("netns")
 @Tag("slow")
@@ -41,11 +42,13 @@ class NatReachabilityNetnsTest {
             NetNs.Host h1 = net.publicHost("b");
             NetNs.Host h2 = net.publicHost("c");
             NetNs.Private nat = net.privateHost("n", NetNs.Nat.CONE, 0);
+            NetNs.Private sym = net.privateHost("s", NetNs.Nat.SYMMETRIC, 0);
 
             String a = start(net, pub, "a");
             String b = start(net, h1, "b", "--peer", a);
             String c = start(net, h2, "c", "--peer", a + "," + b);
             start(net, nat.host(), "n", "--peer", a + "," + b + "," + c);
+            start(net, sym.host(), "s", "--peer", a + "," + b + "," + c);
 
             Map<String, Object> n = awaitStatus("n", s -> !"UNKNOWN".equals(s.get("reachability")));
             Map<String, Object> p = awaitStatus("a", s -> !"UNKNOWN".equals(s.get("reachability")));
@@ -54,6 +57,11 @@ class NatReachabilityNetnsTest {
             assertThat(n.get("reachability")).as("node behind the cone NAT").isEqualTo("PRIVATE");
             // MASQUERADE keeps the free source port: the router's address with the node's port.
             assertThat((List<Object>) n.get("externalAddresses")).contains((Object) "/ip4/" + nat.externalIp() + "/udp/4001/quic-v1");
+            // Behind a symmetric NAT every peer sees another port: no consensus, but dial-backs to the observed
+            // address fail, so the node still learns it is PRIVATE.
+            Map<String, Object> sy = awaitStatus("s", st -> !"UNKNOWN".equals(st.get("reachability")));
+            assertThat(sy.get("reachability")).as("node behind the symmetric NAT").isEqualTo("PRIVATE");
+            assertThat((List<Object>) sy.get("externalAddresses")).isEmpty();
             Map<String, Object> n2 = awaitStatus("n", s -> "client".equals(s.get("dhtMode")));
             assertThat(n2.get("dhtMode")).isEqualTo("client");
             // PRIVATE came from failed dial-backs to the router's address, not from refusals.

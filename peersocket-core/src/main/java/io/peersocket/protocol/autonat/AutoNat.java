@@ -39,8 +39,9 @@ import org.slf4j.LoggerFactory;
  * {@code refreshIntervalMs} once decided, and soon after a new server or a newly confirmed address appears.
  *
  * <p><b>Server.</b> Dials back only addresses whose IP (or memory address) equals the requester's observed one
- * — a request naming a third party is refused and counted ({@code autonat.server.refused.third_party}), as the
- * spec demands against RFC 3489 §12.1.1 amplification; never over a relayed connection; at most
+ * — other addresses are skipped and counted ({@code autonat.server.refused.third_party}), as the spec demands
+ * against RFC 3489 §12.1.1 amplification — plus the observed address itself (first); never over a relayed
+ * connection; at most
  * {@code maxDialsPerRequest} addresses; per-peer and global rate limits; the peer id in the request must be the
  * connection's peer. The dial itself goes through {@link DialBack}, which the node implements with a separate
  * ephemeral identity and port, so an existing connection or NAT mapping cannot make the answer a false OK.
@@ -353,6 +354,10 @@ public final class AutoNat implements ProtocolHandler {
         }
         byte[] observedHost = hostOf(c.remoteAddress());
         List<Multiaddr> targets = new ArrayList<>();
+        // The spec allows adding the observed address; it is the requester's own by definition, and it lets a
+        // node behind a NAT that has not learned its external address yet (or never can: symmetric NAT) find out.
+        Multiaddr seenAt = c.remoteAddress().withoutPeerId();
+        if (observedHost != null && dialBack.canDial(seenAt)) targets.add(seenAt);
         for (Multiaddr a : dial.addresses()) {
             PeerId named = a.peerId();
             Multiaddr bare = a.withoutPeerId();

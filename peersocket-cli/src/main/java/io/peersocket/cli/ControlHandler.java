@@ -136,6 +136,9 @@ final class ControlHandler {
                 out.put("addresses", node.addresses().stream().map(Multiaddr::toString).toList());
                 out.put("connected", node.connectedPeers().get(TIMEOUT_S, TimeUnit.SECONDS).size());
                 out.put("protocols", node.protocols());
+                out.put("reachability", node.reachability().name());
+                out.put("externalAddresses", node.externalAddresses().stream().map(Multiaddr::toString).toList());
+                out.put("dhtMode", node.kademlia() == null ? "off" : node.kademlia().mode().name().toLowerCase(java.util.Locale.ROOT));
             }
             case "peers" -> {
                 // Seed 000: the peers we connected to, most recent first; then those others told us about.

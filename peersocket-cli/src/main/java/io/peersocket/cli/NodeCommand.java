@@ -6,6 +6,7 @@ import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.node.Node;
 import io.peersocket.node.NodeBuilder;
+import io.peersocket.protocol.autonat.AutoNatConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.pubsub.GossipSubConfig;
 import java.io.BufferedReader;
@@ -51,6 +52,15 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--dht-interval-ms", paramLabel = "MS", defaultValue = "10000", hidden = true,
             description = "How often the DHT connection manager runs, ms (the testbed shortens it).")
     long dhtIntervalMs;
+
+    @Option(names = "--autonat", paramLabel = "on|off", defaultValue = "on",
+            description = "AutoNAT: answer dial-back requests, learn external addresses from peers, decide whether this"
+                    + " node is reachable (status shows it); a node found PRIVATE runs the DHT in client mode (default ${DEFAULT-VALUE}).")
+    String autoNat;
+
+    @Option(names = "--autonat-retry-ms", paramLabel = "MS", defaultValue = "30000", hidden = true,
+            description = "How often AutoNAT probes while reachability is unknown, ms (tests shorten it).")
+    long autoNatRetryMs;
 
     @Option(names = "--chunk-capacity", paramLabel = "N", defaultValue = "1000000",
             description = "Most unpinned chunks (cached or synced for others, ~4 KiB each) kept before the farthest"
@@ -132,6 +142,13 @@ final class NodeCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--dht must be server, client or off, not " + dhtMode);
         }
         if (pubsub) b.pubsub(GossipSubConfig.defaults());
+        switch (autoNat) {
+            case "on" -> b.autoNat(AutoNatConfig.defaults().withProbeIntervals(autoNatRetryMs,
+                    AutoNatConfig.defaults().refreshIntervalMs()));
+            case "off" -> { }
+            default -> throw new IllegalArgumentException("--autonat must be on or off, not " + autoNat);
+        }
+        if (autoNatRetryMs < 1) throw new IllegalArgumentException("--autonat-retry-ms must be >= 1");
         Node node;
         try {
             node = b.start();

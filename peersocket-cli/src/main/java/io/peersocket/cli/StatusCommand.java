@@ -9,7 +9,8 @@ import picocli.CommandLine.Mixin;
 
 /** {@code peersocket status}: identity, addresses and connection count of a running node. */
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Show a running node's peer id, addresses, connected peer count and protocols.")
+        description = "Show a running node's peer id, addresses, connected peer count, reachability (AutoNAT),"
+                + " external addresses and protocols.")
 final class StatusCommand implements Callable<Integer> {
     @Mixin NodeOptions node;
 
@@ -24,6 +25,8 @@ final class StatusCommand implements Callable<Integer> {
         System.out.println("peer id    " + a.get("peerId"));
         for (Object addr : (List<?>) a.get("addresses")) System.out.println("address    " + addr);
         System.out.println("connected  " + a.get("connected"));
+        System.out.println("reachable  " + a.get("reachability") + " (dht " + a.get("dhtMode") + ")");
+        for (Object addr : (List<?>) a.getOrDefault("externalAddresses", List.of())) System.out.println("external   " + addr);
         System.out.println("protocols  " + String.join(" ", ((List<?>) a.get("protocols")).stream().map(String::valueOf).toList()));
         return 0;
     }

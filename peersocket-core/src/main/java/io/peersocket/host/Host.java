@@ -58,6 +58,16 @@ public interface Host {
     /** Serves {@code protocolId} on inbound streams (multistream-select). */
     void registerProtocol(String protocolId, ProtocolHandler handler);
 
+    /**
+     * Stops serving {@code protocolId}: later inbound streams for it fail negotiation and identify no longer
+     * lists it. Streams already open are not touched. Any thread.
+     *
+     * @throws UnsupportedOperationException if this host cannot withdraw protocols
+     */
+    default void unregisterProtocol(String protocolId) {
+        throw new UnsupportedOperationException("this host cannot unregister protocols");
+    }
+
     /** Opens a stream to {@code peer} speaking {@code protocolId}, connecting first if needed. */
     CompletableFuture<Stream> openStream(PeerId peer, String protocolId, StreamHandler handler);
 
@@ -86,6 +96,22 @@ public interface Host {
      * Any thread.
      */
     HandshakeInfo handshakeOf(PeerId peer);
+
+    /**
+     * Whether peers can dial this node, as AutoNAT decided (UNKNOWN when the host runs without AutoNAT). Any
+     * thread.
+     */
+    default io.peersocket.protocol.autonat.Reachability.State reachability() {
+        return io.peersocket.protocol.autonat.Reachability.State.UNKNOWN;
+    }
+
+    /** External addresses confirmed by observed-address consensus (empty without AutoNAT). Any thread. */
+    default List<Multiaddr> externalAddresses() { return List.of(); }
+
+    /**
+     * Listens for reachability changes (on the loop; keep it quick). A host without AutoNAT never calls it.
+     */
+    default void onReachabilityChange(Consumer<io.peersocket.protocol.autonat.Reachability.State> listener) { }
 
     /** Listens for connect / ready / identify / disconnect events (on the loop; keep listeners quick). */
     void onPeerEvent(Consumer<PeerEvent> listener);

@@ -9,11 +9,14 @@ import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.multiaddr.Protocol;
 import io.peersocket.negotiation.Multistream;
 import io.peersocket.negotiation.ProtocolHandler;
+import io.peersocket.protocol.autonat.AutoNat;
+import io.peersocket.protocol.autonat.Reachability;
 import io.peersocket.protocol.handshake.Handshake;
 import io.peersocket.protocol.handshake.HandshakeInfo;
 import io.peersocket.protocol.content.Content;
 import io.peersocket.protocol.content.IntervalStore;
 import io.peersocket.protocol.content.LocalChunks;
+import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.kad.KadConnectionManager;
 import io.peersocket.protocol.kad.Kademlia;
 import io.peersocket.protocol.peers.PeerExchange;
@@ -103,6 +106,8 @@ public final class Node implements Host, AutoCloseable {
     private final Snapshots snapshots;
     private final Content content; // null without the content protocols
     private final GossipSub pubsub; // null without pubsub
+    private final AutoNat autoNat; // null without AutoNAT
+    private volatile CompletableFuture<Transport> dialBackTransport; // AutoNAT dial-backs; made on first use
     private boolean kadBootstrapped; // loop
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
     private final List<Consumer<PeerEvent>> listeners = new CopyOnWriteArrayList<>();
@@ -132,7 +137,7 @@ public final class Node implements Host, AutoCloseable {
                 config.chunks(), loop, loop::nowMs, counters);
         this.ping = new Ping(loop);
         this.identify = new Identify(hostKey, config.agentVersion(), () -> List.copyOf(protocols.keySet()),
-                () -> listenAddresses);
+                this::advertisedAddresses);
         this.handshake = new Handshake(loop, counters, config.handshake(),
                 (c, info) -> emit(new PeerEvent(PeerEvent.Kind.READY, c.remotePeer(), c, null)));
         protocols.put(Handshake.ID, handshake);
@@ -149,6 +154,11 @@ public final class Node implements Host, AutoCloseable {
                 chunks != null ? LocalChunks.of(chunks, store) : LocalChunks.memory(ChunkAddress.overlayOf(hostKey.peerId()), loop),
                 store != null ? IntervalStore.sqlite(store) : IntervalStore.memory(), config.content());
         this.pubsub = config.pubsub() == null ? null : new GossipSub(this, hostKey, config.pubsub());
+        this.autoNat = config.autoNat() == null ? null : new AutoNat(this, config.autoNat(), new DialBackTransport());
+        if (autoNat != null && kademlia != null && config.kademlia().mode() == KadConfig.Mode.SERVER) {
+            // libp2p kad-dht: a node others cannot dial must not offer itself as a DHT server.
+            autoNat.onChange(st -> kademlia.setMode(st == Reachability.State.PRIVATE ? KadConfig.Mode.CLIENT : KadConfig.Mode.SERVER));
+        }
         if (kademlia != null) {
             // Join the DHT: a self-lookup as soon as the first DHT server is known (then the connection manager
             // and periodic refreshes keep the table healthy).
@@ -223,7 +233,9 @@ public final class Node implements Host, AutoCloseable {
                             for (String a : r.addresses()) rememberAddress(id, Multiaddr.parse(a));
                             // Seed 000: a restarted node reconnects to the peers it knew most recently, so it
                             // needs no bootstrap address.
-                            if (r.lastConnectedMs() >= 0 && redial++ < config.redialOnStart()) {
+                            // Peers known only from inbound connections (no address; e.g. AutoNAT dial-backs from
+                            // ephemeral identities) cannot be redialled and must not take a redial slot.
+                            if (r.lastConnectedMs() >= 0 && !r.addresses().isEmpty() && redial++ < config.redialOnStart()) {
                                 connection(id).whenComplete((c, err) -> {
                                     if (err != null) log.debug("redial failed peer={}: {}", id, unwrap(err).getMessage());
                                 });
@@ -258,6 +270,33 @@ public final class Node implements Host, AutoCloseable {
      * expanded to this host's interface addresses.
      */
     @Override public List<Multiaddr> listenAddresses() { return listenAddresses; }
+
+    /**
+     * What identify tells peers: {@link #listenAddresses()} and, with AutoNAT, external addresses confirmed by
+     * observed-address consensus.
+     */
+    private List<Multiaddr> advertisedAddresses() {
+        if (autoNat == null || autoNat.externalAddresses().isEmpty()) return listenAddresses;
+        LinkedHashSet<Multiaddr> out = new LinkedHashSet<>(listenAddresses);
+        out.addAll(autoNat.externalAddresses());
+        return List.copyOf(out);
+    }
+
+    /** AutoNAT (reachability and observed-address consensus), or null if off ({@link NodeBuilder#autoNat}). */
+    public AutoNat autoNat() { return autoNat; }
+
+    /** Whether peers can dial this node, as AutoNAT decided; UNKNOWN without AutoNAT. Any thread. */
+    @Override public Reachability.State reachability() {
+        return autoNat == null ? Reachability.State.UNKNOWN : autoNat.reachability();
+    }
+
+    /** External addresses confirmed by ≥ the configured number of peers (empty without AutoNAT). Any thread. */
+    @Override public List<Multiaddr> externalAddresses() { return autoNat == null ? List.of() : autoNat.externalAddresses(); }
+
+    /** Listens for reachability changes (on the event loop); never called without AutoNAT. */
+    @Override public void onReachabilityChange(Consumer<Reachability.State> listener) {
+        if (autoNat != null) autoNat.onChange(listener);
+    }
 
     /** {@link #listenAddresses()} with {@code /p2p/<this peer>} appended. */
     public List<Multiaddr> addresses() {
@@ -376,6 +415,8 @@ public final class Node implements Host, AutoCloseable {
     @Override public void registerProtocol(String protocolId, ProtocolHandler handler) {
         protocols.put(protocolId, handler);
     }
+
+    @Override public void unregisterProtocol(String protocolId) { protocols.remove(protocolId); }
 
     /** Protocol ids this node serves. */
     public List<String> protocols() { return List.copyOf(protocols.keySet()); }
@@ -568,6 +609,45 @@ public final class Node implements Host, AutoCloseable {
         }
     }
 
+    /**
+     * AutoNAT dial-backs from a second transport with a fresh random identity on a fresh port (same IP family as
+     * the listen addresses), so the requester's existing connection or NAT mapping cannot fake a success.
+     * Created on first use, closed with the node; its connections carry no streams and are closed at once.
+     */
+    private final class DialBackTransport implements AutoNat.DialBack {
+        @Override public boolean canDial(Multiaddr address) { return transport.canDial(address); }
+
+        @Override public CompletableFuture<Void> dial(PeerId peer, Multiaddr address) {
+            return dialer().thenCompose(t -> t.dial(address, peer)).thenCompose(Connection::close);
+        }
+
+        private CompletableFuture<Transport> dialer() {
+            CompletableFuture<Transport> f = dialBackTransport;
+            if (f != null) return f;
+            TransportConfig tc = config.transportSettings().apply(TransportConfig.defaults(HostKey.generate(), loop));
+            Transport t = config.transportFactory().apply(tc, new TransportHandler() {
+                @Override public void onConnection(Connection c) { }
+
+                @Override public StreamHandler onStream(Stream stream) { return StreamHandler.REJECT; }
+
+                @Override public void onConnectionClosed(Connection c, String reason) { }
+            });
+            List<Multiaddr> any = config.listenAddresses().stream()
+                    .map(a -> Multiaddr.parse(a.toString().replaceFirst("/udp/\\d+", "/udp/0").replaceFirst("^/memory/\\d+", "/memory/0")))
+                    .distinct().toList();
+            f = t.listen(any).thenApply(bound -> t);
+            f.whenComplete((x, err) -> {
+                if (err != null) {
+                    log.warn("AutoNAT dial-back transport cannot listen on {}: {}", any, unwrap(err).getMessage());
+                    t.close();
+                }
+            });
+            dialBackTransport = f;
+            if (closed) t.close();
+            return f;
+        }
+    }
+
     private void onIdentified(IdentifyInfo info, Connection c) {
         identified.put(info.peer(), info);
         List<Multiaddr> dialable = info.listenAddresses().stream().filter(transport::canDial).toList();
@@ -669,6 +749,10 @@ public final class Node implements Host, AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("transport close failed", e);
         }
+        CompletableFuture<Transport> db = dialBackTransport;
+        if (db != null) {
+            db.thenAccept(Transport::close);
+        }
         if (ownsLoop) ((ThreadEventLoop) loop).close();
         if (store != null) {
             try {
@@ -689,6 +773,7 @@ public final class Node implements Host, AutoCloseable {
     /** Stops protocol timers and fails pending work; on the loop (or the thread driving a manual loop). */
     private void closeProtocols() {
         snapshots.close();
+        if (autoNat != null) autoNat.close();
         try {
             if (pubsub != null) pubsub.close();
         } catch (RuntimeException e) {

@@ -6,6 +6,7 @@ import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.protocol.handshake.HandshakeConfig;
+import io.peersocket.protocol.autonat.AutoNatConfig;
 import io.peersocket.protocol.content.ContentConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
@@ -59,6 +60,7 @@ public final class NodeBuilder {
     private ChunkStoreConfig chunks = ChunkStoreConfig.defaults();
     private ContentConfig content;
     private GossipSubConfig pubsub;
+    private AutoNatConfig autoNat;
 
     NodeBuilder() {}
 
@@ -183,6 +185,16 @@ public final class NodeBuilder {
         return this;
     }
 
+    /**
+     * Runs AutoNAT v1 ({@code /libp2p/autonat/1.0.0}): serves dial-back requests, learns external addresses from
+     * identify's observed addresses (consensus of several peers) and decides reachability; a node that becomes
+     * PRIVATE switches its DHT to client mode. Default: off. Use {@link Node#autoNat()}.
+     */
+    public NodeBuilder autoNat(AutoNatConfig config) {
+        this.autoNat = Objects.requireNonNull(config);
+        return this;
+    }
+
     /** Chunk store settings: capacity in unpinned chunks, GC batch, verify on read. */
     public NodeBuilder chunks(ChunkStoreConfig config) {
         this.chunks = Objects.requireNonNull(config);
@@ -217,7 +229,7 @@ public final class NodeBuilder {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
                 transportFactory, eventLoop, handshake, peerExchange, kademlia,
-                redialOnStart, openTelemetry, snapshot, chunks, content, pubsub);
+                redialOnStart, openTelemetry, snapshot, chunks, content, pubsub, autoNat);
     }
 
     /**

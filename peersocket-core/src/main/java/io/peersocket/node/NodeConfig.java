@@ -6,6 +6,7 @@ import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.protocol.handshake.HandshakeConfig;
+import io.peersocket.protocol.autonat.AutoNatConfig;
 import io.peersocket.protocol.content.ContentConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
@@ -43,6 +44,7 @@ import java.util.function.UnaryOperator;
  * @param chunks chunk store settings (capacity, GC batch, verify on read); used when there is a data dir
  * @param content the content protocols (retrieval, push and pull sync) settings, or null to run without them
  * @param pubsub GossipSub settings, or null to run without pubsub
+ * @param autoNat AutoNAT (reachability, observed-address consensus) settings, or null to run without it
  */
 public record NodeConfig(
         Path dataDir,
@@ -62,7 +64,8 @@ public record NodeConfig(
         SnapshotConfig snapshot,
         ChunkStoreConfig chunks,
         ContentConfig content,
-        GossipSubConfig pubsub) {
+        GossipSubConfig pubsub,
+        AutoNatConfig autoNat) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
     public long networkId() { return handshake.networkId(); }

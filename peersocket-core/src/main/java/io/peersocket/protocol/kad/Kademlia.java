@@ -116,6 +116,7 @@ public final class Kademlia implements AutoCloseable {
 
     private final Host host;
     private final KadConfig config;
+    private volatile KadConfig.Mode mode;
     private final EventLoop loop;
     private final Counters counters;
     private final RoutingTable table;
@@ -146,7 +147,8 @@ public final class Kademlia implements AutoCloseable {
         this.records = new RecordStore(config.maxRecords());
         this.providers = new ProviderStore(config.maxProviderKeys(), config.maxProvidersPerKey());
         validators.put("pk", new PublicKeyValidator());
-        if (config.mode() == KadConfig.Mode.SERVER) host.registerProtocol(PROTOCOL_ID, (s, id) -> new Inbound(s));
+        this.mode = config.mode();
+        if (mode == KadConfig.Mode.SERVER) host.registerProtocol(PROTOCOL_ID, (s, id) -> new Inbound(s));
         host.onPeerEvent(this::onPeerEvent);
         loop.execute(this::startTimers);
     }
@@ -154,6 +156,29 @@ public final class Kademlia implements AutoCloseable {
     public PeerId self() { return host.peerId(); }
 
     public KadConfig config() { return config; }
+
+    /** The current mode: {@link KadConfig#mode()} at start, then as set by {@link #setMode}. Any thread. */
+    public KadConfig.Mode mode() { return mode; }
+
+    /**
+     * Switches between server and client mode at run time (e.g. to client when AutoNAT finds the node PRIVATE,
+     * as the libp2p kad-dht spec asks of undialable nodes): SERVER registers {@link #PROTOCOL_ID}, CLIENT withdraws
+     * it ({@link Host#unregisterProtocol}), so peers identifying us later stop adding us to their tables. Peers
+     * that identified us earlier learn it only when they reconnect (identify push is not implemented yet).
+     * Idempotent; any thread (runs on the event loop).
+     */
+    public void setMode(KadConfig.Mode newMode) {
+        java.util.Objects.requireNonNull(newMode, "mode");
+        if (!loop.inEventLoop()) {
+            loop.execute(() -> setMode(newMode));
+            return;
+        }
+        if (newMode == mode) return;
+        mode = newMode;
+        if (newMode == KadConfig.Mode.SERVER) host.registerProtocol(PROTOCOL_ID, (s, id) -> new Inbound(s));
+        else host.unregisterProtocol(PROTOCOL_ID);
+        counters.increment("kad.mode." + newMode.name().toLowerCase());
+    }
 
     Host host() { return host; }
 

@@ -11,6 +11,9 @@ import io.peersocket.negotiation.Multistream;
 import io.peersocket.negotiation.ProtocolHandler;
 import io.peersocket.protocol.handshake.Handshake;
 import io.peersocket.protocol.handshake.HandshakeInfo;
+import io.peersocket.protocol.content.Content;
+import io.peersocket.protocol.content.IntervalStore;
+import io.peersocket.protocol.content.LocalChunks;
 import io.peersocket.protocol.kad.KadConnectionManager;
 import io.peersocket.protocol.kad.Kademlia;
 import io.peersocket.protocol.peers.PeerExchange;
@@ -97,6 +100,7 @@ public final class Node implements Host, AutoCloseable {
     private final Kademlia kademlia; // null without the DHT
     private final KadConnectionManager kadManager;
     private final Snapshots snapshots;
+    private final Content content; // null without the content protocols
     private boolean kadBootstrapped; // loop
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
     private final List<Consumer<PeerEvent>> listeners = new CopyOnWriteArrayList<>();
@@ -139,6 +143,9 @@ public final class Node implements Host, AutoCloseable {
         this.kadManager = kademlia == null ? null : new KadConnectionManager(kademlia);
         this.snapshots = new Snapshots(this, despatcher, config.snapshot(), this::channelPeers);
         registerSnapshotState();
+        this.content = config.content() == null ? null : new Content(this, hostKey,
+                chunks != null ? LocalChunks.of(chunks) : LocalChunks.memory(ChunkAddress.overlayOf(hostKey.peerId()), loop),
+                store != null ? IntervalStore.sqlite(store) : IntervalStore.memory(), config.content());
         if (kademlia != null) {
             // Join the DHT: a self-lookup as soon as the first DHT server is known (then the connection manager
             // and periodic refreshes keep the table healthy).
@@ -324,6 +331,8 @@ public final class Node implements Host, AutoCloseable {
             @Override public Object state() { return state.get(); }
         };
     }
+    /** The content protocols (retrieval, push sync, pull sync), or null if the node runs without them ({@link NodeBuilder#content}). */
+    public Content content() { return content; }
 
     /** Peer exchange (seed 000 recency lists): our list, what others told us, per-counterparty cursors. */
     public PeerExchange peerExchange() { return peerExchange; }
@@ -680,6 +689,11 @@ public final class Node implements Host, AutoCloseable {
             if (kademlia != null) kademlia.close();
         } catch (RuntimeException e) {
             log.warn("kademlia close failed", e);
+        }
+        try {
+            if (content != null) content.close();
+        } catch (RuntimeException e) {
+            log.warn("content protocols close failed", e);
         }
         try {
             peerExchange.close();

@@ -6,6 +6,7 @@ import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.protocol.handshake.HandshakeConfig;
+import io.peersocket.protocol.content.ContentConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.protocol.snapshot.SnapshotConfig;
@@ -55,6 +56,7 @@ public final class NodeBuilder {
     private SnapshotConfig snapshot = SnapshotConfig.defaults();
     private OpenTelemetry openTelemetry = OpenTelemetry.noop();
     private ChunkStoreConfig chunks = ChunkStoreConfig.defaults();
+    private ContentConfig content;
 
     NodeBuilder() {}
 
@@ -160,6 +162,16 @@ public final class NodeBuilder {
         return this;
     }
 
+    /**
+     * Runs the content protocols (retrieval, push sync, pull sync: {@code /peersocket/retrieval|pushsync|sync/1.0.0})
+     * with {@code config}, over the node's chunk store and its sync intervals table (or, for an ephemeral node, an
+     * in-memory chunk store). Default: off. Use {@link Node#content()}.
+     */
+    public NodeBuilder content(ContentConfig config) {
+        this.content = Objects.requireNonNull(config);
+        return this;
+    }
+
     /** Chunk store settings: capacity in unpinned chunks, GC batch, verify on read. */
     public NodeBuilder chunks(ChunkStoreConfig config) {
         this.chunks = Objects.requireNonNull(config);
@@ -194,7 +206,7 @@ public final class NodeBuilder {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
                 transportFactory, eventLoop, handshake, peerExchange, kademlia,
-                redialOnStart, openTelemetry, snapshot, chunks);
+                redialOnStart, openTelemetry, snapshot, chunks, content);
     }
 
     /**

@@ -6,6 +6,7 @@ import io.peersocket.despatch.DespatchConfig;
 import io.peersocket.identity.HostKey;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.protocol.handshake.HandshakeConfig;
+import io.peersocket.protocol.content.ContentConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.protocol.snapshot.SnapshotConfig;
@@ -39,6 +40,7 @@ import java.util.function.UnaryOperator;
  * @param openTelemetry where the node's spans and metrics go ({@link OpenTelemetry#noop()} for none)
  * @param snapshot snapshot limits and timeouts (docs/snapshot.md)
  * @param chunks chunk store settings (capacity, GC batch, verify on read); used when there is a data dir
+ * @param content the content protocols (retrieval, push and pull sync) settings, or null to run without them
  */
 public record NodeConfig(
         Path dataDir,
@@ -56,7 +58,8 @@ public record NodeConfig(
         int redialOnStart,
         OpenTelemetry openTelemetry,
         SnapshotConfig snapshot,
-        ChunkStoreConfig chunks) {
+        ChunkStoreConfig chunks,
+        ContentConfig content) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
     public long networkId() { return handshake.networkId(); }

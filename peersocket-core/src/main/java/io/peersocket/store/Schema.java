@@ -92,7 +92,19 @@ final class Schema {
                     CREATE TABLE chunk_bins (
                         po          INTEGER PRIMARY KEY NOT NULL,
                         last_index  INTEGER NOT NULL
-                    )"""));
+                    )"""),
+            // Pull sync (protocol.content.IntervalStore.sqlite): per upstream peer and bin, the covered intervals of
+            // the upstream's bin index as varints (start0, end0 - start0, start1 - end0, …). IF NOT EXISTS keeps it
+            // harmless should another branch have created the table first.
+            Migration.of(5, "pull sync intervals",
+                    """
+                    CREATE TABLE IF NOT EXISTS sync_intervals (
+                        peer_id    TEXT NOT NULL,
+                        bin        INTEGER NOT NULL,
+                        ranges     BLOB NOT NULL,
+                        updated    INTEGER NOT NULL,
+                        PRIMARY KEY (peer_id, bin)
+                    ) WITHOUT ROWID"""));
 
     private Schema() {}
 

@@ -30,7 +30,9 @@ import picocli.CommandLine.Option;
  * {@code peersocket testbed} (seed 002 "p2p-testbed"): starts N real node processes on loopback, each with its
  * own data dir and UDP port; peer i dials every peer j > i; peer 0 pings random peers; random pairs run a
  * despatch request/reply and a counting conversation; prints a summary and exits 0 only if every check
- * passed. Every process and temp dir is removed at the end, also on Ctrl-C.
+ * passed. Every process and temp dir is removed at the end, also on Ctrl-C. With {@code --view} it also serves
+ * the testbed viewer ({@link TestbedViewer}, {@link io.peersocket.cli.viewer.ViewerServer}) from the moment every
+ * node listens, and after the scenario keeps the nodes pinging each other until Ctrl-C or {@code --duration}.
  */
 @Command(name = "testbed", mixinStandardHelpOptions = true,
         description = {"Start N node processes on loopback, connect them (peer i dials every j > i),",
@@ -79,6 +81,25 @@ final class TestbedCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
 
+    @Option(names = "--view", description = {"Serve the testbed viewer on 127.0.0.1 (graph of nodes and connections, traces as",
+            "sequence diagrams) and keep the nodes running, each pinging a random connected peer about once a",
+            "second, until Ctrl-C or --duration."})
+    boolean view;
+
+    @Option(names = "--view-port", paramLabel = "PORT", defaultValue = "0",
+            description = "TCP port of the viewer on 127.0.0.1 (default 0: any free port; the URL is printed).")
+    int viewPort;
+
+    @Option(names = "--duration", paramLabel = "S", defaultValue = "0",
+            description = "With --view: stop after S seconds (default 0: run until Ctrl-C).")
+    long durationS;
+
+    /** Tests: called with the viewer's URL once it serves. */
+    java.util.function.Consumer<java.net.URI> onViewerStarted = u -> { };
+    /** Tests: completing it ends a --view run early, like Ctrl-C. */
+    final CompletableFuture<Void> stopViewing = new CompletableFuture<>();
+    private TestbedViewer viewer;
+
     private final List<Peer> procs = new ArrayList<>();
     private Path root;
     private final PrintStream progress = System.err;
@@ -86,6 +107,8 @@ final class TestbedCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         if (peers < 2) throw new IllegalArgumentException("--peers must be >= 2");
         if (peers > 64) throw new IllegalArgumentException("--peers must be <= 64 on one machine");
+        if (viewPort < 0 || viewPort > 65535) throw new IllegalArgumentException("--view-port must be 0..65535");
+        if (durationS < 0) throw new IllegalArgumentException("--duration must be >= 0");
         Random random = new Random(seed != null ? seed : System.nanoTime());
         root = Files.createTempDirectory("peersocket-testbed-");
         Thread cleanup = new Thread(this::cleanup, "testbed-cleanup");
@@ -99,6 +122,7 @@ final class TestbedCommand implements Callable<Integer> {
                 case "snapshot" -> snapshotScenario(random, s);
                 default -> throw new IllegalArgumentException("unknown --scenario " + scenario + " (basic, discovery)");
             }
+            if (view) serveViewer(random, s);
         } finally {
             cleanup();
             try {
@@ -121,6 +145,7 @@ final class TestbedCommand implements Callable<Integer> {
             procs.add(Peer.start(i, root.resolve("peer-" + i), List.of("--bootstrap", procs.get(0).address)));
         }
         for (Peer p : procs.subList(1, procs.size())) p.awaitListening(90_000);
+        startViewer();
         long started = System.nanoTime();
         List<String> network = procs.stream().map(p -> p.peerId).toList();
 
@@ -295,6 +320,7 @@ final class TestbedCommand implements Callable<Integer> {
             p.awaitListening(90_000);
             progressLine("  started " + (p.index + 1) + "/" + peers + ": " + p.peerId);
         }
+        startViewer();
 
         step(2, "connecting: peer i dials every j > i");
         List<CompletableFuture<Void>> dials = new ArrayList<>();
@@ -363,6 +389,35 @@ final class TestbedCommand implements Callable<Integer> {
         step(7, "stopping");
     }
 
+    /** With --view: starts the viewer once every node listens (the scenario then runs under its eyes). */
+    private void startViewer() throws IOException {
+        if (!view) return;
+        List<TestbedViewer.Node> nodes = new ArrayList<>();
+        for (Peer p : procs) nodes.add(new TestbedViewer.Node(p, p.index, p.peerId, p.address, p.dataDir));
+        viewer = TestbedViewer.start(nodes, viewPort, "Peersocket testbed: " + peers + " peers (" + scenario + ")");
+        System.out.println("viewer " + viewer.uri());
+        System.out.flush();
+        progressLine("  viewer at " + viewer.uri());
+        onViewerStarted.accept(viewer.uri());
+    }
+
+    /** With --view: after the scenario, keeps the nodes pinging each other until Ctrl-C, --duration or a test stop. */
+    private void serveViewer(Random random, Summary s) throws Exception {
+        progressLine("[view] serving " + viewer.uri() + "; nodes keep pinging random connected peers until "
+                + (durationS > 0 ? durationS + " s have passed" : "Ctrl-C"));
+        viewer.startTraffic(random);
+        try {
+            if (durationS > 0) stopViewing.get(durationS, TimeUnit.SECONDS);
+            else stopViewing.get();
+        } catch (java.util.concurrent.TimeoutException done) {
+            // --duration elapsed
+        }
+        viewer.stopTraffic();
+        s.extra.put("viewPings", viewer.pingsOk());
+        s.extra.put("viewPingFailures", viewer.pingsFailed());
+        s.extra.put("viewSpans", viewer.spansSeen());
+    }
+
     private Peer other(Random random, Peer a) {
         int j = random.nextInt(peers - 1);
         return procs.get(j >= a.index ? j + 1 : j);
@@ -415,6 +470,7 @@ final class TestbedCommand implements Callable<Integer> {
         m.put("requestRttP99Ms", pct(req, 0.99));
         m.put("conversations", s.conversationsOk);
         m.put("despatchMessages", s.messages);
+        for (String k : List.of("viewPings", "viewPingFailures", "viewSpans")) if (s.extra.containsKey(k)) m.put(k, s.extra.get(k));
         m.put("failures", s.failures.size());
         m.put("seconds", Math.round(s.seconds * 10) / 10.0);
         printMap(m, s);
@@ -442,6 +498,10 @@ final class TestbedCommand implements Callable<Integer> {
     }
 
     private synchronized void cleanup() {
+        if (viewer != null) {
+            viewer.close();
+            viewer = null;
+        }
         for (Peer p : procs) p.stop();
         procs.clear();
         if (root != null && !keep) {
@@ -485,8 +545,9 @@ final class TestbedCommand implements Callable<Integer> {
     }
 
     /** One node process driven through its control stdin. Commands are answered in order. */
-    private static final class Peer {
+    static final class Peer {
         final int index;
+        final Path dataDir;
         final Process process;
         final Writer stdin;
         final LinkedBlockingQueue<String> listening = new LinkedBlockingQueue<>();
@@ -495,8 +556,9 @@ final class TestbedCommand implements Callable<Integer> {
         final StringBuffer stderrTail = new StringBuffer();
         String address, peerId;
 
-        private Peer(int index, Process process) {
+        private Peer(int index, Path dataDir, Process process) {
             this.index = index;
+            this.dataDir = dataDir;
             this.process = process;
             this.stdin = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
             Thread.ofVirtual().start(this::readStdout);
@@ -515,7 +577,7 @@ final class TestbedCommand implements Callable<Integer> {
                     "--dht-interval-ms", "1000"));
             cmd.addAll(extraArgs);
             ProcessBuilder pb = new ProcessBuilder(cmd);
-            return new Peer(index, pb.start());
+            return new Peer(index, dataDir, pb.start());
         }
 
         private void readStdout() {

@@ -144,7 +144,7 @@ public final class Node implements Host, AutoCloseable {
         this.snapshots = new Snapshots(this, despatcher, config.snapshot(), this::channelPeers);
         registerSnapshotState();
         this.content = config.content() == null ? null : new Content(this, hostKey,
-                chunks != null ? LocalChunks.of(chunks) : LocalChunks.memory(ChunkAddress.overlayOf(hostKey.peerId()), loop),
+                chunks != null ? LocalChunks.of(chunks, store) : LocalChunks.memory(ChunkAddress.overlayOf(hostKey.peerId()), loop),
                 store != null ? IntervalStore.sqlite(store) : IntervalStore.memory(), config.content());
         if (kademlia != null) {
             // Join the DHT: a self-lookup as soon as the first DHT server is known (then the connection manager

@@ -71,8 +71,11 @@ public final class Content implements AutoCloseable {
     final Reputation reputation;
     /** Connected content peers (full nodes that speak pull sync) and their overlay addresses. */
     final Map<PeerId, byte[]> peers = new HashMap<>();
-    /** Chunks being fetched from some peer (by retrieval or pull sync): one transfer per chunk. */
-    final Map<ChunkAddress, CompletableFuture<Chunk>> inFlight = new HashMap<>();
+    /**
+     * Chunks being fetched from some peer (by retrieval or pull sync), by address prefix
+     * ({@link ContentCodec#prefix}; pull sync knows only the prefix until the data arrives): one transfer per chunk.
+     */
+    final Map<Long, CompletableFuture<Chunk>> inFlight = new HashMap<>();
     final Retrieval retrieval;
     final PushSync pushSync;
     final PullSync pullSync;

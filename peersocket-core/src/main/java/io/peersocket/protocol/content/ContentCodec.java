@@ -41,6 +41,12 @@ public final class ContentCodec {
     public static final long MAX_NEXT_MS = 3_600_000;
     /** Address length, bytes. */
     public static final int ADDRESS_BYTES = 32;
+    /**
+     * Length of the address prefix an offer carries per chunk, bytes: enough to tell chunks apart (a collision
+     * needs ~2^32 chunks), while the data that follows a WANT is checked against it (forging data with a given
+     * 64-bit prefix costs ~2^64 hashes).
+     */
+    public static final int PREFIX_BYTES = 8;
 
     // Type bytes: retrieval 0x01.., push sync 0x10.., pull sync 0x20..
     static final int RETRIEVE = 0x01, DELIVER = 0x02, NOT_FOUND = 0x03, CANCEL = 0x04;
@@ -141,12 +147,16 @@ public final class ContentCodec {
 
     /**
      * Offered hashes: the chunks of {@code bin} with index in ({@code from}, {@code to}], in index order
-     * ({@code indices} strictly increasing, each in the range; at most {@link #MAX_BATCH}).
+     * ({@code indices} strictly increasing, each in the range; at most {@link #MAX_BATCH}), each named by the first
+     * {@link #PREFIX_BYTES} bytes of its address ({@link #prefix}).
      */
-    public record Offer(int bin, int kind, long from, long to, long[] indices, byte[][] addresses) implements Msg {
+    public record Offer(int bin, int kind, long from, long to, long[] indices, long[] prefixes) implements Msg {
+        public Offer {
+            if (indices.length != prefixes.length) throw new ContentProtocolException("offer with " + indices.length + " indices and " + prefixes.length + " prefixes");
+        }
         @Override public boolean equals(Object o) {
             return o instanceof Offer f && f.bin == bin && f.kind == kind && f.from == from && f.to == to
-                    && Arrays.equals(f.indices, indices) && Arrays.deepEquals(f.addresses, addresses);
+                    && Arrays.equals(f.indices, indices) && Arrays.equals(f.prefixes, prefixes);
         }
         @Override public int hashCode() { return (int) (bin * 31 + kind * 7 + from * 3 + to); }
         @Override public String toString() { return "Offer[bin " + bin + ", kind " + kind + ", (" + from + ", " + to + "], " + indices.length + "]"; }
@@ -212,7 +222,7 @@ public final class ContentCodec {
                 o.b(OFFER).b(f.bin).b(f.kind).v(f.from).v(f.to).v(f.indices.length);
                 long prev = f.from;
                 for (int i = 0; i < f.indices.length; i++) {
-                    o.v(f.indices[i] - prev - 1).bytes(f.addresses[i]);
+                    o.v(f.indices[i] - prev - 1).bytes(java.nio.ByteBuffer.allocate(PREFIX_BYTES).putLong(f.prefixes[i]).array());
                     prev = f.indices[i];
                 }
             }
@@ -334,21 +344,22 @@ public final class ContentCodec {
         if (to < from) throw new ContentProtocolException("offer range (" + from + ", " + to + "] ends before it starts");
         int n = (int) Varint.readBounded(in, MAX_BATCH, "offer count");
         if (n > to - from) throw new ContentProtocolException("offer of " + n + " hashes in a range of " + (to - from) + " indices");
-        if (in.remaining() < (long) n * (ADDRESS_BYTES + 1)) {
+        if (in.remaining() < (long) n * (PREFIX_BYTES + 1)) {
             throw new ContentProtocolException("offer of " + n + " hashes in " + in.remaining() + " bytes");
         }
         long[] indices = new long[n];
-        byte[][] addresses = new byte[n][];
+        long[] prefixes = new long[n];
         long prev = from;
         for (int i = 0; i < n; i++) {
             long gap = Varint.readBounded(in, MAX_INDEX, "offer index gap");
             long idx = prev + 1 + gap;
             if (idx > to) throw new ContentProtocolException("offered index " + idx + " outside (" + from + ", " + to + "]");
             indices[i] = idx;
-            addresses[i] = address(in);
+            if (in.remaining() < PREFIX_BYTES) throw new ContentProtocolException("offer prefix: truncated");
+            prefixes[i] = in.getLong();
             prev = idx;
         }
-        return new Offer(bin, kind, from, to, indices, addresses);
+        return new Offer(bin, kind, from, to, indices, prefixes);
     }
 
     // ---- field readers ------------------------------------------------------------------------------
@@ -407,6 +418,12 @@ public final class ContentCodec {
             throw new ContentProtocolException("address must be " + ADDRESS_BYTES + " bytes, got " + (a == null ? "null" : a.length));
         }
     }
+
+    /** The first {@link #PREFIX_BYTES} bytes of an address, big-endian. */
+    public static long prefix(byte[] address) { return java.nio.ByteBuffer.wrap(address, 0, PREFIX_BYTES).getLong(); }
+
+    /** The offer prefix of {@code a}. */
+    public static long prefix(io.peersocket.content.ChunkAddress a) { return prefix(a.toBytes()); }
 
     static String hex(byte[] a) { return HexFormat.of().formatHex(a, 0, Math.min(4, a.length)); }
 

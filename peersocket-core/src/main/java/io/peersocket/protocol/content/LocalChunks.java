@@ -36,6 +36,9 @@ public interface LocalChunks {
     /** Bit {@code i} set if {@code as.get(i)} is stored. */
     CompletableFuture<BitSet> hasAll(List<ChunkAddress> as);
 
+    /** Bit {@code i} set if a chunk whose address starts with {@code prefixes[i]} ({@link ContentCodec#prefix}) is stored. */
+    CompletableFuture<BitSet> hasPrefixes(long[] prefixes);
+
     /** The chunk, or empty. */
     CompletableFuture<Optional<Chunk>> get(ChunkAddress a);
 
@@ -54,9 +57,36 @@ public interface LocalChunks {
     /** Calls {@code l} for each chunk newly added; returns a handle that removes it. */
     Runnable addListener(ChunkListener l);
 
-    /** The node's chunk store. */
-    static LocalChunks of(ChunkStore store) {
+    /**
+     * The node's chunk store; {@code db} is the store it lives in (prefix look-ups read its {@code chunks} table,
+     * schema migration 4, by primary-key range).
+     */
+    static LocalChunks of(ChunkStore store, io.peersocket.store.Store db) {
         return new LocalChunks() {
+            @Override public CompletableFuture<BitSet> hasPrefixes(long[] prefixes) {
+                long[] ps = prefixes.clone();
+                return db.read("sync.has_prefixes", d -> {
+                    BitSet out = new BitSet(ps.length);
+                    java.sql.PreparedStatement lo = d.prepare("SELECT 1 FROM chunks WHERE address >= ? AND address < ? LIMIT 1");
+                    java.sql.PreparedStatement top = d.prepare("SELECT 1 FROM chunks WHERE address >= ? LIMIT 1");
+                    for (int i = 0; i < ps.length; i++) {
+                        byte[] from = java.nio.ByteBuffer.allocate(ChunkAddress.BYTES).putLong(ps[i]).array();
+                        java.sql.PreparedStatement q;
+                        if (ps[i] == -1L) {
+                            q = top;
+                            q.setBytes(1, from);
+                        } else {
+                            q = lo;
+                            q.setBytes(1, from);
+                            q.setBytes(2, java.nio.ByteBuffer.allocate(ChunkAddress.BYTES).putLong(ps[i] + 1).array());
+                        }
+                        try (java.sql.ResultSet rs = q.executeQuery()) {
+                            if (rs.next()) out.set(i);
+                        }
+                    }
+                    return out;
+                });
+            }
             @Override public byte[] overlay() { return store.overlay(); }
             @Override public CompletableFuture<Boolean> has(ChunkAddress a) { return store.has(a); }
             @Override public CompletableFuture<BitSet> hasAll(List<ChunkAddress> as) { return store.hasAll(as); }
@@ -79,6 +109,7 @@ public interface LocalChunks {
         private final byte[] overlay;
         private final Executor executor;
         private final Map<ChunkAddress, Chunk> chunks = new HashMap<>();
+        private final Map<Long, Integer> prefixes = new HashMap<>();
         private final List<TreeMap<Long, ChunkAddress>> bins = new ArrayList<>();
         private final long[] last = new long[ChunkStore.BINS];
         private final List<ChunkListener> listeners = new CopyOnWriteArrayList<>();
@@ -102,6 +133,12 @@ public interface LocalChunks {
             return CompletableFuture.completedFuture(b);
         }
 
+        @Override public synchronized CompletableFuture<BitSet> hasPrefixes(long[] ps) {
+            BitSet b = new BitSet(ps.length);
+            for (int i = 0; i < ps.length; i++) if (prefixes.containsKey(ps[i])) b.set(i);
+            return CompletableFuture.completedFuture(b);
+        }
+
         @Override public synchronized CompletableFuture<Optional<Chunk>> get(ChunkAddress a) {
             return CompletableFuture.completedFuture(Optional.ofNullable(chunks.get(a)));
         }
@@ -122,6 +159,7 @@ public interface LocalChunks {
                     return CompletableFuture.completedFuture(new StoredChunk(c.address(), po, idx, false));
                 }
                 chunks.put(c.address(), c);
+                prefixes.merge(ContentCodec.prefix(c.address()), 1, Integer::sum);
                 long idx = ++last[po];
                 bins.get(po).put(idx, c.address());
                 s = new StoredChunk(c.address(), po, idx, true);
@@ -155,6 +193,7 @@ public interface LocalChunks {
         /** Removes a chunk (tests: an upstream that lost a chunk); its index stays used. */
         public synchronized boolean remove(ChunkAddress a) {
             if (chunks.remove(a) == null) return false;
+            if (prefixes.merge(ContentCodec.prefix(a), -1, Integer::sum) <= 0) prefixes.remove(ContentCodec.prefix(a));
             bins.get(a.proximityOrder(overlay)).values().remove(a);
             return true;
         }

@@ -104,7 +104,7 @@ final class PullSync {
 
     private final class Batch {
         final long from, to;
-        final ChunkAddress[] addrs;
+        final long[] addrs; // offered address prefixes
         final TreeSet<Integer> pending = new TreeSet<>();
         final Map<Integer, CompletableFuture<Chunk>> mine = new HashMap<>();
         int unresolved;
@@ -112,7 +112,7 @@ final class PullSync {
         int nackRounds;
         EventLoop.Cancellable nackTimer;
 
-        Batch(long from, long to, ChunkAddress[] addrs) {
+        Batch(long from, long to, long[] addrs) {
             this.from = from;
             this.to = to;
             this.addrs = addrs;
@@ -381,8 +381,7 @@ final class PullSync {
                     + " does not answer the get (" + f.getFrom + ", " + (f.getTo == 0 ? "live" : f.getTo) + "]");
         }
         f.getOutstanding = false;
-        ChunkAddress[] addrs = new ChunkAddress[o.addresses().length];
-        for (int i = 0; i < addrs.length; i++) addrs[i] = ChunkAddress.of(o.addresses()[i]);
+        long[] addrs = o.prefixes();
         Batch b = new Batch(o.from(), o.to(), addrs);
         f.batch = b;
         c.counters.increment("content.sync.offers");
@@ -391,7 +390,7 @@ final class PullSync {
             completeBatch(bs, f, b);
             return;
         }
-        c.when(c.local.hasAll(List.of(addrs)), (BitSet have, Throwable err) -> {
+        c.when(c.local.hasPrefixes(addrs), (BitSet have, Throwable err) -> {
             if (b.done || bs.closed) return;
             if (err != null) have = new BitSet();
             boolean[] wanted = new boolean[addrs.length];
@@ -400,7 +399,7 @@ final class PullSync {
                 if (have.get(i)) continue;
                 b.unresolved++;
                 CompletableFuture<Chunk> other = c.inFlight.get(addrs[i]);
-                if (other != null) { // being fetched from another peer: wait for it, fetch elsewhere only if it fails
+                if (other != null) { // being fetched from another peer: wait for it; if that fails, ask again later
                     c.counters.increment("content.sync.waited_for_other");
                     int seq = i;
                     c.when(other, (chunk, e) -> {
@@ -473,7 +472,7 @@ final class PullSync {
         if (!b.pending.isEmpty()) armNack(bs, f, b, d.nextMs() + c.config.nackAfterMs());
         else if (b.nackTimer != null) b.nackTimer.cancel();
         int seq = d.seq();
-        ChunkAddress address = b.addrs[seq];
+        long prefix = b.addrs[seq];
         if (d.gone()) {
             c.counters.increment("content.sync.gone");
             failMine(b, seq);
@@ -482,7 +481,11 @@ final class PullSync {
         }
         Chunk chunk;
         try {
-            chunk = Chunk.decode(address, d.payload());
+            chunk = Chunk.decode(d.payload());
+            if (ContentCodec.prefix(chunk.address()) != prefix) {
+                throw new InvalidChunkException("chunk content hashes to " + chunk.address() + ", not to the offered "
+                        + String.format("%016x", prefix) + "…");
+            }
         } catch (InvalidChunkException e) {
             c.counters.increment("content.sync.invalid_chunk");
             c.reputation.penalize(from, "invalid_chunk", Reputation.INVALID_CHUNK);
@@ -494,10 +497,10 @@ final class PullSync {
         c.reputation.reward(from);
         c.counters.increment("content.sync.delivered");
         c.counters.add("content.sync.payload_in", d.payload().length);
-        knownBy(from, address);
+        knownBy(from, chunk.address());
         c.when(c.local.put(chunk, false), (StoredChunk s, Throwable err) -> {
             CompletableFuture<Chunk> mine = b.mine.remove(seq);
-            if (c.inFlight.get(address) == mine) c.inFlight.remove(address);
+            if (c.inFlight.get(prefix) == mine) c.inFlight.remove(prefix);
             if (err != null) {
                 if (mine != null) mine.completeExceptionally(err);
                 b.failed = true;
@@ -518,14 +521,15 @@ final class PullSync {
         mine.completeExceptionally(new ContentException("not delivered by the upstream"));
     }
 
-    /** Retrieves the chunk from the network instead; the batch fails if that fails too. */
+    /**
+     * The chunk did not come: the batch fails, so its range stays uncovered and is asked for again after a backoff
+     * (historical sync), from this upstream and — through their own sessions — from the others.
+     */
     private void fallback(BinSync bs, Flow f, Batch b, int seq) {
         if (b.done) return;
         c.counters.increment("content.sync.fallback");
-        c.when(c.retrieval.retrieve(b.addrs[seq]), (chunk, e) -> {
-            if (e != null) b.failed = true;
-            resolve(bs, f, b);
-        });
+        b.failed = true;
+        resolve(bs, f, b);
     }
 
     private void resolve(BinSync bs, Flow f, Batch b) {
@@ -675,12 +679,12 @@ final class PullSync {
             out.add(e);
         }
         long[] idx = new long[out.size()];
-        byte[][] as = new byte[out.size()][];
+        long[] as = new long[out.size()];
         ChunkAddress[] addrs = new ChunkAddress[out.size()];
         for (int i = 0; i < idx.length; i++) {
             idx[i] = out.get(i).binIndex();
             addrs[i] = out.get(i).address();
-            as[i] = addrs[i].toBytes();
+            as[i] = ContentCodec.prefix(addrs[i]);
         }
         u.offered.put(kind, new Offered(to, addrs, new HashSet<>()));
         ch.send(peer, BandwidthScheduler.Priority.CONTROL, new ContentCodec.Offer(bin, kind, from, to, idx, as), false);

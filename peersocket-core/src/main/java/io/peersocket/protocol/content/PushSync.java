@@ -155,7 +155,7 @@ final class PushSync {
         switch (m) {
             case ContentCodec.Push p -> {
                 c.counters.increment("content.push.received");
-                if (c.inFlight.containsKey(ChunkAddress.of(p.address()))) c.counters.increment("content.push.raced_sync");
+                if (c.inFlight.containsKey(ContentCodec.prefix(p.address()))) c.counters.increment("content.push.raced_sync");
                 ChunkAddress address = ChunkAddress.of(p.address());
                 Chunk chunk;
                 try {

@@ -79,7 +79,7 @@ final class Retrieval {
                 out.complete(found.get());
                 return;
             }
-            CompletableFuture<Chunk> pending = c.inFlight.get(address);
+            CompletableFuture<Chunk> pending = c.inFlight.get(ContentCodec.prefix(address));
             if (pending != null && !fetches.containsKey(address)) {
                 c.counters.increment("content.retrieval.joined_sync");
                 c.when(pending, (ch, e) -> {
@@ -106,7 +106,7 @@ final class Retrieval {
 
     private Fetch start(Fetch f) {
         fetches.put(f.address, f);
-        c.inFlight.putIfAbsent(f.address, f.result);
+        c.inFlight.putIfAbsent(ContentCodec.prefix(f.address), f.result);
         next(f);
         return f;
     }
@@ -179,7 +179,7 @@ final class Retrieval {
     /** Answers every waiter of a completed fetch and forgets it. */
     private void finish(Fetch f) {
         if (fetches.get(f.address) == f) fetches.remove(f.address);
-        if (c.inFlight.get(f.address) == f.result) c.inFlight.remove(f.address);
+        if (c.inFlight.get(ContentCodec.prefix(f.address)) == f.result) c.inFlight.remove(ContentCodec.prefix(f.address));
         if (f.current != null) {
             attempts.remove(f.current.id);
             f.current.timer.cancel();
@@ -262,7 +262,7 @@ final class Retrieval {
             }
             Fetch f = fetches.get(address);
             if (f == null) {
-                CompletableFuture<Chunk> syncing = c.inFlight.get(address);
+                CompletableFuture<Chunk> syncing = c.inFlight.get(ContentCodec.prefix(address));
                 if (syncing != null) { // pull sync is fetching it: answer when it lands
                     c.counters.increment("content.retrieval.joined_sync");
                     c.when(syncing, (chunk, e) -> {

@@ -30,7 +30,7 @@ class ContentCodecTest {
                 new ContentCodec.Cursor(5, new long[] {1234, 0, 7}),
                 new ContentCodec.Get(5, ContentCodec.LIVE, 10, 0),
                 new ContentCodec.Get(5, ContentCodec.HISTORICAL, 0, 10),
-                new ContentCodec.Offer(5, ContentCodec.HISTORICAL, 0, 10, new long[] {1, 4, 10}, new byte[][] {addr(1), addr(4), addr(10)}),
+                new ContentCodec.Offer(5, ContentCodec.HISTORICAL, 0, 10, new long[] {1, 4, 10}, new long[] {1, -1, Long.MIN_VALUE}),
                 new ContentCodec.Want(5, ContentCodec.HISTORICAL, 10, new byte[] {5}),
                 new ContentCodec.Delivery(5, ContentCodec.LIVE, 10, 2, 40, false, new byte[] {1, 0, 0, 0, 0, 0, 0, 0, 7}),
                 new ContentCodec.Delivery(5, ContentCodec.LIVE, 10, 2, 0, true, new byte[0]),
@@ -40,15 +40,16 @@ class ContentCodecTest {
     }
 
     @Test
-    void offerHashesCostAddressPlusOneByteEach() {
-        byte[][] as = new byte[128][];
+    void offeredHashesCostAPrefixPlusOneByteEach() {
+        long[] as = new long[128];
         long[] idx = new long[128];
         for (int i = 0; i < 128; i++) {
-            as[i] = addr(i);
+            as[i] = ContentCodec.prefix(addr(i));
             idx[i] = i + 1;
         }
         byte[] enc = ContentCodec.encode(new ContentCodec.Offer(3, 0, 0, 128, idx, as));
-        assertThat(enc.length).isLessThanOrEqualTo(128 * 33 + 10);
+        assertThat(enc.length).isLessThanOrEqualTo(128 * 9 + 10);
+        assertThat(ContentCodec.prefix(addr(0x7f))).isEqualTo(0x7f7f7f7f7f7f7f7fL);
     }
 
     @Test
@@ -67,7 +68,7 @@ class ContentCodecTest {
                 .isInstanceOf(ContentProtocolException.class).hasMessageContaining("offer count");
         // truncated: claims 2 hashes, carries 1
         byte[] two = rawOffer(0, 5, 2, new long[] {1, 2});
-        assertThatThrownBy(() -> ContentCodec.decode(Arrays.copyOf(two, two.length - 32)))
+        assertThatThrownBy(() -> ContentCodec.decode(Arrays.copyOf(two, two.length - 8)))
                 .isInstanceOf(ContentProtocolException.class);
     }
 
@@ -100,7 +101,7 @@ class ContentCodecTest {
         long prev = from;
         for (long i : indices) {
             o.writeBytes(Varint.encode(Math.max(0, i - prev - 1)));
-            o.writeBytes(addr((int) i));
+            o.writeBytes(java.util.Arrays.copyOf(addr((int) i), ContentCodec.PREFIX_BYTES));
             prev = i;
         }
         return o.toByteArray();

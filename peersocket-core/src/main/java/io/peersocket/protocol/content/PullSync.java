@@ -29,13 +29,15 @@ import org.slf4j.LoggerFactory;
  * the bin now). Two streams then run: <em>historical</em> asks for the gaps of the persisted {@link Intervals} in
  * {@code [1, cursor]} (GET with a closed range), <em>live</em> asks for everything after the cursor (GET open-ended;
  * the upstream answers when it has something). Each GET is answered by an OFFER of at most 128 hashes; the
- * downstream looks them up, answers a WANT bit vector of the ones it neither has nor is fetching from another peer
- * (those it waits for instead), and receives the wanted chunks as DELIVERY instalments. When every offered chunk
- * is stored, the range is added to the intervals, persisted, and the next GET goes out. Instalments that stop
- * arriving are NACKed ({@link ContentConfig#nackAfterMs}, {@link ContentConfig#maxNackRounds} rounds); after that,
- * and for chunks the upstream no longer has, whose content does not match their address or whose other fetch
- * failed, the chunk is retrieved from the network instead — the only case in which one chunk is asked of two
- * peers. A chunk delivered that is already stored counts {@code content.sync.duplicates}.
+ * downstream looks them up (offers name chunks by an 8-byte address prefix), answers a WANT bit vector of the ones
+ * it neither has nor is fetching from another peer (those it waits for instead), and receives the wanted chunks as
+ * DELIVERY instalments, each checked against its prefix. When every offered chunk is stored, the range is added to
+ * the intervals, persisted, and the next GET goes out. Instalments that stop arriving are NACKed
+ * ({@link ContentConfig#nackAfterMs}, {@link ContentConfig#maxNackRounds} rounds); after that, and for chunks the
+ * upstream no longer has, that do not match their prefix, or whose other fetch failed, the batch fails and its range
+ * is asked for again after {@link ContentConfig#retryBackoffMs} — from every upstream's session, so a chunk is asked
+ * of a second peer only after the first failed. A chunk delivered that is already stored counts
+ * {@code content.sync.duplicates}.
  *
  * <p><b>Upstream</b>: answers SUBSCRIBE with its cursor, GET with offered hashes from the chunk store's bin index
  * (a live GET is held until a chunk with a higher index is stored, then answered after a short coalescing delay),
@@ -122,7 +124,8 @@ final class PullSync {
     // ---- upstream state ----
 
     private static final class UpBin {
-        long heldFrom = -1;
+        long heldFrom = -1; // where the held live get scans from
+        long reportFrom = -1; // the from of the downstream's live get (heldFrom moves past hashes it is known to have)
         boolean answerScheduled;
         final Map<Integer, Offered> offered = new HashMap<>();
     }
@@ -592,7 +595,7 @@ final class PullSync {
     private void onGet(PeerId from, ContentCodec.Get g) {
         UpBin u = up(from, g.bin());
         if (g.kind() == ContentCodec.LIVE) {
-            u.heldFrom = g.from();
+            u.heldFrom = u.reportFrom = g.from();
             if (c.local.lastIndex(g.bin()) > g.from()) scheduleLiveAnswer(from, g.bin(), u, 0);
             return;
         }
@@ -647,6 +650,7 @@ final class PullSync {
                     break;
                 }
                 offer(peer, bin, ContentCodec.LIVE, from, to, es, u);
+                if (u.heldFrom >= 0) scheduleLiveAnswer(peer, bin, u, LIVE_COALESCE_MS); // nothing sent: still held
             });
         }, delayMs);
     }
@@ -677,6 +681,14 @@ final class PullSync {
                 continue;
             }
             out.add(e);
+        }
+        if (kind == ContentCodec.LIVE) {
+            if (out.isEmpty()) { // nothing it lacks: keep holding the live get, past these
+                c.counters.increment("content.sync.offer_suppressed");
+                u.heldFrom = to;
+                return;
+            }
+            from = u.reportFrom;
         }
         long[] idx = new long[out.size()];
         long[] as = new long[out.size()];
@@ -765,7 +777,7 @@ final class PullSync {
                 long[] lasts = new long[s.hi() - s.lo() + 1];
                 for (int b = s.lo(); b <= s.hi(); b++) {
                     UpBin u = new UpBin(); // a new session, with a live get from the cursor
-                    u.heldFrom = lasts[b - s.lo()] = c.local.lastIndex(b);
+                    u.heldFrom = u.reportFrom = lasts[b - s.lo()] = c.local.lastIndex(b);
                     mine.put(b, u);
                 }
                 ch.send(from, BandwidthScheduler.Priority.CONTROL, new ContentCodec.Cursor(s.lo(), lasts), false);

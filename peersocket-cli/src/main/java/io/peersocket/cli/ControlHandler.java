@@ -6,6 +6,7 @@ import io.opentelemetry.context.Scope;
 import io.peersocket.content.BinEntry;
 import io.peersocket.content.Chunk;
 import io.peersocket.content.ChunkAddress;
+import io.peersocket.content.ChunkNotFoundException;
 import io.peersocket.content.ChunkStore;
 import io.peersocket.content.InvalidChunkException;
 import io.peersocket.protocol.content.Content;
@@ -103,7 +104,14 @@ final class ControlHandler {
                 stats.local.incrementAndGet();
                 return CompletableFuture.completedFuture(o.get());
             }
-            return c.retrieve(a).thenApply(ch -> {
+            return c.retrieve(a).handle((ch, err) -> {
+                if (err != null) {
+                    Throwable t = io.peersocket.util.Futures.unwrap(err);
+                    ChunkNotFoundException x = new ChunkNotFoundException(a, "chunk " + a
+                            + " is not in the local store and was not retrieved from the network: " + t.getMessage());
+                    x.initCause(t);
+                    throw x;
+                }
                 if (!ch.address().equals(a)) throw new InvalidChunkException("asked for chunk " + a + " but got " + ch.address());
                 stats.retrieved.incrementAndGet();
                 return ch;

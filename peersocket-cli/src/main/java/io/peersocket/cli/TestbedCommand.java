@@ -55,7 +55,10 @@ final class TestbedCommand implements Callable<Integer> {
                     "discovery: every node is given only peer 0 as bootstrap; waits until every DHT routing",
                     "table is healthy, then each node looks up random peers (findPeer);",
                     "snapshot: full mesh with token traffic and one slow link (peer 0 -> 1); Chandy-Lamport",
-                    "snapshots from random peers while tokens flow; checks conservation (states + channels = issued)."})
+                    "snapshots from random peers while tokens flow; checks conservation (states + channels = issued);",
+                    "content: full mesh with the DHT; peer 0 shares real data (--share), peer 1 gets it (byte-identical by",
+                    "SHA-256), every node converges on its neighbourhood's chunks, a late joiner is killed (kill -9) during",
+                    "historical sync and restarted on its data dir, and resumes from its persisted intervals."})
     String scenario;
 
     @Option(names = "--health-timeout", paramLabel = "S", defaultValue = "120",
@@ -71,6 +74,18 @@ final class TestbedCommand implements Callable<Integer> {
     @Option(names = "--slow-ms", paramLabel = "MS", defaultValue = "300",
             description = "Snapshot: delay of peer 0's token sends to peer 1, the slow link, ms (default ${DEFAULT-VALUE}).")
     long slowMs;
+
+    @Option(names = "--share", paramLabel = "PATH",
+            description = "Content: the file or directory peer 0 shares (default: the JDK's lib/src.zip if present, else /usr/share/doc).")
+    Path sharePath;
+
+    @Option(names = "--rate", paramLabel = "BYTES/s", defaultValue = "1M",
+            description = "Content: every node's --peer-bandwidth-limit (default ${DEFAULT-VALUE}; 0 = unlimited).")
+    String contentRate;
+
+    @Option(names = "--sync-timeout", paramLabel = "S", defaultValue = "300",
+            description = "Content: seconds to wait for share, get and neighbourhood convergence, each (default ${DEFAULT-VALUE}).")
+    long syncTimeoutS;
 
     @Option(names = "--seed", paramLabel = "N", description = "Random seed for choosing pairs (default: time).")
     Long seed;
@@ -100,8 +115,8 @@ final class TestbedCommand implements Callable<Integer> {
     final CompletableFuture<Void> stopViewing = new CompletableFuture<>();
     private TestbedViewer viewer;
 
-    private final List<Peer> procs = new ArrayList<>();
-    private Path root;
+    final List<Peer> procs = new ArrayList<>();
+    Path root;
     private final PrintStream progress = System.err;
 
     @Override public Integer call() throws Exception {
@@ -120,7 +135,8 @@ final class TestbedCommand implements Callable<Integer> {
                 case "basic" -> run(random, s);
                 case "discovery" -> discovery(random, s);
                 case "snapshot" -> snapshotScenario(random, s);
-                default -> throw new IllegalArgumentException("unknown --scenario " + scenario + " (basic, discovery)");
+                case "content" -> new ContentScenario(this, s).run();
+                default -> throw new IllegalArgumentException("unknown --scenario " + scenario + " (basic, discovery, snapshot, content)");
             }
             if (view) serveViewer(random, s);
         } finally {
@@ -390,7 +406,7 @@ final class TestbedCommand implements Callable<Integer> {
     }
 
     /** With --view: starts the viewer once every node listens (the scenario then runs under its eyes). */
-    private void startViewer() throws IOException {
+    void startViewer() throws IOException {
         if (!view) return;
         List<TestbedViewer.Node> nodes = new ArrayList<>();
         for (Peer p : procs) nodes.add(new TestbedViewer.Node(p, p.index, p.peerId, p.address, p.dataDir));
@@ -423,15 +439,15 @@ final class TestbedCommand implements Callable<Integer> {
         return procs.get(j >= a.index ? j + 1 : j);
     }
 
-    private static void awaitAll(List<CompletableFuture<Void>> fs, String what) throws Exception {
+    static void awaitAll(List<CompletableFuture<Void>> fs, String what) throws Exception {
         CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).get(180, TimeUnit.SECONDS);
     }
 
-    private int steps = 7;
+    int steps = 7;
 
-    private void step(int n, String what) { progressLine("[" + n + "/" + steps + "] " + what); }
+    void step(int n, String what) { progressLine("[" + n + "/" + steps + "] " + what); }
 
-    private void progressLine(String line) {
+    void progressLine(String line) {
         progress.println(line);
         progress.flush();
     }
@@ -454,7 +470,7 @@ final class TestbedCommand implements Callable<Integer> {
             printMap(m, s);
             return;
         }
-        if (scenario.equals("snapshot")) {
+        if (scenario.equals("snapshot") || scenario.equals("content")) {
             m.putAll(s.extra);
             m.put("failures", s.failures.size());
             m.put("seconds", Math.round(s.seconds * 10) / 10.0);
@@ -514,7 +530,7 @@ final class TestbedCommand implements Callable<Integer> {
         }
     }
 
-    private static final class Summary {
+    static final class Summary {
         final List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
         final List<Double> rtts = java.util.Collections.synchronizedList(new ArrayList<>());
         final List<Double> requestRtts = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -628,6 +644,11 @@ final class TestbedCommand implements Callable<Integer> {
 
         /** Sends one command; answers arrive in order, so commands to one peer run one at a time. */
         CompletableFuture<Reply> command(Map<String, Object> request) {
+            return command(request, 120);
+        }
+
+        /** As {@link #command(Map)}, waiting at most {@code timeoutS} seconds for the answer (long share/get). */
+        CompletableFuture<Reply> command(Map<String, Object> request, long timeoutS) {
             String line;
             try {
                 line = com.fasterxml.jackson.jr.ob.JSON.std.asString(request);
@@ -643,7 +664,7 @@ final class TestbedCommand implements Callable<Integer> {
                         stdin.flush();
                     }
                     // Wait for the answer before sending the next command, so answers match commands.
-                    f.get(120, TimeUnit.SECONDS);
+                    f.get(timeoutS, TimeUnit.SECONDS);
                 } catch (Exception e) {
                     f.complete(new Reply(false, "no answer from node " + index + " to '" + line + "': " + e, Map.of()));
                 }

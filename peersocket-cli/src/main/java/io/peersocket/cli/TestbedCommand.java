@@ -79,7 +79,7 @@ final class TestbedCommand implements Callable<Integer> {
             description = "Content: the file or directory peer 0 shares (default: the JDK's lib/src.zip if present, else /usr/share/doc).")
     Path sharePath;
 
-    @Option(names = "--rate", paramLabel = "BYTES/s", defaultValue = "1M",
+    @Option(names = "--rate", paramLabel = "BYTES/s", defaultValue = "0",
             description = "Content: every node's --peer-bandwidth-limit (default ${DEFAULT-VALUE}; 0 = unlimited).")
     String contentRate;
 

@@ -32,8 +32,9 @@ import java.util.stream.Stream;
  *       bytes/s per peer) and connects them as a full mesh;
  *   <li>peer 0 shares real data ({@code --share}; default the JDK's {@code lib/src.zip}, else
  *       {@code /usr/share/doc}): every chunk is pushed to its storer, which signs a receipt;
- *   <li>peer 1 gets it over the network; the output must be byte-identical (SHA-256 of every file);
- *   <li>every node must converge on its neighbourhood: it holds every shared chunk whose proximity order to it is
+ *   <li>peer 1 (started with {@code --pull-sync off}, so it holds only what is pushed to it) gets it, retrieving the
+ *       other chunks over the network; the output must be byte-identical (SHA-256 of every file);
+ *   <li>every other node (a storer) must converge on its neighbourhood: it holds every shared chunk whose proximity order to it is
  *       at least its depth (checked with the {@code chunks} control op);
  *   <li>a late joiner (peer N − 1) starts and pull-syncs its neighbourhood historically; it is killed with
  *       SIGKILL part-way, restarted on the same data dir, must find its persisted intervals ({@code sync-intervals})
@@ -55,6 +56,8 @@ final class ContentScenario {
     private final Map<String, Long> killedCounters = new HashMap<>();
     /** Duplicate pull-sync deliveries (all nodes) by the end of the share phase. */
     private long dupBefore;
+    /** Index of the node that gets the data; it runs without pull sync and is not a storer checked for convergence. */
+    static final int GETTER = 1;
 
     ContentScenario(TestbedCommand tb, TestbedCommand.Summary s) {
         this.tb = tb;
@@ -81,7 +84,12 @@ final class ContentScenario {
                 + " per peer), full mesh");
         tb.procs.add(Peer.start(0, tb.root.resolve("peer-0"), args));
         tb.procs.get(0).awaitListening(90_000);
-        for (int i = 1; i < n - 1; i++) tb.procs.add(Peer.start(i, tb.root.resolve("peer-" + i), withBootstrap(args)));
+        for (int i = 1; i < n - 1; i++) {
+            List<String> a = withBootstrap(args);
+            // The getter does not pull sync, so its get retrieves over the network what was not pushed to it.
+            if (i == GETTER) a.addAll(List.of("--pull-sync", "off"));
+            tb.procs.add(Peer.start(i, tb.root.resolve("peer-" + i), a));
+        }
         for (Peer p : tb.procs.subList(1, tb.procs.size())) p.awaitListening(90_000);
         tb.startViewer();
         mesh(tb.procs);
@@ -116,10 +124,12 @@ final class ContentScenario {
                     ProgressBar.size(num(g.values(), "bytes")), getS, num(g.values(), "bytes") / 1e6 / Math.max(getS, 1e-3),
                     num(g.values(), "retrieved"), num(g.values(), "fromStore"), want.size(), same ? "byte-identical" : "DIFFER"));
             if (!same) s.failures.add("get: output differs from the shared data (" + diff(want, got) + ")");
+            s.extra.put("getRetrieved", num(g.values(), "retrieved"));
+            if (num(g.values(), "retrieved") == 0) s.failures.add("get: no chunk was retrieved over the network");
             s.extra.put("getMBps", Math.round(num(g.values(), "bytes") / 1e6 / Math.max(getS, 1e-3) * 10) / 10.0);
         }
 
-        tb.step(4, "waiting until every node holds its neighbourhood's chunks (PO to the node >= its depth)");
+        tb.step(4, "waiting until every storer (all but peer " + GETTER + ") holds its neighbourhood's chunks (PO to the node >= its depth)");
         Set<String> universe = view(sharer).held();
         if (universe.size() > shareChunks) s.failures.add("peer 0 holds " + universe.size() + " chunks, more than the " + shareChunks + " shared");
         t0 = System.nanoTime();
@@ -296,10 +306,11 @@ final class ContentScenario {
                 View v = view(p);
                 views.add(v);
                 Set<String> want = expected(v, universe);
-                expected += want.size();
+                if (p.index != GETTER) expected += want.size();
+                if (p.index == GETTER) continue;
                 int m = want.size() - intersect(v.held(), want);
                 missing += m;
-                if (m > 0) missingBy.put(p.index, m);
+                if (m > 0 && p.index != GETTER) missingBy.put(p.index, m);
             }
             if (System.nanoTime() - last > 2_000_000_000L || missing == 0) {
                 tb.progressLine("  " + (expected - missing) + " of " + expected + " neighbourhood chunks held"

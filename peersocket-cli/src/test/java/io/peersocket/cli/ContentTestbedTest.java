@@ -26,6 +26,7 @@ class ContentTestbedTest {
         assertThat(m).as(r.err()).containsEntry("failures", 0).containsEntry("duplicatesAfterShare", 0)
                 .containsEntry("invalidChunks", 0);
         assertThat(((Number) m.get("sharedBytes")).longValue()).isGreaterThan(5_000_000);
+        assertThat(((Number) m.get("getRetrieved")).longValue()).isPositive();
         assertThat(((Number) m.get("intervalsCovered")).longValue()).isPositive();
         assertThat(((Number) m.get("offeredAfterRestart")).longValue())
                 .isLessThan(((Number) m.get("offersFromScratch")).longValue());

@@ -47,7 +47,10 @@ import java.util.function.Consumer;
  * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
  * {@code dht-find-peer {peer}}, {@code dht-put {key, value}}, {@code dht-get {key}}, {@code dht-provide {name}},
  * {@code dht-find-providers {name}}; {@code share {path}} and {@code get {root, out}} (absolute paths, read and
- * written by the node itself; progress lines before the answer, see {@link #handle(Map, Consumer)}).
+ * written by the node itself; progress lines before the answer, see {@link #handle(Map, Consumer)}; over the
+ * network when the node runs the content protocols, see {@link #contentFor}); {@code chunks {list?}} (chunk store and
+ * content view: count, depth, content peers, optionally every address); {@code sync-intervals} (persisted pull sync
+ * intervals).
  * Thread-safe: each call blocks its caller (bounded, except share/get, which take as long as the transfer).
  */
 final class ControlHandler {

@@ -55,6 +55,8 @@ import java.util.function.Consumer;
  */
 final class ControlHandler {
     private static final long TIMEOUT_S = 30;
+    /** Most chunk addresses {@code chunks {list:true}} answers (one JSON line of ~67 bytes each). */
+    static final long MAX_LISTED_CHUNKS = 1_000_000;
     /** Least time between two progress lines, ms. */
     static final long PROGRESS_INTERVAL_MS = 200;
     private final Node node;
@@ -411,6 +413,10 @@ final class ControlHandler {
             out.put("inFlight", view[2]);
         }
         if (Boolean.TRUE.equals(r.get("list"))) {
+            if (store.size() > MAX_LISTED_CHUNKS) {
+                throw new IllegalStateException("the store holds " + store.size() + " chunks; \"list\" answers at most "
+                        + MAX_LISTED_CHUNKS);
+            }
             List<String> addresses = new ArrayList<>();
             for (int po = 0; po < 256; po++) {
                 long from = 0;

@@ -3,7 +3,16 @@ package io.peersocket.cli;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.context.Scope;
+import io.peersocket.content.BinEntry;
+import io.peersocket.content.Chunk;
 import io.peersocket.content.ChunkAddress;
+import io.peersocket.content.ChunkNotFoundException;
+import io.peersocket.content.ChunkStore;
+import io.peersocket.content.InvalidChunkException;
+import io.peersocket.protocol.content.Content;
+import io.peersocket.protocol.content.IntervalStore;
+import io.peersocket.protocol.content.Intervals;
+import java.util.concurrent.CompletableFuture;
 import io.peersocket.content.files.ContentFiles;
 import io.peersocket.despatch.Message;
 import io.peersocket.identity.PeerId;
@@ -38,34 +47,95 @@ import java.util.function.Consumer;
  * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
  * {@code dht-find-peer {peer}}, {@code dht-put {key, value}}, {@code dht-get {key}}, {@code dht-provide {name}},
  * {@code dht-find-providers {name}}; {@code share {path}} and {@code get {root, out}} (absolute paths, read and
- * written by the node itself; progress lines before the answer, see {@link #handle(Map, Consumer)});
- * {@code pubsub-*} ops ({@link PubSubControl}); the {@code ledger-*} commands of {@link LedgerControl}.
+ * written by the node itself; progress lines before the answer, see {@link #handle(Map, Consumer)}; over the
+ * network when the node runs the content protocols, see {@link #contentFor}); {@code chunks {list?}} (chunk store and
+ * content view: count, depth, content peers, optionally every address); {@code sync-intervals} (persisted pull sync
+ * intervals); {@code pubsub-*} ops ({@link PubSubControl}); the {@code ledger-*} commands of {@link LedgerControl}.
  * Thread-safe: each call blocks its caller (bounded, except share/get, which take as long as the transfer).
  */
 final class ControlHandler {
     private static final long TIMEOUT_S = 30;
+    /** Most chunk addresses {@code chunks {list:true}} answers (one JSON line of ~67 bytes each). */
+    static final long MAX_LISTED_CHUNKS = 1_000_000;
     /** Least time between two progress lines, ms. */
     static final long PROGRESS_INTERVAL_MS = 200;
     private final Node node;
     private final ContentFiles content;
     private final PubSubControl pubsub;
+    /** Whether share and get go over the network (a fresh {@link NetStats} per call). */
+    private final boolean network;
 
-    ControlHandler(Node node) { this(node, contentFor(node)); }
+    /** Share and get through the network when the node runs the content protocols, else its own store only. */
+    ControlHandler(Node node) {
+        this.node = node;
+        this.content = contentFor(node);
+        this.pubsub = new PubSubControl(node);
+        this.network = node.content() != null && node.chunks() != null;
+    }
 
-    /** With explicit share/get plumbing (tests, or a node whose retrieval and push sync are wired in). */
+    /** With explicit share/get plumbing (tests). */
     ControlHandler(Node node, ContentFiles content) {
         this.node = node;
         this.content = content;
         this.pubsub = new PubSubControl(node);
+        this.network = false;
     }
 
     /**
-     * How {@code share} and {@code get} reach chunks: for now the node's own chunk store (get fetches
-     * locally, share pushes nowhere). Integration point for retrieval and push sync: give {@link ContentFiles}
-     * a fetch hook that tries the store, then retrieval, and a push hook that push-syncs with a receipt.
+     * How {@code share} and {@code get} reach chunks. With the content protocols ({@link Node#content()}): fetch
+     * tries the node's store, then retrieval from the network ({@link Content#retrieve}, verified against the
+     * address); push is push sync with a receipt ({@link Content#push}). Without them: the node's own chunk store
+     * only (get fetches locally, share pushes nowhere). Null without a chunk store.
      */
     static ContentFiles contentFor(Node node) {
-        return node.chunks() == null ? null : ContentFiles.local(node.chunks());
+        if (node.chunks() == null) return null;
+        if (node.content() == null) return ContentFiles.local(node.chunks());
+        return networkContent(node, new NetStats());
+    }
+
+    /** Transfer statistics of one share or get over the network. Thread-safe. */
+    static final class NetStats {
+        final java.util.concurrent.atomic.AtomicLong local = new java.util.concurrent.atomic.AtomicLong();
+        final java.util.concurrent.atomic.AtomicLong retrieved = new java.util.concurrent.atomic.AtomicLong();
+        final java.util.concurrent.atomic.AtomicLong receipts = new java.util.concurrent.atomic.AtomicLong();
+        final java.util.concurrent.atomic.AtomicLong ownReceipts = new java.util.concurrent.atomic.AtomicLong();
+        final java.util.concurrent.atomic.AtomicLong badReceipts = new java.util.concurrent.atomic.AtomicLong();
+        final Set<PeerId> storers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    }
+
+    /** Store-then-retrieval fetch and push sync with receipts, counted in {@code stats}. */
+    static ContentFiles networkContent(Node node, NetStats stats) {
+        Content c = node.content();
+        ChunkStore store = node.chunks();
+        java.util.function.Function<ChunkAddress, CompletableFuture<Chunk>> fetch = a -> store.get(a).thenCompose(o -> {
+            if (o.isPresent()) {
+                stats.local.incrementAndGet();
+                return CompletableFuture.completedFuture(o.get());
+            }
+            return c.retrieve(a).handle((ch, err) -> {
+                if (err != null) {
+                    Throwable t = io.peersocket.util.Futures.unwrap(err);
+                    ChunkNotFoundException x = new ChunkNotFoundException(a, "chunk " + a
+                            + " is not in the local store and was not retrieved from the network: " + t.getMessage());
+                    x.initCause(t);
+                    throw x;
+                }
+                if (!ch.address().equals(a)) throw new InvalidChunkException("asked for chunk " + a + " but got " + ch.address());
+                stats.retrieved.incrementAndGet();
+                return ch;
+            });
+        });
+        java.util.function.Function<Chunk, CompletableFuture<?>> push = ch -> c.push(ch).thenApply(r -> {
+            if (!r.address().equals(ch.address()) || !r.verify()) {
+                stats.badReceipts.incrementAndGet();
+                throw new IllegalStateException("bad receipt for chunk " + ch.address() + ": " + r);
+            }
+            stats.receipts.incrementAndGet();
+            stats.storers.add(r.storer());
+            if (r.storer().equals(node.peerId())) stats.ownReceipts.incrementAndGet();
+            return r;
+        });
+        return new ContentFiles(store, fetch, push, ContentFiles.DEFAULT_TIMEOUT_MS);
     }
 
     /** Answers one request; never throws. */
@@ -107,7 +177,9 @@ final class ControlHandler {
             case "share" -> {
                 java.nio.file.Path path = absolute(r, "path");
                 long t0 = System.nanoTime();
-                ContentFiles.ShareResult res = content().share(path, throttled(progress, t0));
+                NetStats ns = new NetStats();
+                ContentFiles files = network ? networkContent(node, ns) : content();
+                ContentFiles.ShareResult res = files.share(path, throttled(progress, t0));
                 out.put("root", res.root().toHex());
                 out.put("kind", res.kind().name().toLowerCase(java.util.Locale.ROOT));
                 out.put("files", res.files());
@@ -117,20 +189,36 @@ final class ControlHandler {
                 out.put("pushed", res.pushed());
                 out.put("pushFailed", res.pushFailed());
                 out.put("skipped", res.skipped());
+                out.put("network", network);
+                if (network) {
+                    out.put("receipts", ns.receipts.get());
+                    out.put("ownReceipts", ns.ownReceipts.get());
+                    out.put("badReceipts", ns.badReceipts.get());
+                    out.put("storers", ns.storers.size());
+                }
                 out.put("elapsedMs", (System.nanoTime() - t0) / 1_000_000);
             }
             case "get" -> {
                 ChunkAddress root = ChunkAddress.parse(str(r, "root"));
                 java.nio.file.Path dst = absolute(r, "out");
                 long t0 = System.nanoTime();
-                ContentFiles.GetResult res = content().get(root, dst, throttled(progress, t0));
+                NetStats ns = new NetStats();
+                ContentFiles files = network ? networkContent(node, ns) : content();
+                ContentFiles.GetResult res = files.get(root, dst, throttled(progress, t0));
                 out.put("root", root.toHex());
                 out.put("kind", res.kind().name().toLowerCase(java.util.Locale.ROOT));
                 out.put("files", res.files());
                 out.put("bytes", res.bytes());
                 out.put("chunks", res.chunks());
+                out.put("network", network);
+                if (network) {
+                    out.put("fromStore", ns.local.get());
+                    out.put("retrieved", ns.retrieved.get());
+                }
                 out.put("elapsedMs", (System.nanoTime() - t0) / 1_000_000);
             }
+            case "chunks" -> chunks(r, out);
+            case "sync-intervals" -> syncIntervals(out);
             case "status" -> {
                 out.put("peerId", node.peerId().toString());
                 out.put("addresses", node.addresses().stream().map(Multiaddr::toString).toList());
@@ -314,6 +402,76 @@ final class ControlHandler {
             m.put("elapsedMs", (now - t0) / 1_000_000);
             sink.accept(m);
         };
+    }
+
+    /**
+     * {@code chunks {list?}}: the node's chunk store and content view — {@code count} (chunks stored),
+     * {@code pinned}, {@code overlay} (hex), and with the content protocols {@code depth} (over connected content
+     * peers) and {@code contentPeers}; with {@code "list": true} also {@code addresses}, every stored chunk address
+     * (hex), bin by bin. The testbed's content scenario checks neighbourhood convergence with it.
+     */
+    private void chunks(Map<String, Object> r, Map<String, Object> out) throws Exception {
+        ChunkStore store = node.chunks();
+        if (store == null) throw new IllegalStateException("this node has no chunk store (no data dir)");
+        out.put("count", store.size());
+        out.put("pinned", store.pinnedCount());
+        out.put("overlay", java.util.HexFormat.of().formatHex(store.overlay()));
+        Content c = node.content();
+        if (c != null) {
+            int[] view = CompletableFuture.supplyAsync(() -> new int[] {c.depth(), c.peers().size(), c.inFlightCount()},
+                    node.loop()).get(TIMEOUT_S, TimeUnit.SECONDS);
+            out.put("depth", view[0]);
+            out.put("contentPeers", view[1]);
+            out.put("inFlight", view[2]);
+        }
+        if (Boolean.TRUE.equals(r.get("list"))) {
+            if (store.size() > MAX_LISTED_CHUNKS) {
+                throw new IllegalStateException("the store holds " + store.size() + " chunks; \"list\" answers at most "
+                        + MAX_LISTED_CHUNKS);
+            }
+            List<String> addresses = new ArrayList<>();
+            for (int po = 0; po < 256; po++) {
+                long from = 0;
+                while (true) {
+                    List<BinEntry> page = store.chunksInBin(po, from, 10_000).get(TIMEOUT_S, TimeUnit.SECONDS);
+                    for (BinEntry e : page) addresses.add(e.address().toHex());
+                    if (page.size() < 10_000) break;
+                    from = page.get(page.size() - 1).binIndex();
+                }
+            }
+            out.put("addresses", addresses);
+        }
+    }
+
+    /**
+     * {@code sync-intervals}: the pull sync intervals persisted in the node's store — per upstream and bin, the
+     * covered index ranges and how many indices they cover ({@code covered} in all).
+     */
+    private void syncIntervals(Map<String, Object> out) throws Exception {
+        if (node.store() == null) throw new IllegalStateException("this node has no store (no data dir)");
+        List<Object[]> keys = node.store().read("control.sync.intervals.keys", db -> {
+            List<Object[]> l = new ArrayList<>();
+            try (java.sql.ResultSet rs = db.prepare("SELECT peer_id, bin FROM sync_intervals ORDER BY peer_id, bin").executeQuery()) {
+                while (rs.next()) l.add(new Object[] {rs.getString(1), rs.getInt(2)});
+            }
+            return l;
+        }).get(TIMEOUT_S, TimeUnit.SECONDS);
+        IntervalStore is = IntervalStore.sqlite(node.store());
+        List<Map<String, Object>> rows = new ArrayList<>();
+        long covered = 0;
+        for (Object[] k : keys) {
+            Intervals iv = is.load(PeerId.parse((String) k[0]), (Integer) k[1]).get(TIMEOUT_S, TimeUnit.SECONDS);
+            long n = 0;
+            List<List<Long>> ranges = new ArrayList<>();
+            for (long[] x : iv.list()) {
+                n += x[1] - x[0] + 1;
+                ranges.add(List.of(x[0], x[1]));
+            }
+            covered += n;
+            rows.add(Map.of("upstream", k[0], "bin", k[1], "covered", n, "ranges", ranges));
+        }
+        out.put("covered", covered);
+        out.put("intervals", rows);
     }
 
     private Kademlia dht() {

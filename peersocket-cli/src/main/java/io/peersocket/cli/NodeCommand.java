@@ -7,6 +7,8 @@ import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.node.Node;
 import io.peersocket.node.NodeBuilder;
 import io.peersocket.protocol.autonat.AutoNatConfig;
+import io.peersocket.protocol.content.BandwidthScheduler;
+import io.peersocket.protocol.content.ContentConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.pubsub.GossipSubConfig;
 import java.io.BufferedReader;
@@ -25,7 +27,8 @@ import picocli.CommandLine.Option;
 @Command(name = "node", mixinStandardHelpOptions = true,
         description = {"Run a node until interrupted (SIGINT/SIGTERM), then shut down cleanly.",
                 "Prints one line per listen address: listening <multiaddr>/p2p/<peer id>.",
-                "Serves ping, identify and the despatch layer with the demo app (echo, PING/PONG, FORWARD, counting conversation).",
+                "Serves ping, identify and the despatch layer with the demo app (echo, PING/PONG, FORWARD, counting conversation),",
+                "and the content protocols (retrieval, push sync, pull sync) for share and get.",
                 "Other commands (peers, status) reach it through DATA/control.sock.",
                 "Spans go to DATA/traces.jsonl (one JSON object per line; see docs/cli.md)."})
 final class NodeCommand implements Callable<Integer> {
@@ -66,6 +69,25 @@ final class NodeCommand implements Callable<Integer> {
             description = "Most unpinned chunks (cached or synced for others, ~4 KiB each) kept before the farthest"
                     + " are garbage collected; shared chunks do not count (default ${DEFAULT-VALUE}).")
     long chunkCapacity;
+
+    @Option(names = "--bandwidth-limit", paramLabel = "BYTES/s", defaultValue = "0",
+            description = {"Most bytes per second of content traffic (retrieval, push and pull sync) this node sends in all;",
+                    "suffixes k, M, G (x1024) allowed, e.g. 8M; 0 = unlimited (default)."})
+    String bandwidthLimit;
+
+    @Option(names = "--peer-bandwidth-limit", paramLabel = "BYTES/s", defaultValue = "0",
+            description = "Most bytes per second of content traffic this node sends to any one peer; suffixes as above; 0 = unlimited (default).")
+    String peerBandwidthLimit;
+
+    @Option(names = "--content", paramLabel = "on|off", defaultValue = "on",
+            description = {"Run the content protocols (retrieval, push sync, pull sync: /peersocket/retrieval|pushsync|sync/1.0.0),",
+                    "so share pushes chunks to the network and get retrieves them (default on)."})
+    String contentMode;
+
+    @Option(names = "--pull-sync", paramLabel = "on|off", defaultValue = "on",
+            description = {"Pull the chunks of this node's neighbourhood from its neighbours (default on); off: the node",
+                    "still serves pull sync, retrieval and push sync, but keeps only what is pushed to it or it retrieves."})
+    String pullSyncMode;
 
     @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
             description = "Log level on stderr: error, warn, info, debug, trace (default ${DEFAULT-VALUE}).")
@@ -126,6 +148,14 @@ final class NodeCommand implements Callable<Integer> {
             if (metricsPort < 1 || metricsPort > 65535) throw new IllegalArgumentException("--metrics port must be 1..65535");
         }
         if (chunkCapacity < 1) throw new IllegalArgumentException("--chunk-capacity must be >= 1");
+        long globalRate = parseRate("--bandwidth-limit", bandwidthLimit);
+        long peerRate = parseRate("--peer-bandwidth-limit", peerBandwidthLimit);
+        if (!pullSyncMode.equals("on") && !pullSyncMode.equals("off")) {
+            throw new IllegalArgumentException("--pull-sync must be on or off, not " + pullSyncMode);
+        }
+        if (!contentMode.equals("on") && !contentMode.equals("off")) {
+            throw new IllegalArgumentException("--content must be on or off, not " + contentMode);
+        }
         HostKey key = HostKey.loadOrCreate(data);
         NodeTelemetry telemetry = NodeTelemetry.start(data, key.peerId(), traceSampling, otlpEndpoint, metricsHost, metricsPort);
         NodeBuilder b = Node.builder().dataDir(data).hostKey(key).openTelemetry(telemetry.openTelemetry())
@@ -133,6 +163,12 @@ final class NodeCommand implements Callable<Integer> {
         if (listen.isEmpty()) listen.add("/ip4/0.0.0.0/udp/4001/quic-v1");
         for (String l : listen) b.listen(Multiaddr.parse(l));
         for (String p : peers) b.bootstrap(Multiaddr.parse(p));
+        if (contentMode.equals("on")) {
+            BandwidthScheduler.Limits u = BandwidthScheduler.Limits.unlimited();
+            b.content(ContentConfig.defaults().withBandwidth(
+                    new BandwidthScheduler.Limits(globalRate, peerRate, u.burstBytes(), u.maxQueuedBytesPerPeer()))
+                    .withPullSync(pullSyncMode.equals("on")));
+        }
         switch (dhtMode) {
             case "server" -> b.kademlia(KadConfig.builder().mode(KadConfig.Mode.SERVER)
                     .connectionManagerIntervalMs(dhtIntervalMs).build());
@@ -199,5 +235,34 @@ final class NodeCommand implements Callable<Integer> {
         }
         stopped.await();
         return 0;
+    }
+
+    /**
+     * A byte rate: a non-negative number with an optional {@code k}, {@code M} or {@code G} suffix (powers of
+     * 1024) and an optional {@code /s}, e.g. {@code 8M} or {@code 500000/s}.
+     *
+     * @throws IllegalArgumentException naming {@code flag} if {@code text} is not one
+     */
+    static long parseRate(String flag, String text) {
+        String t = text.strip();
+        if (t.endsWith("/s")) t = t.substring(0, t.length() - 2);
+        long mult = 1;
+        if (!t.isEmpty()) {
+            switch (Character.toLowerCase(t.charAt(t.length() - 1))) {
+                case 'k' -> mult = 1L << 10;
+                case 'm' -> mult = 1L << 20;
+                case 'g' -> mult = 1L << 30;
+                default -> { }
+            }
+            if (mult != 1) t = t.substring(0, t.length() - 1);
+        }
+        long v;
+        try {
+            v = Long.parseLong(t);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(flag + " must be BYTES per second (e.g. 8M, 500k, 0 for unlimited), got " + text);
+        }
+        if (v < 0 || v > (1L << 40) / mult) throw new IllegalArgumentException(flag + " must be 0 .. 1T bytes/s, got " + text);
+        return v * mult;
     }
 }

@@ -59,7 +59,10 @@ final class TestbedCommand implements Callable<Integer> {
                     "ledger: N-1 ledger nodes (peers 0 and N/2 produce blocks), full mesh; an app-level partition into",
                     "two halves (ledger-partition: each side ignores the other's ledger traffic), both grow, production",
                     "stops, heal: every node must end on the fork-choice winner's tip, the losing half reporting rebuilds;",
-                    "then node N-1 starts late with an empty chain and must catch up from zero."})
+                    "then node N-1 starts late with an empty chain and must catch up from zero.",
+                    "content: full mesh with the DHT; peer 0 shares real data (--share), peer 1 gets it (byte-identical by",
+                    "SHA-256), every node converges on its neighbourhood's chunks, a late joiner is killed (kill -9) during",
+                    "historical sync and restarted on its data dir, and resumes from its persisted intervals."})
     String scenario;
 
     @Option(names = "--health-timeout", paramLabel = "S", defaultValue = "120",
@@ -79,6 +82,18 @@ final class TestbedCommand implements Callable<Integer> {
     @Option(names = "--grow-ms", paramLabel = "MS", defaultValue = "6000",
             description = "Ledger: how long both halves grow while partitioned, ms (default ${DEFAULT-VALUE}).")
     long growMs;
+
+    @Option(names = "--share", paramLabel = "PATH",
+            description = "Content: the file or directory peer 0 shares (default: the JDK's lib/src.zip if present, else /usr/share/doc).")
+    Path sharePath;
+
+    @Option(names = "--rate", paramLabel = "BYTES/s", defaultValue = "0",
+            description = "Content: every node's --peer-bandwidth-limit (default ${DEFAULT-VALUE}; 0 = unlimited).")
+    String contentRate;
+
+    @Option(names = "--sync-timeout", paramLabel = "S", defaultValue = "300",
+            description = "Content: seconds to wait for share, get and neighbourhood convergence, each (default ${DEFAULT-VALUE}).")
+    long syncTimeoutS;
 
     @Option(names = "--seed", paramLabel = "N", description = "Random seed for choosing pairs (default: time).")
     Long seed;
@@ -108,8 +123,8 @@ final class TestbedCommand implements Callable<Integer> {
     final CompletableFuture<Void> stopViewing = new CompletableFuture<>();
     private TestbedViewer viewer;
 
-    private final List<Peer> procs = new ArrayList<>();
-    private Path root;
+    final List<Peer> procs = new ArrayList<>();
+    Path root;
     private final PrintStream progress = System.err;
 
     @Override public Integer call() throws Exception {
@@ -129,7 +144,8 @@ final class TestbedCommand implements Callable<Integer> {
                 case "discovery" -> discovery(random, s);
                 case "snapshot" -> snapshotScenario(random, s);
                 case "ledger" -> ledgerScenario(s);
-                default -> throw new IllegalArgumentException("unknown --scenario " + scenario + " (basic, discovery, snapshot, ledger)");
+                case "content" -> new ContentScenario(this, s).run();
+                default -> throw new IllegalArgumentException("unknown --scenario " + scenario + " (basic, discovery, snapshot, ledger, content)");
             }
             if (view) serveViewer(random, s);
         } finally {
@@ -514,7 +530,7 @@ final class TestbedCommand implements Callable<Integer> {
     }
 
     /** With --view: starts the viewer once every node listens (the scenario then runs under its eyes). */
-    private void startViewer() throws IOException {
+    void startViewer() throws IOException {
         if (!view) return;
         List<TestbedViewer.Node> nodes = new ArrayList<>();
         for (Peer p : procs) nodes.add(new TestbedViewer.Node(p, p.index, p.peerId, p.address, p.dataDir));
@@ -547,15 +563,15 @@ final class TestbedCommand implements Callable<Integer> {
         return procs.get(j >= a.index ? j + 1 : j);
     }
 
-    private static void awaitAll(List<CompletableFuture<Void>> fs, String what) throws Exception {
+    static void awaitAll(List<CompletableFuture<Void>> fs, String what) throws Exception {
         CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).get(180, TimeUnit.SECONDS);
     }
 
-    private int steps = 7;
+    int steps = 7;
 
-    private void step(int n, String what) { progressLine("[" + n + "/" + steps + "] " + what); }
+    void step(int n, String what) { progressLine("[" + n + "/" + steps + "] " + what); }
 
-    private void progressLine(String line) {
+    void progressLine(String line) {
         progress.println(line);
         progress.flush();
     }
@@ -578,7 +594,7 @@ final class TestbedCommand implements Callable<Integer> {
             printMap(m, s);
             return;
         }
-        if (scenario.equals("snapshot") || scenario.equals("ledger")) {
+        if (scenario.equals("snapshot") || scenario.equals("ledger") || scenario.equals("content")) {
             m.putAll(s.extra);
             m.put("failures", s.failures.size());
             m.put("seconds", Math.round(s.seconds * 10) / 10.0);
@@ -638,7 +654,7 @@ final class TestbedCommand implements Callable<Integer> {
         }
     }
 
-    private static final class Summary {
+    static final class Summary {
         final List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
         final List<Double> rtts = java.util.Collections.synchronizedList(new ArrayList<>());
         final List<Double> requestRtts = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -752,6 +768,11 @@ final class TestbedCommand implements Callable<Integer> {
 
         /** Sends one command; answers arrive in order, so commands to one peer run one at a time. */
         CompletableFuture<Reply> command(Map<String, Object> request) {
+            return command(request, 120);
+        }
+
+        /** As {@link #command(Map)}, waiting at most {@code timeoutS} seconds for the answer (long share/get). */
+        CompletableFuture<Reply> command(Map<String, Object> request, long timeoutS) {
             String line;
             try {
                 line = com.fasterxml.jackson.jr.ob.JSON.std.asString(request);
@@ -767,7 +788,7 @@ final class TestbedCommand implements Callable<Integer> {
                         stdin.flush();
                     }
                     // Wait for the answer before sending the next command, so answers match commands.
-                    f.get(120, TimeUnit.SECONDS);
+                    f.get(timeoutS, TimeUnit.SECONDS);
                 } catch (Exception e) {
                     f.complete(new Reply(false, "no answer from node " + index + " to '" + line + "': " + e, Map.of()));
                 }

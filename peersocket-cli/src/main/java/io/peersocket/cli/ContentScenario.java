@@ -39,10 +39,8 @@ import java.util.stream.Stream;
  *   <li>a late joiner (peer N − 1) starts and pull-syncs its neighbourhood historically; it is killed with
  *       SIGKILL part-way, restarted on the same data dir, must find its persisted intervals ({@code sync-intervals})
  *       and be offered fewer hashes than a sync from scratch would need, and converges;
- *   <li>no chunk was invalid, and after the share phase no node received a chunk twice by pull sync
- *       ({@code content.sync.duplicates}). During the share a storer may get a chunk both by push and by pull
- *       sync from a neighbour that already has it (a known protocol limitation, {@code content.push.raced_sync});
- *       those are reported as {@code duplicatesDuringShare}.
+ *   <li>no chunk was invalid, and no node received a chunk twice — by pull sync ({@code content.sync.duplicates})
+ *       or by a push that raced a sync fetch ({@code content.push.raced_sync}) — during the share or after it.
  * </ol>
  *
  * Summary: bytes moved (content protocol bytes on the wire, all nodes) vs bytes needed (chunk data each node had
@@ -237,11 +235,11 @@ final class ContentScenario {
         s.extra.put("bytesMoved", wire);
         s.extra.put("bytesNeeded", needed);
         s.extra.put("movedPerNeeded", needed == 0 ? null : Math.round((double) wire / needed * 1000) / 1000.0);
-        // While peer 0 shares, a storer may get a chunk both by push (from peer 0) and by pull sync (from a neighbour
-        // that already has it): the push races a sync fetch (content.push.raced_sync) or the offer comes while the
-        // pushed chunk is being stored. Reported; every duplicate after the share phase fails the run.
+        // Each chunk moves once: pull sync holds a chunk back from every downstream while it is being pushed, so a
+        // storer never gets it by push and by sync. Any duplicate, during the share or after, fails the run.
         long afterShare = duplicates - dupBefore;
-        if (afterShare > 0) s.failures.add(afterShare + " duplicate pull-sync deliveries after the share phase");
+        if (duplicates > 0) s.failures.add(duplicates + " duplicate pull-sync deliveries (" + dupBefore + " during the share)");
+        if (races > 0) s.failures.add(races + " pushes raced a pull-sync fetch of the same chunk");
         s.extra.put("duplicateTransfers", duplicates);
         s.extra.put("duplicatesDuringShare", dupBefore);
         s.extra.put("duplicatesAfterShare", afterShare);

@@ -604,7 +604,7 @@ final class PullSync {
             List<BinEntry> in = new ArrayList<>();
             for (BinEntry e : es) {
                 if (e.binIndex() > g.to()) break;
-                if (c.pushSync.isPushing(from, e.address())) { // being pushed to it: offer once the push is over
+                if (c.pushSync.isPushing(e.address())) { // being pushed: offer once the push is over
                     if (in.isEmpty()) {
                         c.loop.schedule(() -> onGet(from, g), 100);
                         return;
@@ -639,8 +639,8 @@ final class PullSync {
                 long to = es.size() == ContentCodec.MAX_BATCH ? es.get(es.size() - 1).binIndex()
                         : Math.max(last, es.get(es.size() - 1).binIndex());
                 for (int i = 0; i < es.size(); i++) {
-                    if (!c.pushSync.isPushing(peer, es.get(i).address())) continue;
-                    // being pushed to it: offer up to the entry before, the rest once the push is over
+                    if (!c.pushSync.isPushing(es.get(i).address())) continue;
+                    // being pushed: offer up to the entry before, the rest once the push is over
                     if (i == 0) {
                         if (u.heldFrom < 0) u.heldFrom = from;
                         return;
@@ -655,13 +655,13 @@ final class PullSync {
         }, delayMs);
     }
 
-    /** A push of {@code a} to {@code peer} ended: a live get held back for it can be answered. */
-    void onPushDone(PeerId peer, ChunkAddress a) {
-        Map<Integer, UpBin> m = served.get(peer);
-        if (m == null) return;
+    /** A push of {@code a} ended: live gets held back for it can be answered. */
+    void onPushDone(ChunkAddress a) {
         int bin = a.proximityOrder(c.overlay);
-        UpBin u = m.get(bin);
-        if (u != null && u.heldFrom >= 0 && c.local.lastIndex(bin) > u.heldFrom) scheduleLiveAnswer(peer, bin, u, LIVE_COALESCE_MS);
+        for (Map.Entry<PeerId, Map<Integer, UpBin>> e : served.entrySet()) {
+            UpBin u = e.getValue().get(bin);
+            if (u != null && u.heldFrom >= 0 && c.local.lastIndex(bin) > u.heldFrom) scheduleLiveAnswer(e.getKey(), bin, u, LIVE_COALESCE_MS);
+        }
     }
 
     private void onStored(StoredChunk s) {

@@ -212,10 +212,13 @@ final class PushSync {
         }
     }
 
-    /** True while {@code a} is being pushed to {@code peer}. */
-    boolean isPushing(PeerId peer, ChunkAddress a) {
-        Map<ChunkAddress, Integer> m = pushing.get(peer);
-        return m != null && m.containsKey(a);
+    /**
+     * True while this node pushes {@code a} to any peer. Pull sync holds such chunks back from every downstream until
+     * the push is over, so a storer never gets a chunk both by push and by a neighbour's sync (one transfer each).
+     */
+    boolean isPushing(ChunkAddress a) {
+        for (Map<ChunkAddress, Integer> m : pushing.values()) if (m.containsKey(a)) return true;
+        return false;
     }
 
     private void done(Attempt a) {
@@ -224,7 +227,7 @@ final class PushSync {
         ChunkAddress addr = a.job.chunk.address();
         if (m.merge(addr, -1, Integer::sum) <= 0) m.remove(addr);
         if (m.isEmpty()) pushing.remove(a.peer);
-        c.pullSync.onPushDone(a.peer, addr);
+        c.pullSync.onPushDone(addr);
     }
 
     boolean uses(PeerId peer, io.peersocket.transport.Connection connection) { return ch.uses(peer, connection); }

@@ -135,7 +135,7 @@ final class ControlHandler {
             if (r.storer().equals(node.peerId())) stats.ownReceipts.incrementAndGet();
             return r;
         });
-        return new ContentFiles(store, fetch, push, ContentFiles.DEFAULT_TIMEOUT_MS);
+        return new ContentFiles(store, fetch, push, ContentFiles.DEFAULT_TIMEOUT_MS, c::holdBack);
     }
 
     /** Answers one request; never throws. */

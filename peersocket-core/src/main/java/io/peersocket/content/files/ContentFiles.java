@@ -107,6 +107,7 @@ public final class ContentFiles {
     private final ChunkStore store;
     private final Function<ChunkAddress, CompletableFuture<Chunk>> fetch;
     private final Function<Chunk, CompletableFuture<?>> push;
+    private final java.util.function.Consumer<List<ChunkAddress>> beforeStore;
     private final long timeoutMs;
 
     /**
@@ -119,9 +120,21 @@ public final class ContentFiles {
      */
     public ContentFiles(ChunkStore store, Function<ChunkAddress, CompletableFuture<Chunk>> fetch,
             Function<Chunk, CompletableFuture<?>> push, long timeoutMs) {
+        this(store, fetch, push, timeoutMs, null);
+    }
+
+    /**
+     * As above, with {@code beforeStore}: called on the sharing thread with each batch's chunk addresses just
+     * before the batch is stored and later pushed (e.g. {@code Content::holdBack}, so pull sync does not offer chunks
+     * their push will deliver); {@code null} for none. Only used when {@code push} is set.
+     */
+    public ContentFiles(ChunkStore store, Function<ChunkAddress, CompletableFuture<Chunk>> fetch,
+            Function<Chunk, CompletableFuture<?>> push, long timeoutMs,
+            java.util.function.Consumer<List<ChunkAddress>> beforeStore) {
         this.store = Objects.requireNonNull(store, "store");
         this.fetch = Objects.requireNonNull(fetch, "fetch");
         this.push = push;
+        this.beforeStore = push == null ? null : beforeStore;
         if (timeoutMs <= 0) {
             throw new IllegalArgumentException("timeoutMs must be > 0");
         }
@@ -296,6 +309,9 @@ public final class ContentFiles {
             batch = new ArrayList<>(PUT_BATCH);
             while (puts.size() >= PUT_IN_FLIGHT) {
                 awaitUnchecked(puts.pollFirst(), "storing chunks");
+            }
+            if (beforeStore != null) {
+                beforeStore.accept(b.stream().map(Chunk::address).toList());
             }
             puts.add(store.putAll(b, true).thenAccept(results -> {
                 for (var r : results) {

@@ -127,6 +127,16 @@ public final class Content implements AutoCloseable {
         return onLoop(() -> pushSync.push(chunk));
     }
 
+    /**
+     * Announces that {@code addresses} are about to be stored here and then {@link #push}ed: pull sync offers them to
+     * no downstream until their push is over (at most 120 s), so a storer gets each chunk once — by push — and
+     * never also by a neighbour's sync. Call it before storing the chunks. Any thread; enqueues to the loop.
+     */
+    public void holdBack(java.util.Collection<ChunkAddress> addresses) {
+        List<ChunkAddress> copy = List.copyOf(addresses);
+        loop.execute(() -> pushSync.holdBack(copy));
+    }
+
     /** This node's depth over connected content peers (as {@code RoutingTable.depth()} computes it). Loop only. */
     public int depth() {
         int[] perBin = new int[257];

@@ -33,6 +33,10 @@ final class PushSync {
     private final Map<Long, Attempt> attempts = new HashMap<>();
     /** Chunks being pushed, by peer: pull sync does not offer them to that peer meanwhile. */
     private final Map<PeerId, Map<ChunkAddress, Integer>> pushing = new HashMap<>();
+    /** Longest time a chunk is held back from pull sync for a push that has not ended, ms. */
+    static final long HOLD_BACK_MS = 120_000;
+    /** Chunks held back from pull sync (about to be pushed, or being pushed) → loop time the hold lapses. */
+    private final Map<ChunkAddress, Long> held = new HashMap<>();
 
     private final class Job {
         final Chunk chunk;
@@ -63,6 +67,12 @@ final class PushSync {
     CompletableFuture<Receipt> push(Chunk chunk) {
         c.counters.increment("content.push.started");
         CompletableFuture<Receipt> out = new CompletableFuture<>();
+        ChunkAddress address = chunk.address();
+        held.put(address, c.loop.nowMs() + HOLD_BACK_MS);
+        out.whenComplete((r, e) -> c.loop.execute(() -> {
+            held.remove(address);
+            c.pullSync.onPushDone(address);
+        }));
         c.when(c.local.put(chunk, true), (s, err) -> {
             if (err != null) {
                 out.completeExceptionally(err);
@@ -213,10 +223,25 @@ final class PushSync {
     }
 
     /**
-     * True while this node pushes {@code a} to any peer. Pull sync holds such chunks back from every downstream until
-     * the push is over, so a storer never gets a chunk both by push and by a neighbour's sync (one transfer each).
+     * Marks chunks about to be stored and pushed (see {@link Content#holdBack}): pull sync offers them to no one
+     * until their push is over, or for at most {@value #HOLD_BACK_MS} ms. Loop only.
+     */
+    void holdBack(java.util.Collection<ChunkAddress> addresses) {
+        long until = c.loop.nowMs() + HOLD_BACK_MS;
+        for (ChunkAddress a : addresses) held.put(a, until);
+    }
+
+    /**
+     * True while this node is about to push {@code a} or pushes it to any peer. Pull sync holds such chunks back from
+     * every downstream until the push is over, so a storer never gets a chunk both by push and by a neighbour's sync
+     * (one transfer each). Loop only.
      */
     boolean isPushing(ChunkAddress a) {
+        Long until = held.get(a);
+        if (until != null) {
+            if (until > c.loop.nowMs()) return true;
+            held.remove(a); // lapsed: the push never came (a share that failed part-way)
+        }
         for (Map<ChunkAddress, Integer> m : pushing.values()) if (m.containsKey(a)) return true;
         return false;
     }
@@ -227,7 +252,7 @@ final class PushSync {
         ChunkAddress addr = a.job.chunk.address();
         if (m.merge(addr, -1, Integer::sum) <= 0) m.remove(addr);
         if (m.isEmpty()) pushing.remove(a.peer);
-        c.pullSync.onPushDone(addr);
+        if (!held.containsKey(addr)) c.pullSync.onPushDone(addr);
     }
 
     boolean uses(PeerId peer, io.peersocket.transport.Connection connection) { return ch.uses(peer, connection); }

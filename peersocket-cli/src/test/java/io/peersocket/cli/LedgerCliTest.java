@@ -2,14 +2,10 @@ package io.peersocket.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -20,30 +16,17 @@ import org.junit.jupiter.api.io.TempDir;
  * partition, both halves grow, heal, convergence on the fork-choice winner with rebuilds, a late node catching up).
  */
 class LedgerCliTest {
-    private final List<Process> processes = new ArrayList<>();
+    private final NodeProcesses nodes = new NodeProcesses();
 
     @AfterEach
     void killProcesses() {
-        for (Process p : processes) p.destroyForcibly();
+        nodes.close();
     }
 
     private String startNode(Path data, String... extra) throws Exception {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "node", "--data", data.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--dht", "off"));
-        cmd.addAll(List.of(extra));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        processes.add(p);
-        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line = CompletableFuture.supplyAsync(() -> {
-            try {
-                return r.readLine();
-            } catch (Exception e) {
-                return null;
-            }
-        }).get(60, TimeUnit.SECONDS);
-        assertThat(line).as("first line of node output").isNotNull().startsWith("listening ");
-        return line.substring("listening ".length());
+        List<String> args = new ArrayList<>(List.of("--dht", "off"));
+        args.addAll(List.of(extra));
+        return nodes.start(data, args.toArray(String[]::new)).address();
     }
 
     /** Polls {@code check} on the node at {@code data} until it holds, at most 30 s. */

@@ -5,7 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -47,8 +53,30 @@ final class NodeProcesses implements AutoCloseable {
         return new NodeProcess(p, data, addr, addr.substring(addr.indexOf("/p2p/") + 5));
     }
 
+    /** SIGTERM to every node still running, then up to 20 s for each to exit before it is killed. */
     @Override public void close() {
-        for (Process p : processes) p.destroyForcibly();
+        for (Process p : processes) p.destroy();
+        for (Process p : processes) {
+            try {
+                if (!p.waitFor(20, TimeUnit.SECONDS)) p.destroyForcibly();
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
         processes.clear();
+    }
+
+    /** Relative path → SHA-256 (hex) of every file below {@code root}, {@code "dir"} for directories. */
+    static Map<String, String> sha256Tree(Path root) throws Exception {
+        Map<String, String> out = new TreeMap<>();
+        try (Stream<Path> w = Files.walk(root)) {
+            for (Path p : w.toList()) {
+                if (p.equals(root)) continue;
+                out.put(root.relativize(p).toString(), Files.isDirectory(p) ? "dir"
+                        : HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
+            }
+        }
+        return out;
     }
 }

@@ -2,18 +2,10 @@ package io.peersocket.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -21,43 +13,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code peersocket share} and {@code get} against one real node process, with a real directory tree. */
 class ShareGetCliTest {
-    private Process node;
+    private final NodeProcesses nodes = new NodeProcesses();
 
     @AfterEach
-    void stop() throws Exception {
-        if (node != null) {
-            node.destroy();
-            if (!node.waitFor(20, TimeUnit.SECONDS)) node.destroyForcibly();
-        }
+    void stop() {
+        nodes.close();
     }
 
     private void startNode(Path data) throws Exception {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        node = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "node", "--data", data.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--dht", "off", "--chunk-capacity", "50000")
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        BufferedReader r = new BufferedReader(new InputStreamReader(node.getInputStream(), StandardCharsets.UTF_8));
-        String line = CompletableFuture.supplyAsync(() -> {
-            try {
-                return r.readLine();
-            } catch (Exception e) {
-                return null;
-            }
-        }).get(60, TimeUnit.SECONDS);
-        assertThat(line).as("first line of node output").isNotNull().startsWith("listening ");
-    }
-
-    /** Relative path → SHA-256 of the content ("dir" for directories). */
-    private static Map<String, String> hashes(Path root) throws Exception {
-        Map<String, String> out = new TreeMap<>();
-        try (Stream<Path> w = Files.walk(root)) {
-            for (Path p : w.toList()) {
-                if (p.equals(root)) continue;
-                out.put(root.relativize(p).toString(), Files.isDirectory(p) ? "dir"
-                        : HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
-            }
-        }
-        return out;
+        nodes.start(data, "--dht", "off", "--chunk-capacity", "50000");
     }
 
     /** A copy of part of /usr/share/doc (real files) plus a 1 MB prefix of the JDK's modules file. */
@@ -114,9 +78,9 @@ class ShareGetCliTest {
         CliTest.Run get = CliTest.run("get", "--data", data.toString(), root, out.toString());
         assertThat(get.exit()).as(get.err()).isZero();
         assertThat(get.err()).contains("get: done");
-        Map<String, String> want = hashes(src);
+        Map<String, String> want = NodeProcesses.sha256Tree(src);
         assertThat(want).hasSizeGreaterThan(20);
-        assertThat(hashes(out)).isEqualTo(want);
+        assertThat(NodeProcesses.sha256Tree(out)).isEqualTo(want);
 
         // JSON output of a second share: same root, nothing new stored.
         CliTest.Run again = CliTest.run("share", "--data", data.toString(), "--json", src.toString());

@@ -3,17 +3,11 @@ package io.peersocket.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.jr.ob.JSON;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -28,34 +22,18 @@ import org.junit.jupiter.api.io.TempDir;
  * byte-identical (SHA-256 of every file).
  */
 class ShareGetNetworkCliTest {
-    private final List<Process> nodes = new ArrayList<>();
+    private final NodeProcesses nodes = new NodeProcesses();
 
     @AfterEach
-    void stop() throws Exception {
-        for (Process p : nodes) {
-            p.destroy();
-            if (!p.waitFor(20, TimeUnit.SECONDS)) p.destroyForcibly();
-        }
+    void stop() {
+        nodes.close();
     }
 
     /** Starts a node process; returns its listen address (with /p2p/). */
     private String startNode(Path data, String... extra) throws Exception {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "node", "--data", data.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--dht", "off"));
-        cmd.addAll(List.of(extra));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        nodes.add(p);
-        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line = CompletableFuture.supplyAsync(() -> {
-            try {
-                return r.readLine();
-            } catch (Exception e) {
-                return null;
-            }
-        }).get(60, TimeUnit.SECONDS);
-        assertThat(line).as("first line of node output").isNotNull().startsWith("listening ");
-        return line.substring("listening ".length());
+        List<String> args = new ArrayList<>(List.of("--dht", "off"));
+        args.addAll(List.of(extra));
+        return nodes.start(data, args.toArray(String[]::new)).address();
     }
 
     /** Asks a node's control socket until {@code ok} holds for the answer, at most {@code seconds}. */
@@ -70,18 +48,6 @@ class ShareGetNetworkCliTest {
             CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(100, TimeUnit.MILLISECONDS)).join();
         }
         throw new AssertionError("condition not met within " + seconds + " s; last answer " + last);
-    }
-
-    private static Map<String, String> hashes(Path root) throws Exception {
-        Map<String, String> out = new TreeMap<>();
-        try (Stream<Path> w = Files.walk(root)) {
-            for (Path p : w.toList()) {
-                if (p.equals(root)) continue;
-                out.put(root.relativize(p).toString(), Files.isDirectory(p) ? "dir"
-                        : HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
-            }
-        }
-        return out;
     }
 
     /** Real data: part of /usr/share/doc and the first 3 MB of the JDK's src.zip (or modules file). */
@@ -155,9 +121,9 @@ class ShareGetNetworkCliTest {
         // B holds what was pushed to it (the chunks it stores); the rest came from A by retrieval.
         assertThat(retrieved).isPositive();
         assertThat(fromStore).isPositive();
-        Map<String, String> want = hashes(src);
+        Map<String, String> want = NodeProcesses.sha256Tree(src);
         assertThat(want).hasSizeGreaterThan(30);
-        assertThat(hashes(out)).isEqualTo(want);
+        assertThat(NodeProcesses.sha256Tree(out)).isEqualTo(want);
         // Concurrent fetches of one address (files with equal blocks) share one network transfer.
         assertThat(counter(a, "content.retrieval.served")).isPositive().isLessThanOrEqualTo(retrieved);
         assertThat(counter(b, "content.retrieval.invalid_chunk")).isZero();

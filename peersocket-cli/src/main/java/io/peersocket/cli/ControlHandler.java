@@ -48,7 +48,7 @@ import java.util.function.Consumer;
  * {@code dht-find-peer {peer}}, {@code dht-put {key, value}}, {@code dht-get {key}}, {@code dht-provide {name}},
  * {@code dht-find-providers {name}}; {@code share {path}} and {@code get {root, out}} (absolute paths, read and
  * written by the node itself; progress lines before the answer, see {@link #handle(Map, Consumer)}; over the
- * network when the node runs the content protocols, see {@link #contentFor}); {@code chunks {list?}} (chunk store and
+ * network when the node runs the content protocols, see {@link #contentFiles}); {@code chunks {list?}} (chunk store and
  * content view: count, depth, content peers, optionally every address); {@code sync-intervals} (persisted pull sync
  * intervals); {@code pubsub-*} ops ({@link PubSubControl}); the {@code ledger-*} commands of {@link LedgerControl}.
  * Thread-safe: each call blocks its caller (bounded, except share/get, which take as long as the transfer).
@@ -60,37 +60,27 @@ final class ControlHandler {
     /** Least time between two progress lines, ms. */
     static final long PROGRESS_INTERVAL_MS = 200;
     private final Node node;
-    private final ContentFiles content;
     private final PubSubControl pubsub;
-    /** Whether share and get go over the network (a fresh {@link NetStats} per call). */
+    /** Whether share and get go over the network: the node runs the content protocols over its chunk store. */
     private final boolean network;
 
-    /** Share and get through the network when the node runs the content protocols, else its own store only. */
     ControlHandler(Node node) {
         this.node = node;
-        this.content = contentFor(node);
         this.pubsub = new PubSubControl(node);
         this.network = node.content() != null && node.chunks() != null;
     }
 
-    /** With explicit share/get plumbing (tests). */
-    ControlHandler(Node node, ContentFiles content) {
-        this.node = node;
-        this.content = content;
-        this.pubsub = new PubSubControl(node);
-        this.network = false;
-    }
-
     /**
-     * How {@code share} and {@code get} reach chunks. With the content protocols ({@link Node#content()}): fetch
-     * tries the node's store, then retrieval from the network ({@link Content#retrieve}, verified against the
-     * address); push is push sync with a receipt ({@link Content#push}). Without them: the node's own chunk store
-     * only (get fetches locally, share pushes nowhere). Null without a chunk store.
+     * How one {@code share} or {@code get} reaches chunks. With the content protocols ({@link Node#content()}):
+     * fetch tries the node's store, then retrieval from the network ({@link Content#retrieve}, verified against the
+     * address); push is push sync with a receipt ({@link Content#push}), counted in {@code stats}. Without them: the
+     * node's own chunk store only (get fetches locally, share pushes nowhere).
+     *
+     * @throws IllegalStateException if the node has no chunk store (no data dir)
      */
-    static ContentFiles contentFor(Node node) {
-        if (node.chunks() == null) return null;
-        if (node.content() == null) return ContentFiles.local(node.chunks());
-        return networkContent(node, new NetStats());
+    private ContentFiles contentFiles(NetStats stats) {
+        if (node.chunks() == null) throw new IllegalStateException("this node has no chunk store (no data dir)");
+        return network ? networkContent(node, stats) : ContentFiles.local(node.chunks());
     }
 
     /** Transfer statistics of one share or get over the network. Thread-safe. */
@@ -178,7 +168,7 @@ final class ControlHandler {
                 java.nio.file.Path path = absolute(r, "path");
                 long t0 = System.nanoTime();
                 NetStats ns = new NetStats();
-                ContentFiles files = network ? networkContent(node, ns) : content();
+                ContentFiles files = contentFiles(ns);
                 ContentFiles.ShareResult res = files.share(path, throttled(progress, t0));
                 out.put("root", res.root().toHex());
                 out.put("kind", res.kind().name().toLowerCase(java.util.Locale.ROOT));
@@ -203,7 +193,7 @@ final class ControlHandler {
                 java.nio.file.Path dst = absolute(r, "out");
                 long t0 = System.nanoTime();
                 NetStats ns = new NetStats();
-                ContentFiles files = network ? networkContent(node, ns) : content();
+                ContentFiles files = contentFiles(ns);
                 ContentFiles.GetResult res = files.get(root, dst, throttled(progress, t0));
                 out.put("root", root.toHex());
                 out.put("kind", res.kind().name().toLowerCase(java.util.Locale.ROOT));
@@ -375,10 +365,6 @@ final class ControlHandler {
                 err == null ? null : io.peersocket.util.Futures.unwrap(err)));
     }
 
-    private ContentFiles content() {
-        if (content == null) throw new IllegalStateException("this node has no chunk store (no data dir)");
-        return content;
-    }
 
     private static java.nio.file.Path absolute(Map<String, Object> r, String key) {
         java.nio.file.Path p = java.nio.file.Path.of(str(r, key));

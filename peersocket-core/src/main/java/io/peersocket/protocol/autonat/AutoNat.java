@@ -208,7 +208,7 @@ public final class AutoNat implements ProtocolHandler {
                 askedAt.put(p, loop.nowMs());
                 inFlight++;
                 counters.increment("autonat.client.requests");
-                all.add(ask(p, request).handle((r, err) -> {
+                all.add(ask(p, request).handleAsync((r, err) -> { // back on the loop: a failed dial completes on a transport thread
                     inFlight--;
                     if (err != null) {
                         counters.increment("autonat.client.failed");
@@ -217,7 +217,7 @@ public final class AutoNat implements ProtocolHandler {
                         onResponse(p, r);
                     }
                     return null;
-                }));
+                }, loop));
             }
             int asked = pick.size();
             return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))

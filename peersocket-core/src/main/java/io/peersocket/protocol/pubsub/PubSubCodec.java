@@ -69,7 +69,10 @@ public final class PubSubCodec {
                 ids += w.getMessageIDsCount();
                 for (com.google.protobuf.ByteString id : w.getMessageIDsList()) messageId(id, "IWANT");
             }
-            for (RpcProto.ControlIDontWant w : c.getIdontwantList()) ids += w.getMessageIDsCount();
+            for (RpcProto.ControlIDontWant w : c.getIdontwantList()) {
+                ids += w.getMessageIDsCount();
+                for (com.google.protobuf.ByteString id : w.getMessageIDsList()) messageId(id, "IDONTWANT");
+            }
             check(ids, limits.maxIds(), "message ids in control");
             for (RpcProto.ControlGraft g : c.getGraftList()) topic(g.getTopicID(), limits, "GRAFT");
             for (RpcProto.ControlPrune p : c.getPruneList()) {

@@ -29,6 +29,13 @@ public interface Connection {
     boolean isOpen();
 
     /**
+     * True for a limited connection (libp2p term): one carried through a relay (Circuit Relay v2,
+     * {@code /p2p/RELAY/p2p-circuit}) whose relay caps its duration and bytes. Bulk protocols should avoid it and
+     * the node prefers, and moves despatch traffic to, an unlimited (direct) connection once one opens.
+     */
+    default boolean isLimited() { return false; }
+
+    /**
      * Opens an outbound stream whose data goes to {@code handler}.
      *
      * @return completes with the stream, or fails with {@link TransportException} if the connection is closed

@@ -483,14 +483,16 @@ public final class Node implements Host, AutoCloseable {
             result.completeExceptionally(last);
             return;
         }
-        transport.dial(addrs.get(i), peer).whenComplete((c, err) -> {
+        // Async on the loop: a failed dial may complete on a transport thread, and result's dependents
+        // (connection(), openStream()) expect the loop.
+        transport.dial(addrs.get(i), peer).whenCompleteAsync((c, err) -> {
             if (err == null) {
                 result.complete(c);
             } else {
                 countDialFailure(err);
                 dialInTurn(peer, addrs, i + 1, result, unwrap(err));
             }
-        });
+        }, loop);
     }
 
     /** Counts a failed dial as {@code node.dial.failed.<kind>} (timeout, refused, bad_certificate, …). */

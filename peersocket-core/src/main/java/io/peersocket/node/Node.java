@@ -222,6 +222,7 @@ public final class Node implements Host, AutoCloseable {
             throw new IOException("cannot listen on " + config.listenAddresses() + ": " + e, e);
         }
         listenAddresses = expandWildcards(bound);
+        if (store != null) pruneAddresslessPeers();
         if (store != null) {
             try {
                 List<PeerRecord> known = store.peers().knownPeers(MAX_LOADED_PEERS).get(30, TimeUnit.SECONDS);
@@ -257,6 +258,18 @@ public final class Node implements Host, AutoCloseable {
                 if (err != null) log.warn("bootstrap peer unreachable addr={}: {}", b, unwrap(err).getMessage());
             });
         }
+    }
+
+    /** Address-less peer rows older than this are pruned, at start and then as often. */
+    private static final long ADDRESSLESS_PEER_TTL_MS = 3_600_000;
+
+    private void pruneAddresslessPeers() {
+        if (closed) return;
+        store.peers().pruneAddressless(loop.nowMs() - ADDRESSLESS_PEER_TTL_MS).whenComplete((n, err) -> {
+            if (err != null) log.debug("pruning address-less peers failed: {}", unwrap(err).toString());
+            else if (n > 0) log.debug("pruned {} address-less peers", n);
+        });
+        loop.schedule(this::pruneAddresslessPeers, ADDRESSLESS_PEER_TTL_MS);
     }
 
     // ---- identity and addresses ---------------------------------------------------------------------

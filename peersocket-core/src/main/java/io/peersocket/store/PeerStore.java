@@ -225,6 +225,19 @@ public final class PeerStore {
     }
 
     /**
+     * Forgets peers that have no address and were last seen before {@code cutoffMs}: they cannot be dialled and
+     * only fill the table — e.g. AutoNAT dial-backs, which come from a fresh identity each time, or inbound-only
+     * peers that never told us where they listen.
+     *
+     * @return completes with the number of peers removed
+     */
+    public CompletableFuture<Integer> pruneAddressless(long cutoffMs) {
+        return store.write("peers.pruneAddressless", db -> db.update("""
+                DELETE FROM peers WHERE last_seen < ?
+                  AND NOT EXISTS (SELECT 1 FROM peer_addresses a WHERE a.peer_id = peers.peer_id)""", cutoffMs));
+    }
+
+    /**
      * Up to {@code limit} known peers in recency order: peers we connected to first, most recently connected
      * first; then peers never connected to, most recently seen first (ties by peer id).
      *

@@ -84,6 +84,23 @@ class PeerStoreTest {
     }
 
     @Test
+    void pruneAddresslessForgetsOnlyOldPeersWithoutAddresses() throws Exception {
+        try (Store store = Store.open(dir)) {
+            PeerStore peers = store.peers();
+            peers.recordConnected(A, List.of(), 100);          // inbound only, old: pruned
+            peers.recordConnected(B, List.of(), 900);          // inbound only, recent: kept
+            peers.recordConnected(C, List.of(addr(1)), 100);   // old but dialable: kept
+            peers.recordDialFailure(D, 50);                    // no address, old: pruned
+            assertThat(await(peers.pruneAddressless(500))).isEqualTo(2);
+            assertThat(await(peers.peer(A))).isEmpty();
+            assertThat(await(peers.peer(D))).isEmpty();
+            assertThat(await(peers.peer(B))).isPresent();
+            assertThat(await(peers.peer(C)).orElseThrow().addresses()).containsExactly(addr(1));
+            assertThat(await(peers.pruneAddressless(500))).isZero();
+        }
+    }
+
+    @Test
     void timesNeverMoveBackwards() throws Exception {
         try (Store store = Store.open(dir)) {
             PeerStore peers = store.peers();

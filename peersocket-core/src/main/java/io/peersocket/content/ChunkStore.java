@@ -413,6 +413,44 @@ public final class ChunkStore {
         });
     }
 
+    /**
+     * Which address prefixes have a stored chunk: bit {@code i} is set if some stored address starts with the 8
+     * big-endian bytes of {@code prefixes[i]} (pull sync's compact offers, docs/wire.md). One primary-key range
+     * probe per prefix.
+     *
+     * @throws IllegalArgumentException if more than {@value #MAX_BATCH} prefixes are given
+     */
+    public CompletableFuture<BitSet> hasPrefixes(long[] prefixes) {
+        Objects.requireNonNull(prefixes, "prefixes");
+        checkBatch(prefixes.length);
+        long[] ps = prefixes.clone();
+        return store.read("chunks.hasPrefixes", db -> {
+            BitSet out = new BitSet(ps.length);
+            PreparedStatement range = db.prepare("SELECT 1 FROM chunks WHERE address >= ? AND address < ? LIMIT 1");
+            PreparedStatement top = db.prepare("SELECT 1 FROM chunks WHERE address >= ? LIMIT 1");
+            for (int i = 0; i < ps.length; i++) {
+                PreparedStatement q;
+                if (ps[i] == -1L) { // all-ones prefix: no upper bound fits in 8 bytes
+                    q = top;
+                    q.setBytes(1, prefixBytes(ps[i]));
+                } else {
+                    q = range;
+                    q.setBytes(1, prefixBytes(ps[i]));
+                    q.setBytes(2, prefixBytes(ps[i] + 1));
+                }
+                try (ResultSet rs = q.executeQuery()) {
+                    if (rs.next()) out.set(i);
+                }
+            }
+            return out;
+        });
+    }
+
+    /** {@code prefix} as the first 8 bytes of a 32-byte address, zeros after (the lowest address with that prefix). */
+    private static byte[] prefixBytes(long prefix) {
+        return java.nio.ByteBuffer.allocate(ChunkAddress.BYTES).putLong(prefix).array();
+    }
+
     /** Whether {@code address} is stored and pinned. */
     public CompletableFuture<Boolean> isPinned(ChunkAddress address) {
         byte[] a = Objects.requireNonNull(address, "address").raw();

@@ -151,7 +151,7 @@ public final class Node implements Host, AutoCloseable {
         this.snapshots = new Snapshots(this, despatcher, config.snapshot(), this::channelPeers);
         registerSnapshotState();
         this.content = config.content() == null ? null : new Content(this, hostKey,
-                chunks != null ? LocalChunks.of(chunks, store) : LocalChunks.memory(ChunkAddress.overlayOf(hostKey.peerId()), loop),
+                chunks != null ? LocalChunks.of(chunks) : LocalChunks.memory(ChunkAddress.overlayOf(hostKey.peerId()), loop),
                 store != null ? IntervalStore.sqlite(store) : IntervalStore.memory(), config.content());
         this.pubsub = config.pubsub() == null ? null : new GossipSub(this, hostKey, config.pubsub());
         this.autoNat = config.autoNat() == null ? null : new AutoNat(this, config.autoNat(), new DialBackTransport());

@@ -1,6 +1,7 @@
 package io.peersocket.content;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.peersocket.store.Store;
 import io.peersocket.util.Counters;
@@ -72,6 +73,27 @@ class ChunkStoreTest {
             List<Chunk> all = await(cs.getAll(query));
             assertThat(all.get(2)).isNull();
             assertThat(all.get(3).address()).isEqualTo(addrs.get(2));
+        }
+    }
+
+    @Test
+    void hasPrefixesFindsStoredAddressPrefixesOnly() throws Exception {
+        List<Chunk> chunks = RealData.chunks(20);
+        try (Store store = Store.open(dir)) {
+            ChunkStore cs = open(store, ChunkStoreConfig.defaults(), new Counters());
+            await(cs.putAll(chunks.subList(0, 10), false));
+            long[] prefixes = new long[22];
+            for (int i = 0; i < 20; i++) {
+                prefixes[i] = java.nio.ByteBuffer.wrap(chunks.get(i).address().raw()).getLong();
+            }
+            prefixes[20] = -1L; // all-ones prefix: the open-ended range
+            prefixes[21] = prefixes[0] + 1; // a neighbour of a stored prefix
+            BitSet has = await(cs.hasPrefixes(prefixes));
+            for (int i = 0; i < 20; i++) assertThat(has.get(i)).as("prefix %d", i).isEqualTo(i < 10);
+            assertThat(has.get(20)).isFalse();
+            assertThat(has.get(21)).isFalse();
+            assertThatThrownBy(() -> cs.hasPrefixes(new long[ChunkStore.MAX_BATCH + 1]))
+                    .isInstanceOf(IllegalArgumentException.class);
         }
     }
 

@@ -57,36 +57,10 @@ public interface LocalChunks {
     /** Calls {@code l} for each chunk newly added; returns a handle that removes it. */
     Runnable addListener(ChunkListener l);
 
-    /**
-     * The node's chunk store; {@code db} is the store it lives in (prefix look-ups read its {@code chunks} table,
-     * schema migration 4, by primary-key range).
-     */
-    static LocalChunks of(ChunkStore store, io.peersocket.store.Store db) {
+    /** The node's SQLite chunk store ({@code Host.chunks()}). */
+    static LocalChunks of(ChunkStore store) {
         return new LocalChunks() {
-            @Override public CompletableFuture<BitSet> hasPrefixes(long[] prefixes) {
-                long[] ps = prefixes.clone();
-                return db.read("sync.has_prefixes", d -> {
-                    BitSet out = new BitSet(ps.length);
-                    java.sql.PreparedStatement lo = d.prepare("SELECT 1 FROM chunks WHERE address >= ? AND address < ? LIMIT 1");
-                    java.sql.PreparedStatement top = d.prepare("SELECT 1 FROM chunks WHERE address >= ? LIMIT 1");
-                    for (int i = 0; i < ps.length; i++) {
-                        byte[] from = java.nio.ByteBuffer.allocate(ChunkAddress.BYTES).putLong(ps[i]).array();
-                        java.sql.PreparedStatement q;
-                        if (ps[i] == -1L) {
-                            q = top;
-                            q.setBytes(1, from);
-                        } else {
-                            q = lo;
-                            q.setBytes(1, from);
-                            q.setBytes(2, java.nio.ByteBuffer.allocate(ChunkAddress.BYTES).putLong(ps[i] + 1).array());
-                        }
-                        try (java.sql.ResultSet rs = q.executeQuery()) {
-                            if (rs.next()) out.set(i);
-                        }
-                    }
-                    return out;
-                });
-            }
+            @Override public CompletableFuture<BitSet> hasPrefixes(long[] prefixes) { return store.hasPrefixes(prefixes); }
             @Override public byte[] overlay() { return store.overlay(); }
             @Override public CompletableFuture<Boolean> has(ChunkAddress a) { return store.has(a); }
             @Override public CompletableFuture<BitSet> hasAll(List<ChunkAddress> as) { return store.hasAll(as); }

@@ -435,18 +435,11 @@ final class ControlHandler {
      */
     private void syncIntervals(Map<String, Object> out) throws Exception {
         if (node.store() == null) throw new IllegalStateException("this node has no store (no data dir)");
-        List<Object[]> keys = node.store().read("control.sync.intervals.keys", db -> {
-            List<Object[]> l = new ArrayList<>();
-            try (java.sql.ResultSet rs = db.prepare("SELECT peer_id, bin FROM sync_intervals ORDER BY peer_id, bin").executeQuery()) {
-                while (rs.next()) l.add(new Object[] {rs.getString(1), rs.getInt(2)});
-            }
-            return l;
-        }).get(TIMEOUT_S, TimeUnit.SECONDS);
-        IntervalStore is = IntervalStore.sqlite(node.store());
+        List<IntervalStore.Entry> entries = IntervalStore.sqlite(node.store()).all().get(TIMEOUT_S, TimeUnit.SECONDS);
         List<Map<String, Object>> rows = new ArrayList<>();
         long covered = 0;
-        for (Object[] k : keys) {
-            Intervals iv = is.load(PeerId.parse((String) k[0]), (Integer) k[1]).get(TIMEOUT_S, TimeUnit.SECONDS);
+        for (IntervalStore.Entry e : entries) {
+            Intervals iv = e.intervals();
             long n = 0;
             List<List<Long>> ranges = new ArrayList<>();
             for (long[] x : iv.list()) {
@@ -454,7 +447,7 @@ final class ControlHandler {
                 ranges.add(List.of(x[0], x[1]));
             }
             covered += n;
-            rows.add(Map.of("upstream", k[0], "bin", k[1], "covered", n, "ranges", ranges));
+            rows.add(Map.of("upstream", e.upstream().toString(), "bin", e.bin(), "covered", n, "ranges", ranges));
         }
         out.put("covered", covered);
         out.put("intervals", rows);

@@ -33,10 +33,17 @@ public interface IntervalStore {
     /** Replaces the covered intervals of {@code upstream}'s {@code bin}. */
     CompletableFuture<Void> save(PeerId upstream, int bin, Intervals intervals);
 
+    /** Every stored (upstream, bin) and its intervals, ordered by upstream then bin (for status and tools). */
+    CompletableFuture<java.util.List<Entry>> all();
+
+    /** One (upstream, bin)'s covered intervals. */
+    record Entry(PeerId upstream, int bin, Intervals intervals) {}
+
     /** An in-memory store (thread-safe). */
     static IntervalStore memory() {
         return new IntervalStore() {
             private final Map<String, long[]> map = new HashMap<>();
+            private final Map<String, Entry> keys = new java.util.TreeMap<>();
 
             @Override public synchronized CompletableFuture<Intervals> load(PeerId upstream, int bin) {
                 long[] a = map.get(upstream + "/" + bin);
@@ -45,7 +52,14 @@ public interface IntervalStore {
 
             @Override public synchronized CompletableFuture<Void> save(PeerId upstream, int bin, Intervals intervals) {
                 map.put(upstream + "/" + bin, intervals.toArray());
+                keys.put(upstream + "/" + String.format("%03d", bin), new Entry(upstream, bin, null));
                 return CompletableFuture.completedFuture(null);
+            }
+
+            @Override public synchronized CompletableFuture<java.util.List<Entry>> all() {
+                return CompletableFuture.completedFuture(keys.values().stream()
+                        .map(e -> new Entry(e.upstream(), e.bin(), Intervals.of(map.get(e.upstream() + "/" + e.bin()))))
+                        .toList());
             }
         };
     }
@@ -73,6 +87,17 @@ public interface IntervalStore {
                             + "ON CONFLICT (peer_id, bin) DO UPDATE SET ranges = excluded.ranges, updated = excluded.updated",
                             peer, bin, blob);
                     return null;
+                });
+            }
+
+            @Override public CompletableFuture<java.util.List<Entry>> all() {
+                return store.read("sync.intervals.all", db -> {
+                    java.util.List<Entry> out = new java.util.ArrayList<>();
+                    try (ResultSet rs = db.prepare("SELECT peer_id, bin, ranges FROM sync_intervals ORDER BY peer_id, bin")
+                            .executeQuery()) {
+                        while (rs.next()) out.add(new Entry(PeerId.parse(rs.getString(1)), rs.getInt(2), decode(rs.getBytes(3))));
+                    }
+                    return out;
                 });
             }
         };

@@ -63,4 +63,32 @@ class IntervalsTest {
             assertThat(IntervalStore.sqlite(store).load(up, 7).get(10, TimeUnit.SECONDS).toString()).isEqualTo("[1-420]");
         }
     }
+
+    @Test
+    void allListsEveryUpstreamAndBinInOrder(@TempDir Path dir) throws Exception {
+        PeerId a = HostKey.fromSeed(new byte[32]).peerId();
+        byte[] seed = new byte[32];
+        seed[0] = 1;
+        PeerId b = HostKey.fromSeed(seed).peerId();
+        Intervals one = new Intervals();
+        one.add(1, 5);
+        Intervals two = new Intervals();
+        two.add(3, 9);
+        try (Store store = Store.open(dir)) {
+            for (IntervalStore s : java.util.List.of(IntervalStore.sqlite(store), IntervalStore.memory())) {
+                s.save(b, 12, two).get(10, TimeUnit.SECONDS);
+                s.save(a, 2, one).get(10, TimeUnit.SECONDS);
+                s.save(a, 10, two).get(10, TimeUnit.SECONDS);
+                java.util.List<String> got = s.all().get(10, TimeUnit.SECONDS).stream()
+                        .map(e -> e.upstream() + "/" + e.bin() + "=" + e.intervals()).toList();
+                java.util.List<PeerId> order = a.toString().compareTo(b.toString()) < 0 ? java.util.List.of(a, b) : java.util.List.of(b, a);
+                java.util.List<String> want = new java.util.ArrayList<>();
+                for (PeerId p : order) {
+                    if (p.equals(a)) want.addAll(java.util.List.of(a + "/2=[1-5]", a + "/10=[3-9]"));
+                    else want.add(b + "/12=[3-9]");
+                }
+                assertThat(got).containsExactlyElementsOf(want);
+            }
+        }
+    }
 }

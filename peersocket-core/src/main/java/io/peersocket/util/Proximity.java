@@ -28,4 +28,29 @@ public final class Proximity {
         }
         return KEY_BYTES * 8;
     }
+
+    /**
+     * Compares the XOR distances from {@code base} to {@code x} and to {@code y} (equal-length keys): negative if
+     * {@code x} is closer, positive if {@code y} is, 0 if equal.
+     */
+    public static int compareDistance(byte[] base, byte[] x, byte[] y) {
+        for (int i = 0; i < base.length; i++) {
+            int dx = (base[i] ^ x[i]) & 0xFF, dy = (base[i] ^ y[i]) & 0xFF;
+            if (dx != dy) return dx < dy ? -1 : 1;
+        }
+        return 0;
+    }
+
+    /**
+     * Neighbourhood depth (seed 001): the deepest PO {@code d} such that at least {@code neighbourhoodSize} peers
+     * have PO ≥ {@code d}, given {@code countPerPo[po]} peers at each PO; 0 if there are fewer peers in all.
+     */
+    public static int depth(int[] countPerPo, int neighbourhoodSize) {
+        int count = 0;
+        for (int d = countPerPo.length - 1; d >= 0; d--) {
+            count += countPerPo[d];
+            if (count >= neighbourhoodSize) return d;
+        }
+        return 0;
+    }
 }

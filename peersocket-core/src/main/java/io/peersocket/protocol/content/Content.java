@@ -141,12 +141,7 @@ public final class Content implements AutoCloseable {
     public int depth() {
         int[] perBin = new int[257];
         for (byte[] o : peers.values()) perBin[Proximity.order(overlay, o)]++;
-        int count = 0;
-        for (int d = 256; d >= 0; d--) {
-            count += perBin[d];
-            if (count >= config.neighbourhoodSize()) return d;
-        }
-        return 0;
+        return Proximity.depth(perBin, config.neighbourhoodSize());
     }
 
     /** Connected content peers. Loop only. */
@@ -224,13 +219,7 @@ public final class Content implements AutoCloseable {
     }
 
     /** Negative if {@code x} is closer to {@code a} than {@code y} (XOR distance). */
-    static int compareDistance(byte[] a, byte[] x, byte[] y) {
-        for (int i = 0; i < a.length; i++) {
-            int dx = (a[i] ^ x[i]) & 0xFF, dy = (a[i] ^ y[i]) & 0xFF;
-            if (dx != dy) return Integer.compare(dx, dy);
-        }
-        return 0;
-    }
+    static int compareDistance(byte[] a, byte[] x, byte[] y) { return Proximity.compareDistance(a, x, y); }
 
     /**
      * Whether this node is the storer of {@code a}: no connected peer is closer to it (XOR). That node's

@@ -75,14 +75,7 @@ public final class KadKey implements Comparable<KadKey> {
      * Compares the XOR distances from this key to {@code a} and to {@code b}: negative if {@code a} is closer,
      * positive if {@code b} is closer, 0 if equal (only when {@code a} equals {@code b}).
      */
-    public int compareDistance(KadKey a, KadKey b) {
-        for (int i = 0; i < BYTES; i++) {
-            int da = (bytes[i] ^ a.bytes[i]) & 0xFF;
-            int db = (bytes[i] ^ b.bytes[i]) & 0xFF;
-            if (da != db) return da < db ? -1 : 1;
-        }
-        return 0;
-    }
+    public int compareDistance(KadKey a, KadKey b) { return io.peersocket.util.Proximity.compareDistance(bytes, a.bytes, b.bytes); }
 
     /** Unsigned big-endian order of the key bytes (so distances compare by magnitude). */
     @Override public int compareTo(KadKey o) { return Arrays.compareUnsigned(bytes, o.bytes); }

@@ -408,12 +408,9 @@ public final class RoutingTable {
      * peers have PO ≥ {@code d}; 0 if fewer are connected.
      */
     public int depth() {
-        int count = 0;
-        for (int d = BINS - 1; d >= 0; d--) {
-            count += bins[d].connected;
-            if (count >= neighbourhoodSize) return d;
-        }
-        return 0;
+        int[] perBin = new int[BINS];
+        for (int d = 0; d < BINS; d++) perBin[d] = bins[d].connected;
+        return io.peersocket.util.Proximity.depth(perBin, neighbourhoodSize);
     }
 
     /**
@@ -424,12 +421,7 @@ public final class RoutingTable {
     public static int depth(KadKey base, Collection<KadKey> peers, int neighbourhoodSize) {
         int[] perBin = new int[BINS];
         for (KadKey k : peers) if (!k.equals(base)) perBin[base.proximity(k)]++;
-        int count = 0;
-        for (int d = BINS - 1; d >= 0; d--) {
-            count += perBin[d];
-            if (count >= neighbourhoodSize) return d;
-        }
-        return 0;
+        return io.peersocket.util.Proximity.depth(perBin, neighbourhoodSize);
     }
 
     /** The shallowest bin below depth with fewer than {@code minBinSize} connected peers; depth if none. */

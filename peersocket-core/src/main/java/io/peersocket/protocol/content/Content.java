@@ -227,7 +227,11 @@ public final class Content implements AutoCloseable {
      * so they pull it from there.
      */
     boolean isStorerFor(ChunkAddress a) {
-        return closest(a, overlay, Set.of()).isEmpty();
+        byte[] addr = a.toBytes();
+        for (Map.Entry<PeerId, byte[]> e : peers.entrySet()) {
+            if (!reputation.banned(e.getKey()) && compareDistance(addr, e.getValue(), overlay) < 0) return false;
+        }
+        return true;
     }
 
     <T> CompletableFuture<T> onLoop(Supplier<CompletableFuture<T>> task) {

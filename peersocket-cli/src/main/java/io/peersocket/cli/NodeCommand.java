@@ -219,6 +219,16 @@ final class NodeCommand implements Callable<Integer> {
         PrintStream out = System.out;
         for (Multiaddr a : node.addresses()) out.println("listening " + a);
         out.flush();
+        if (!controlStdin) {
+            // Issue 7: the node shows its reachability and external addresses as AutoNAT settles them (stdout in
+            // --control-stdin mode carries JSON answers only; `status` shows the same there).
+            node.onReachabilityChange(state -> {
+                synchronized (out) {
+                    out.println("reachability " + state + " external " + node.externalAddresses());
+                    out.flush();
+                }
+            });
+        }
         if (controlStdin) {
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             String line;

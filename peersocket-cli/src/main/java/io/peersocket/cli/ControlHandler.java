@@ -17,6 +17,7 @@ import io.peersocket.content.files.ContentFiles;
 import io.peersocket.despatch.Message;
 import io.peersocket.identity.PeerId;
 import io.peersocket.multiaddr.Multiaddr;
+import io.peersocket.transport.Connection;
 import io.peersocket.node.Node;
 import io.peersocket.protocol.ping.Ping;
 import io.peersocket.protocol.kad.Kademlia;
@@ -38,7 +39,8 @@ import java.util.function.Consumer;
  * stdin). A request is a JSON object with {@code "cmd"} and arguments; the answer is a JSON object with
  * {@code "ok": true} and results, or {@code "ok": false, "error": "…"}. See docs/cli.md.
  *
- * <p>Commands: {@code status}; {@code peers} (our recency list, then peers learned from others); {@code dial {addr}}; {@code ping {peer, count}};
+ * <p>Commands: {@code status} (incl. direct and relayed connection counts); {@code connections} (each open connection:
+ * peer, direction, remote address, relayed); {@code peers} (our recency list, then peers learned from others); {@code dial {addr}}; {@code ping {peer, count}};
  * {@code request {peer, bytes}} (demo echo, returns the RTT);
  * the demo commands ({@code request}, {@code count}, {@code demo-ping}, {@code demo-forward}) run in a root span
  * {@code "control CMD"} and answer its {@code traceId} when tracing records it; {@code count {peer, limit}} (demo counting
@@ -217,6 +219,23 @@ final class ControlHandler {
                 out.put("reachability", node.reachability().name());
                 out.put("externalAddresses", node.externalAddresses().stream().map(Multiaddr::toString).toList());
                 out.put("dhtMode", node.kademlia() == null ? "off" : node.kademlia().mode().name().toLowerCase(java.util.Locale.ROOT));
+                List<Connection> open = node.openConnections().get(TIMEOUT_S, TimeUnit.SECONDS);
+                long relayed = open.stream().filter(Connection::isLimited).count();
+                out.put("directConnections", open.size() - relayed);
+                out.put("relayedConnections", relayed);
+            }
+            case "connections" -> {
+                // Issue 7: which connections are direct and which go through a relay (limited).
+                List<Map<String, Object>> list = new ArrayList<>();
+                for (Connection c : node.openConnections().get(TIMEOUT_S, TimeUnit.SECONDS)) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("peer", c.remotePeer().toString());
+                    m.put("direction", c.direction().name().toLowerCase(java.util.Locale.ROOT));
+                    m.put("remoteAddress", c.remoteAddress().toString());
+                    m.put("relayed", c.isLimited());
+                    list.add(m);
+                }
+                out.put("connections", list);
             }
             case "peers" -> {
                 // Seed 000: the peers we connected to, most recent first; then those others told us about.

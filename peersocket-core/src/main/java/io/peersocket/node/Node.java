@@ -522,6 +522,12 @@ public final class Node implements Host, AutoCloseable {
         return null;
     }
 
+    /** Every open connection (a snapshot, taken on the event loop): direct ones and limited (relayed) ones. */
+    public CompletableFuture<List<Connection>> openConnections() {
+        return onLoop(() -> CompletableFuture.completedFuture(connections.values().stream()
+                .flatMap(List::stream).filter(Connection::isOpen).toList()));
+    }
+
     /** Peers with an open connection. */
     public CompletableFuture<List<PeerId>> connectedPeers() {
         return onLoop(() -> CompletableFuture.completedFuture(List.copyOf(connections.keySet())));

@@ -167,8 +167,14 @@ final class QuicStream implements Stream {
             if (fin.isDone() || pendingWrite.get() == 0) {
                 finish.run(); // sent, or a lone FIN the peer will not take (it stopped our sending side)
             } else {
-                fin.addListener(f -> finish.run());
-                ch.eventLoop().schedule(finish, conn.transport.cfg().idleTimeoutMs(), TimeUnit.MILLISECONDS);
+                // The fallback timer is cancelled once the FIN is written or the channel closes, so closed
+                // streams do not keep tasks (and the channel) in the event loop's queue for the idle timeout.
+                var fallback = ch.eventLoop().schedule(finish, conn.transport.cfg().idleTimeoutMs(), TimeUnit.MILLISECONDS);
+                ch.closeFuture().addListener(f -> fallback.cancel(false));
+                fin.addListener(f -> {
+                    fallback.cancel(false);
+                    finish.run();
+                });
             }
         });
     }

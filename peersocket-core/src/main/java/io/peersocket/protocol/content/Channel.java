@@ -87,11 +87,6 @@ final class Channel {
         });
     }
 
-    /** Wire bytes {@code m} takes (frame with its length prefix). */
-    static int frameBytes(ContentCodec.Msg m) {
-        int n = ContentCodec.encode(m).length;
-        return io.peersocket.util.Varint.size(n) + n;
-    }
 
     private void write(PeerId peer, byte[] frame) {
         if (closed) return;

@@ -434,9 +434,6 @@ public final class ContentCodec {
         return b;
     }
 
-    /** Encoded size of {@code m}, bytes (without the stream length prefix). */
-    public static int size(Msg m) { return encode(m).length; }
-
     private static final class Out extends ByteArrayOutputStream {
         Out() { super(64); }
         Out b(int v) { write(v); return this; }

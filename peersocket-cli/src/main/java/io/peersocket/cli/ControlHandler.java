@@ -513,16 +513,11 @@ final class ControlHandler {
 
     private static byte[] utf8(String s) { return s.getBytes(java.nio.charset.StandardCharsets.UTF_8); }
 
-    private static String str(Map<String, Object> r, String key) {
-        Object v = r.get(key);
-        if (!(v instanceof String s) || s.isEmpty()) throw new IllegalArgumentException("missing \"" + key + "\"");
-        return s;
-    }
+    private static String str(Map<String, Object> r, String key) { return ControlArgs.str(r, key); }
 
     private static int num(Map<String, Object> r, String key, int dflt) {
-        Object v = r.get(key);
-        if (v == null) return dflt;
-        if (!(v instanceof Number n)) throw new IllegalArgumentException("\"" + key + "\" must be a number");
-        return n.intValue();
+        long v = ControlArgs.num(r, key, dflt);
+        if (v != (int) v) throw new IllegalArgumentException("\"" + key + "\" out of range: " + v);
+        return (int) v;
     }
 }

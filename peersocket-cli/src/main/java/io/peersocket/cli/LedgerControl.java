@@ -164,23 +164,10 @@ final class LedgerControl {
         return b;
     }
 
-    private static String str(Map<String, Object> r, String key) {
-        Object v = r.get(key);
-        if (v == null || String.valueOf(v).isEmpty()) throw new IllegalArgumentException("\"" + key + "\" is required");
-        return String.valueOf(v);
-    }
+    private static String str(Map<String, Object> r, String key) { return ControlArgs.str(r, key); }
 
+    /** {@code dflt < 0}: the argument is required. */
     private static long num(Map<String, Object> r, String key, long dflt) {
-        Object v = r.get(key);
-        if (v == null) {
-            if (dflt < 0) throw new IllegalArgumentException("\"" + key + "\" is required");
-            return dflt;
-        }
-        if (v instanceof Number n) return n.longValue();
-        try {
-            return Long.parseLong(String.valueOf(v));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("\"" + key + "\" must be a number");
-        }
+        return dflt < 0 ? ControlArgs.requiredNum(r, key) : ControlArgs.num(r, key, dflt);
     }
 }

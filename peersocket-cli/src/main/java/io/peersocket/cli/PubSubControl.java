@@ -133,9 +133,5 @@ final class PubSubControl {
         });
     }
 
-    private static String str(Map<String, Object> r, String key) {
-        Object v = r.get(key);
-        if (!(v instanceof String s) || s.isEmpty()) throw new IllegalArgumentException("missing \"" + key + "\"");
-        return s;
-    }
+    private static String str(Map<String, Object> r, String key) { return ControlArgs.str(r, key); }
 }

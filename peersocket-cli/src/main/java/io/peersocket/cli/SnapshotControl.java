@@ -70,10 +70,5 @@ final class SnapshotControl {
         }
     }
 
-    private static long num(Map<String, Object> r, String key, long dflt) {
-        Object v = r.get(key);
-        if (v == null) return dflt;
-        if (!(v instanceof Number n)) throw new IllegalArgumentException("\"" + key + "\" must be a number");
-        return n.longValue();
-    }
+    private static long num(Map<String, Object> r, String key, long dflt) { return ControlArgs.num(r, key, dflt); }
 }

@@ -226,7 +226,7 @@ final class TestbedCommand implements Callable<Integer> {
         step(4, "collecting statistics");
         for (Peer p : procs) {
             Reply r = p.command(Map.of("cmd", "stats")).get(30, TimeUnit.SECONDS);
-            if (s.check(r, "stats " + p.index)) s.connectedSum += ((Number) r.values().get("connected")).intValue();
+            if (s.check(r, "stats " + p.index)) s.connectedSum += Math.max(0, s.countConnections(p, procs));
         }
         step(5, "stopping");
         List<Integer> sorted = new ArrayList<>(hops);
@@ -512,7 +512,8 @@ final class TestbedCommand implements Callable<Integer> {
         for (Peer p : procs) {
             Reply r = p.command(Map.of("cmd", "stats")).get(30, TimeUnit.SECONDS);
             if (!s.check(r, "stats " + p.index)) continue;
-            int connected = ((Number) r.values.get("connected")).intValue();
+            int connected = s.countConnections(p, procs);
+            if (connected < 0) continue;
             s.connectedSum += connected;
             if (connected != peers - 1) s.failures.add("peer " + p.index + " is connected to " + connected + " peers, expected " + (peers - 1));
             @SuppressWarnings("unchecked")
@@ -585,6 +586,10 @@ final class TestbedCommand implements Callable<Integer> {
         m.put("scenario", scenario);
         m.put("peers", peers);
         m.put("connections", s.connectedSum / 2);
+        if (s.directEnds >= 0) { // issue 7: how many connections are direct and how many go through a relay
+            m.put("directConnections", s.directEnds / 2);
+            m.put("relayedConnections", s.relayedEnds / 2);
+        }
         if (scenario.equals("discovery")) {
             m.putAll(s.extra);
             m.put("lookupMsP50", pct(req, 0.50));
@@ -660,9 +665,33 @@ final class TestbedCommand implements Callable<Integer> {
         final List<Double> requestRtts = java.util.Collections.synchronizedList(new ArrayList<>());
         final Map<String, Object> extra = new LinkedHashMap<>();
         int pings, expectedConnections, connectedSum;
+        /** Connection ends reported by the nodes' stats (each connection has two); -1 until counted. */
+        long directEnds = -1, relayedEnds = -1;
         volatile int conversationsOk;
         long messages;
         double seconds;
+
+        /**
+         * The number of other testbed nodes {@code p} is connected to, adding its direct and relayed connection ends
+         * to the totals; -1 (and a failure) if it does not answer. Connections to peers outside the testbed, such as
+         * AutoNAT dial-backs from throwaway identities, are not counted.
+         */
+        int countConnections(Peer p, List<Peer> all) throws Exception {
+            Reply r = p.command(Map.of("cmd", "connections")).get(30, TimeUnit.SECONDS);
+            if (!check(r, "connections " + p.index)) return -1;
+            java.util.Set<String> ids = new java.util.HashSet<>();
+            for (Peer q : all) ids.add(q.peerId);
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            if (directEnds < 0) directEnds = relayedEnds = 0;
+            for (Object o : (List<?>) r.values().get("connections")) {
+                Map<?, ?> c = (Map<?, ?>) o;
+                if (!ids.contains(String.valueOf(c.get("peer")))) continue;
+                seen.add(String.valueOf(c.get("peer")));
+                if (Boolean.TRUE.equals(c.get("relayed"))) relayedEnds++;
+                else directEnds++;
+            }
+            return seen.size();
+        }
 
         boolean check(Reply r, String what) {
             if (r.ok) return true;

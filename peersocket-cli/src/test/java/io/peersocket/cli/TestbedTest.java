@@ -11,7 +11,8 @@ class TestbedTest {
         CliTest.Run r = CliTest.run("testbed", "--peers", "5", "--pings", "5", "--requests", "10",
                 "--conversations", "4", "--seed", "1");
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
-        assertThat(r.out()).contains("RESULT PASS").containsPattern("connections\\s+10");
+        assertThat(r.out()).contains("RESULT PASS").containsPattern("connections\\s+10")
+                .containsPattern("directConnections\\s+10").containsPattern("relayedConnections\\s+0");
         assertThat(r.err()).contains("[1/7] starting 5 node processes");
     }
 

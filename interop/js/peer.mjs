@@ -2,7 +2,10 @@
 // An independent js-libp2p peer (QUIC v1 + libp2p TLS, ping, identify, and with
 // --dht the Kademlia DHT) that Peersocket's Java interop tests drive over JSON lines.
 //
-//   node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub]
+//   node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub] [--tcp]
+//
+// --tcp also listens on /ip4/127.0.0.1/tcp/0 with @libp2p/tcp + @libp2p/noise + @libp2p/yamux (and can
+// dial /tcp addresses): the ready line's "addrs" then also holds a /tcp/…/p2p/… address.
 //
 // stdout carries only JSON lines (one object per line):
 //   first   {"event":"ready","peerId":"12D3…","addrs":["/ip4/127.0.0.1/udp/N/quic-v1/p2p/12D3…"]}
@@ -107,7 +110,7 @@ function fail (message) {
 }
 
 function parseArgs (argv) {
-  const opts = { seed: null, listen: '/ip4/127.0.0.1/udp/0/quic-v1', agent: null, dht: false, pubsub: false }
+  const opts = { seed: null, listen: '/ip4/127.0.0.1/udp/0/quic-v1', agent: null, dht: false, pubsub: false, tcp: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = () => {
@@ -126,8 +129,10 @@ function parseArgs (argv) {
       opts.dht = true
     } else if (arg === '--pubsub') {
       opts.pubsub = true
+    } else if (arg === '--tcp') {
+      opts.tcp = true
     } else {
-      fail(`unknown argument ${arg}; usage: node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht]`)
+      fail(`unknown argument ${arg}; usage: node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub] [--tcp]`)
     }
   }
   return opts
@@ -160,10 +165,29 @@ const privateKey = opts.seed != null
 const dhtModule = opts.dht ? await loadDht() : null
 const pubsubModule = opts.pubsub ? await import('@libp2p/gossipsub') : null
 
+// ---------------------------------------------------------------- TCP + Noise + Yamux (--tcp)
+// A second transport next to QUIC, upgraded the classic libp2p way (multistream /noise, Noise XX,
+// multistream /yamux/1.0.0): what Peersocket's NoiseYamuxUpgrader must be byte-compatible with.
+const tcpStack = opts.tcp ? await loadTcpStack() : null
+
+async function loadTcpStack () {
+  const { tcp } = await import('@libp2p/tcp')
+  const { noise } = await import('@libp2p/noise')
+  const { yamux } = await import('@libp2p/yamux')
+  return {
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()]
+  }
+}
+// ---------------------------------------------------------------- end --tcp
+
 const node = await createLibp2p({
   privateKey,
-  addresses: { listen: [opts.listen] },
-  transports: [quic()],
+  addresses: { listen: [opts.listen, ...(tcpStack?.listen ?? [])] },
+  transports: [quic(), ...(tcpStack?.transports ?? [])],
+  ...(tcpStack != null ? { connectionEncrypters: tcpStack.connectionEncrypters, streamMuxers: tcpStack.streamMuxers } : {}),
   ...(opts.agent != null ? { nodeInfo: { userAgent: opts.agent } } : {}),
   services: {
     identify: identify(),

@@ -93,6 +93,28 @@ public final class Multistream {
     /** A stream after negotiation. */
     public record Negotiated(Stream stream, String protocolId) {}
 
+    /**
+     * The dialer side on an existing {@code stream} (a raw pipe being upgraded, a secure channel): writes the
+     * header and first proposal now, then negotiates like {@link #select(Connection, List, Function)}. The caller
+     * must deliver the stream's data to {@link Selection#handler()}, which after negotiation forwards it (including
+     * bytes that arrived with the answer) to the protocol's handler.
+     *
+     * @param handlerFor called with the chosen id once accepted, before {@link Selection#result()} completes
+     * @return the handler to feed, and the outcome (fails as {@link #select(Connection, List, Function)} does;
+     *     the stream is reset on failure)
+     */
+    public static Selection select(Stream stream, List<String> protocols, Function<String, StreamHandler> handlerFor) {
+        if (protocols.isEmpty()) throw new IllegalArgumentException("no protocols to propose");
+        for (String p : protocols) checkProtocolId(p);
+        CompletableFuture<Negotiated> result = new CompletableFuture<>();
+        Dialer dialer = new Dialer(protocols, handlerFor, result);
+        dialer.start(stream);
+        return new Selection(dialer, result);
+    }
+
+    /** A dialer-side negotiation on an existing stream: feed {@code handler}; {@code result} tells the outcome. */
+    public record Selection(StreamHandler handler, CompletableFuture<Negotiated> result) {}
+
     static void checkProtocolId(String id) {
         if (id.isEmpty() || id.getBytes(StandardCharsets.UTF_8).length > MAX_PROTOCOL_ID_BYTES || id.indexOf('\n') >= 0) {
             throw new IllegalArgumentException("invalid protocol id: \"" + id + "\"");

@@ -387,7 +387,21 @@ public final class JsLibp2pPeer implements AutoCloseable {
      *                               the DHT was asked for but the peer does not report it started
      */
     public static JsLibp2pPeer startWith(Path repoRoot, Options options) {
+        return startWith(repoRoot, options, List.of());
+    }
+
+    // ---------------------------------------------------------------- extra peer.mjs flags (upgrade branch)
+
+    /** {@code peer.mjs --tcp}: also listen on {@code /ip4/127.0.0.1/tcp/0} with TCP + Noise + Yamux. */
+    public static final String TCP_FLAG = "--tcp";
+
+    /**
+     * Starts a JS peer like {@link #startWith(Path, Options)}, passing {@code extraArgs} (such as {@link #TCP_FLAG})
+     * to {@code peer.mjs} after the options' own flags.
+     */
+    public static JsLibp2pPeer startWith(Path repoRoot, Options options, List<String> extraArgs) {
         Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(extraArgs, "extraArgs");
         Path jsDir = repoRoot.resolve("interop").resolve("js");
         if (!Files.isRegularFile(jsDir.resolve("package.json"))) {
             throw new IllegalStateException("no interop/js/package.json under " + repoRoot);
@@ -407,6 +421,7 @@ public final class JsLibp2pPeer implements AutoCloseable {
         if (options.pubsub()) {
             command.add("--pubsub");
         }
+        command.addAll(extraArgs);
         ProcessBuilder pb = new ProcessBuilder(command).directory(jsDir.toFile());
         // QUIC/TLS details and every libp2p error log go to stderr, which failure messages quote.
         pb.environment().putIfAbsent("DEBUG", DEFAULT_DEBUG);

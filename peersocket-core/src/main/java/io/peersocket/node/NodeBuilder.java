@@ -13,6 +13,7 @@ import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.protocol.snapshot.SnapshotConfig;
 import io.peersocket.protocol.pubsub.GossipSubConfig;
 import io.peersocket.protocol.relay.RelayConfig;
+import io.peersocket.transport.upgrade.NoiseYamuxUpgrader;
 import io.peersocket.transport.upgrade.Upgrader;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
@@ -64,7 +65,7 @@ public final class NodeBuilder {
     private GossipSubConfig pubsub;
     private AutoNatConfig autoNat;
     private RelayConfig relayService;
-    private BiFunction<HostKey, EventLoop, Upgrader> upgrader;
+    private BiFunction<HostKey, EventLoop, Upgrader> upgrader = NoiseYamuxUpgrader::new;
 
     NodeBuilder() {}
 
@@ -212,11 +213,12 @@ public final class NodeBuilder {
 
     /**
      * How relayed (Circuit Relay v2) connections are secured and multiplexed: a factory of the Noise + Yamux
-     * {@link Upgrader} from the node's key and event loop. Default: none, so circuit addresses cannot be dialled
-     * or accepted as connections (raw circuits still work through {@link Node#relay()}).
+     * {@link Upgrader} from the node's key and event loop. Default {@link NoiseYamuxUpgrader}; null turns relayed
+     * connections off (circuit addresses cannot be dialled or accepted; raw circuits still work through
+     * {@link Node#relay()}).
      */
     public NodeBuilder upgrader(BiFunction<HostKey, EventLoop, Upgrader> factory) {
-        this.upgrader = Objects.requireNonNull(factory);
+        this.upgrader = factory;
         return this;
     }
 

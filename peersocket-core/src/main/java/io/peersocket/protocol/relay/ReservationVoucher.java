@@ -10,7 +10,7 @@ import java.util.Arrays;
 /**
  * A Circuit Relay v2 reservation voucher (circuit-v2.md "Reservation Vouchers"): the relay's signed statement
  * that it serves {@code peer} until {@code expirationSeconds}, carried in a {@link SignedEnvelope} with domain
- * {@value #DOMAIN} and payload type multicodec {@code 0x0302} ({@code libp2p-relay-rsvp}). Vouchers are
+ * {@value #DOMAIN} and payload type {@code 0x03 0x02} (multicodec {@code libp2p-relay-rsvp}). Vouchers are
  * advisory in libp2p today; this library issues them and checks the ones it receives.
  *
  * @param relay the relay's peer id (must be the envelope's signer)
@@ -19,8 +19,11 @@ import java.util.Arrays;
  */
 public record ReservationVoucher(PeerId relay, PeerId peer, long expirationSeconds) {
     public static final String DOMAIN = "libp2p-relay-rsvp";
-    /** Multicodec 0x0302 as unsigned-varint bytes. */
-    static final byte[] PAYLOAD_TYPE = {(byte) 0x82, 0x06};
+    /**
+     * Multicodec 0x0302 as its two big-endian bytes, as go-libp2p ({@code RecordCodec}) and js-libp2p put it on the
+     * wire (not as a varint).
+     */
+    static final byte[] PAYLOAD_TYPE = {0x03, 0x02};
 
     /** The canonical protobuf payload (fields in number order). */
     public byte[] payload() {

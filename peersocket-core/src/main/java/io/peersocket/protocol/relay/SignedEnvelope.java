@@ -12,13 +12,13 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * A libp2p signed envelope (libp2p specs RFC/0002-signed-envelopes.md): a payload, its type (a multicodec as
- * unsigned-varint bytes) and the signer's public key, signed over {@code varint(len(domain)) ‖ domain ‖
+ * A libp2p signed envelope (libp2p specs RFC/0002-signed-envelopes.md): a payload, its type (multicodec bytes,
+ * e.g. {@code 0x03 0x02} for relay vouchers) and the signer's public key, signed over {@code varint(len(domain)) ‖ domain ‖
  * varint(len(type)) ‖ type ‖ varint(len(payload)) ‖ payload}. The domain is never sent; it separates uses of
  * the same key. Instances are verified: {@link #open} checks the signature before returning.
  *
  * @param publicKey the signer
- * @param payloadType multicodec of the payload, as varint bytes
+ * @param payloadType the payload's type (multicodec bytes)
  * @param payload the signed bytes
  * @param signature the signature over the domain-separated content
  */

@@ -83,7 +83,7 @@ class RelayCodecTest {
         byte[] env = v.seal(relayKey);
         assertThat(ReservationVoucher.open(env)).isEqualTo(v);
         RelayProto.Envelope pb = parse(env);
-        assertThat(HEX.formatHex(pb.getPayloadType().toByteArray())).isEqualTo("8206");
+        assertThat(HEX.formatHex(pb.getPayloadType().toByteArray())).isEqualTo("0302");
         assertThat(pb.getPublicKey().toByteArray()).isEqualTo(relayKey.publicKey().toProto());
         // canonical payload: relay (1), peer (2), expiration (3) in field order
         assertThat(pb.getPayload().byteAt(0)).isEqualTo((byte) 0x0a);

@@ -3,6 +3,7 @@
 // --dht the Kademlia DHT) that Peersocket's Java interop tests drive over JSON lines.
 //
 //   node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub] [--tcp]
+//                 [--relay-server] [--relay-client] [--relay-listen RELAY_MULTIADDR]...
 //
 // --tcp also listens on /ip4/127.0.0.1/tcp/0 with @libp2p/tcp + @libp2p/noise + @libp2p/yamux (and can
 // dial /tcp addresses): the ready line's "addrs" then also holds a /tcp/…/p2p/… address, and the peer
@@ -62,6 +63,15 @@
 //   {"cmd":"received"[,"topic":T]}    -> {"ok":true,"messages":[{"topic","from","seqno","data":B64,"receivedFrom"}]}
 //        every message delivered to this peer's subscriptions so far, oldest first
 //   {"cmd":"topicPeers","topic":T}    -> {"ok":true,"peers":[P…],"mesh":[P…]}
+// Circuit Relay v2 (@libp2p/circuit-relay-v2):
+//   --relay-server   runs circuitRelayServer() as service "relay" (default limits: 2 min, 128 KiB per direction)
+//   --relay-client   adds circuitRelayTransport() with Noise + Yamux for relayed connections, so /p2p-circuit
+//                    addresses can be dialled (ping, identify, dial) and relayed connections accepted
+//   --relay-listen MA  (repeatable; implies --relay-client) reserves a slot on the relay MA (ending in /p2p/RELAY)
+//                    by listening on MA/p2p-circuit; the reservation is made before the ready line, whose
+//                    "addrs" then include the circuit addresses
+//   {"cmd":"relayReservations"}       -> {"ok":true,"reservations":[P…]}  peers holding a reservation on our
+//                                        relay service (--relay-server)
 // Failures answer {"ok":false,"error":"…"}. Everything else (logs, libp2p debug
 // output via DEBUG=libp2p:*) goes to stderr. The process also stops when stdin
 // closes, and on SIGTERM/SIGINT.
@@ -111,7 +121,7 @@ function fail (message) {
 }
 
 function parseArgs (argv) {
-  const opts = { seed: null, listen: '/ip4/127.0.0.1/udp/0/quic-v1', agent: null, dht: false, pubsub: false, tcp: false }
+  const opts = { seed: null, listen: '/ip4/127.0.0.1/udp/0/quic-v1', agent: null, dht: false, pubsub: false, tcp: false, relayServer: false, relayClient: false, relayListen: [] }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = () => {
@@ -132,6 +142,13 @@ function parseArgs (argv) {
       opts.pubsub = true
     } else if (arg === '--tcp') {
       opts.tcp = true
+    } else if (arg === '--relay-server') {
+      opts.relayServer = true
+    } else if (arg === '--relay-client') {
+      opts.relayClient = true
+    } else if (arg === '--relay-listen') {
+      opts.relayListen.push(value())
+      opts.relayClient = true
     } else {
       fail(`unknown argument ${arg}; usage: node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub] [--tcp]`)
     }
@@ -184,15 +201,36 @@ async function loadTcpStack () {
 }
 // ---------------------------------------------------------------- end --tcp
 
+// ---------------------------------------------------------------- Circuit Relay v2 (--relay-server, --relay-client, --relay-listen)
+const relayStack = opts.relayServer || opts.relayClient ? await loadRelayStack() : null
+
+async function loadRelayStack () {
+  const { circuitRelayServer, circuitRelayTransport } = await import('@libp2p/circuit-relay-v2')
+  const out = { listen: [], transports: [], connectionEncrypters: null, streamMuxers: null, services: {} }
+  if (opts.relayServer) out.services.relay = circuitRelayServer()
+  if (opts.relayClient) {
+    const { noise } = await import('@libp2p/noise')
+    const { yamux } = await import('@libp2p/yamux')
+    out.transports.push(circuitRelayTransport())
+    out.connectionEncrypters = [noise()]
+    out.streamMuxers = [yamux()]
+    out.listen = opts.relayListen.map(a => `${a}/p2p-circuit`)
+  }
+  return out
+}
+const upgradeStack = tcpStack ?? (relayStack?.connectionEncrypters != null ? relayStack : null)
+// ---------------------------------------------------------------- end relay
+
 const node = await createLibp2p({
   privateKey,
-  addresses: { listen: [opts.listen, ...(tcpStack?.listen ?? [])] },
-  transports: [quic(), ...(tcpStack?.transports ?? [])],
-  ...(tcpStack != null ? { connectionEncrypters: tcpStack.connectionEncrypters, streamMuxers: tcpStack.streamMuxers } : {}),
+  addresses: { listen: [opts.listen, ...(tcpStack?.listen ?? []), ...(relayStack?.listen ?? [])] },
+  transports: [quic(), ...(tcpStack?.transports ?? []), ...(relayStack?.transports ?? [])],
+  ...(upgradeStack != null ? { connectionEncrypters: upgradeStack.connectionEncrypters, streamMuxers: upgradeStack.streamMuxers } : {}),
   ...(opts.agent != null ? { nodeInfo: { userAgent: opts.agent } } : {}),
   services: {
     identify: identify(),
     ping: ping(),
+    ...(relayStack?.services ?? {}),
     ...(dhtModule != null ? { dht: dhtModule.service } : {}),
     ...(pubsubModule != null
       ? {
@@ -623,6 +661,14 @@ const handlers = {
       mesh: ps.getMeshPeers(topic).map(p => p.toString())
     }
   },
+
+  // ---- Circuit Relay v2 (relay branch)
+  async relayReservations () {
+    const relay = node.services.relay
+    if (relay == null) throw new Error('relay server not enabled: start peer.mjs with --relay-server')
+    return { reservations: [...relay.reservations.keys()].map(p => p.toString()) }
+  },
+  // ---- end relay
 
   async quit () {
     setImmediate(() => { shutdown(0) })

@@ -24,6 +24,8 @@ import io.peersocket.protocol.pubsub.GossipSub;
 import io.peersocket.protocol.identify.Identify;
 import io.peersocket.protocol.identify.IdentifyInfo;
 import io.peersocket.protocol.ping.Ping;
+import io.peersocket.protocol.relay.RelayClient;
+import io.peersocket.protocol.relay.RelayService;
 import io.peersocket.protocol.snapshot.SnapshotParticipant;
 import io.peersocket.protocol.snapshot.Snapshots;
 import io.peersocket.store.PeerRecord;
@@ -38,6 +40,7 @@ import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportException;
 import io.peersocket.transport.TransportHandler;
+import io.peersocket.transport.upgrade.Upgrader;
 import io.peersocket.util.Counters;
 import io.peersocket.util.EventLoop;
 import io.peersocket.util.Futures;
@@ -107,6 +110,9 @@ public final class Node implements Host, AutoCloseable {
     private final Content content; // null without the content protocols
     private final GossipSub pubsub; // null without pubsub
     private final AutoNat autoNat; // null without AutoNAT
+    private final Handler transportHandler;
+    private final RelayClient relay;
+    private final RelayService relayService; // null unless serving as a relay
     private volatile CompletableFuture<Transport> dialBackTransport; // AutoNAT dial-backs; made on first use
     private boolean kadBootstrapped; // loop
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
@@ -130,7 +136,8 @@ public final class Node implements Host, AutoCloseable {
         this.ownsLoop = config.eventLoop() == null;
         this.loop = ownsLoop ? new ThreadEventLoop("peersocket-event-" + hostKey.peerId().shortString()) : config.eventLoop();
         TransportConfig tc = config.transportSettings().apply(TransportConfig.defaults(hostKey, loop));
-        this.transport = config.transportFactory().apply(tc, new Handler());
+        this.transportHandler = new Handler();
+        this.transport = config.transportFactory().apply(tc, transportHandler);
         this.telemetry = Telemetry.of(config.openTelemetry());
         this.despatcher = new Despatcher(loop, config.despatch(), this::connection, counters, telemetry);
         this.chunks = store == null ? null : ChunkStore.open(store, ChunkAddress.overlayOf(hostKey.peerId()),
@@ -155,6 +162,9 @@ public final class Node implements Host, AutoCloseable {
                 store != null ? IntervalStore.sqlite(store) : IntervalStore.memory(), config.content());
         this.pubsub = config.pubsub() == null ? null : new GossipSub(this, hostKey, config.pubsub());
         this.autoNat = config.autoNat() == null ? null : new AutoNat(this, config.autoNat(), new DialBackTransport());
+        Upgrader upgrader = config.upgrader() == null ? null : config.upgrader().apply(hostKey, loop);
+        this.relay = new RelayClient(this, upgrader, transportHandler);
+        this.relayService = config.relayService() == null ? null : new RelayService(this, hostKey, config.relayService());
         if (autoNat != null && kademlia != null && config.kademlia().mode() == KadConfig.Mode.SERVER) {
             // libp2p kad-dht: a node others cannot dial must not offer itself as a DHT server.
             autoNat.onChange(st -> kademlia.setMode(st == Reachability.State.PRIVATE ? KadConfig.Mode.CLIENT : KadConfig.Mode.SERVER));
@@ -285,15 +295,42 @@ public final class Node implements Host, AutoCloseable {
     @Override public List<Multiaddr> listenAddresses() { return listenAddresses; }
 
     /**
-     * What identify tells peers: {@link #listenAddresses()} and, with AutoNAT, external addresses confirmed by
-     * observed-address consensus.
+     * What identify tells peers: {@link #listenAddresses()}, with AutoNAT the external addresses confirmed by
+     * observed-address consensus, and the circuit addresses of relay reservations held
+     * ({@code /…/p2p/RELAY/p2p-circuit}).
      */
     private List<Multiaddr> advertisedAddresses() {
-        if (autoNat == null || autoNat.externalAddresses().isEmpty()) return listenAddresses;
+        List<Multiaddr> circuits = relay.circuitAddresses();
+        if ((autoNat == null || autoNat.externalAddresses().isEmpty()) && circuits.isEmpty()) return listenAddresses;
         LinkedHashSet<Multiaddr> out = new LinkedHashSet<>(listenAddresses);
-        out.addAll(autoNat.externalAddresses());
+        if (autoNat != null) out.addAll(autoNat.externalAddresses());
+        out.addAll(circuits);
         return List.copyOf(out);
     }
+
+    /**
+     * The Circuit Relay v2 client (always on): reserve slots on relays ({@link RelayClient#reserve}), whose circuit
+     * addresses this node then advertises; accept relayed connections from relays it reserved on; dial circuit
+     * addresses ({@link #connect} does that for {@code …/p2p/RELAY/p2p-circuit/p2p/TARGET}).
+     */
+    public RelayClient relay() { return relay; }
+
+    /** The relay service (hop), or null unless built with {@link NodeBuilder#relayService}. */
+    public RelayService relayService() { return relayService; }
+
+    /** True if this node can dial {@code address} of {@code peer}: a transport address or a circuit address. */
+    private boolean canDial(PeerId peer, Multiaddr address) {
+        if (transport.canDial(address)) return true;
+        if (!address.has(Protocol.P2P_CIRCUIT)) return false;
+        Multiaddr full = address.peerId() != null && address.peerId().equals(peer)
+                && address.components().get(address.components().size() - 1).protocol() == Protocol.P2P
+                ? address : address.withPeerId(peer);
+        if (!RelayClient.isCircuitAddress(full)) return false;
+        Multiaddr relayPart = full.decapsulate(Protocol.P2P_CIRCUIT);
+        return relayPart.components().size() == 1 || transport.canDial(relayPart);
+    }
+
+    private static boolean isCircuit(Multiaddr a) { return a.has(Protocol.P2P_CIRCUIT); }
 
     /** AutoNAT (reachability and observed-address consensus), or null if off ({@link NodeBuilder#autoNat}). */
     public AutoNat autoNat() { return autoNat; }
@@ -455,7 +492,8 @@ public final class Node implements Host, AutoCloseable {
     @Override public CompletableFuture<Connection> connect(Multiaddr address) {
         if (closed) return CompletableFuture.failedFuture(new IllegalStateException("node closed"));
         PeerId expected = address.peerId();
-        return transport.dial(address, expected).whenComplete((c, err) -> {
+        CompletableFuture<Connection> dial = isCircuit(address) ? relay.dial(address) : transport.dial(address, expected);
+        return dial.whenComplete((c, err) -> {
             if (err == null) {
                 loop.execute(() -> rememberAddress(c.remotePeer(), address.withoutPeerId()));
                 return;
@@ -478,7 +516,11 @@ public final class Node implements Host, AutoCloseable {
             if (inFlight != null) return inFlight;
             List<Multiaddr> addrs = new ArrayList<>(addressBook.getOrDefault(peer, new LinkedHashSet<>()));
             Collections.reverse(addrs); // most recently learned first
-            addrs.removeIf(a -> !transport.canDial(a));
+            addrs.removeIf(a -> !canDial(peer, a));
+            // direct addresses first, relayed (circuit) ones after them
+            List<Multiaddr> ordered = new ArrayList<>(addrs.stream().filter(a -> !isCircuit(a)).toList());
+            ordered.addAll(addrs.stream().filter(Node::isCircuit).toList());
+            addrs = ordered;
             if (addrs.isEmpty()) {
                 return CompletableFuture.failedFuture(new TransportException(TransportException.Kind.BAD_ADDRESS,
                         "no known address for " + peer));
@@ -496,9 +538,11 @@ public final class Node implements Host, AutoCloseable {
             result.completeExceptionally(last);
             return;
         }
+        Multiaddr a = addrs.get(i);
+        CompletableFuture<Connection> dial = isCircuit(a) ? relay.dial(a.withPeerId(peer)) : transport.dial(a, peer);
         // Async on the loop: a failed dial may complete on a transport thread, and result's dependents
         // (connection(), openStream()) expect the loop.
-        transport.dial(addrs.get(i), peer).whenCompleteAsync((c, err) -> {
+        dial.whenCompleteAsync((c, err) -> {
             if (err == null) {
                 result.complete(c);
             } else {
@@ -515,11 +559,17 @@ public final class Node implements Host, AutoCloseable {
         counters.increment("node.dial.failed." + kind);
     }
 
+    /** An open connection to {@code peer}, preferring an unlimited (direct) one over a relayed one. */
     private Connection openConnection(PeerId peer) {
         List<Connection> list = connections.get(peer);
         if (list == null) return null;
-        for (Connection c : list) if (c.isOpen()) return c;
-        return null;
+        Connection limited = null;
+        for (Connection c : list) {
+            if (!c.isOpen()) continue;
+            if (!c.isLimited()) return c;
+            if (limited == null) limited = c;
+        }
+        return limited;
     }
 
     /** Every open connection (a snapshot, taken on the event loop): direct ones and limited (relayed) ones. */
@@ -671,7 +721,7 @@ public final class Node implements Host, AutoCloseable {
 
     private void onIdentified(IdentifyInfo info, Connection c) {
         identified.put(info.peer(), info);
-        List<Multiaddr> dialable = info.listenAddresses().stream().filter(transport::canDial).toList();
+        List<Multiaddr> dialable = info.listenAddresses().stream().filter(a -> canDial(info.peer(), a)).toList();
         for (Multiaddr a : dialable) rememberAddress(info.peer(), a.withoutPeerId());
         if (store != null) {
             store.peers().recordAddresses(info.peer().toString(),
@@ -794,6 +844,8 @@ public final class Node implements Host, AutoCloseable {
     /** Stops protocol timers and fails pending work; on the loop (or the thread driving a manual loop). */
     private void closeProtocols() {
         snapshots.close();
+        relay.close();
+        if (relayService != null) relayService.close();
         if (autoNat != null) autoNat.close();
         try {
             if (pubsub != null) pubsub.close();

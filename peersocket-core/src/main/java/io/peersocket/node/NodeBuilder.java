@@ -12,6 +12,9 @@ import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.protocol.snapshot.SnapshotConfig;
 import io.peersocket.protocol.pubsub.GossipSubConfig;
+import io.peersocket.protocol.relay.RelayConfig;
+import io.peersocket.transport.upgrade.NoiseYamuxUpgrader;
+import io.peersocket.transport.upgrade.Upgrader;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportHandler;
@@ -61,6 +64,8 @@ public final class NodeBuilder {
     private ContentConfig content;
     private GossipSubConfig pubsub;
     private AutoNatConfig autoNat;
+    private RelayConfig relayService;
+    private BiFunction<HostKey, EventLoop, Upgrader> upgrader = NoiseYamuxUpgrader::new;
 
     NodeBuilder() {}
 
@@ -195,6 +200,28 @@ public final class NodeBuilder {
         return this;
     }
 
+    /**
+     * Serves as a Circuit Relay v2 relay ({@code /libp2p/circuit/relay/0.2.0/hop}): grants reservations and relays
+     * circuits under {@code config}'s limits. Default: off. Use {@link Node#relayService()}. (The relay client —
+     * reservations on other relays, dialling circuit addresses, accepting relayed connections — is always on:
+     * {@link Node#relay()}.)
+     */
+    public NodeBuilder relayService(RelayConfig config) {
+        this.relayService = Objects.requireNonNull(config);
+        return this;
+    }
+
+    /**
+     * How relayed (Circuit Relay v2) connections are secured and multiplexed: a factory of the Noise + Yamux
+     * {@link Upgrader} from the node's key and event loop. Default {@link NoiseYamuxUpgrader}; null turns relayed
+     * connections off (circuit addresses cannot be dialled or accepted; raw circuits still work through
+     * {@link Node#relay()}).
+     */
+    public NodeBuilder upgrader(BiFunction<HostKey, EventLoop, Upgrader> factory) {
+        this.upgrader = factory;
+        return this;
+    }
+
     /** Chunk store settings: capacity in unpinned chunks, GC batch, verify on read. */
     public NodeBuilder chunks(ChunkStoreConfig config) {
         this.chunks = Objects.requireNonNull(config);
@@ -229,7 +256,7 @@ public final class NodeBuilder {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
                 transportFactory, eventLoop, handshake, peerExchange, kademlia,
-                redialOnStart, openTelemetry, snapshot, chunks, content, pubsub, autoNat);
+                redialOnStart, openTelemetry, snapshot, chunks, content, pubsub, autoNat, relayService, upgrader);
     }
 
     /**

@@ -12,6 +12,8 @@ import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.peers.PeerExchangeConfig;
 import io.peersocket.protocol.snapshot.SnapshotConfig;
 import io.peersocket.protocol.pubsub.GossipSubConfig;
+import io.peersocket.protocol.relay.RelayConfig;
+import io.peersocket.transport.upgrade.Upgrader;
 import io.peersocket.transport.Transport;
 import io.peersocket.transport.TransportConfig;
 import io.peersocket.transport.TransportHandler;
@@ -45,6 +47,9 @@ import java.util.function.UnaryOperator;
  * @param content the content protocols (retrieval, push and pull sync) settings, or null to run without them
  * @param pubsub GossipSub settings, or null to run without pubsub
  * @param autoNat AutoNAT (reachability, observed-address consensus) settings, or null to run without it
+ * @param relayService Circuit Relay v2 relay service (hop) settings, or null to not serve as a relay
+ * @param upgrader makes the Noise + Yamux upgrader for relayed connections from the node's key and event loop,
+ *     or null (relayed connections then cannot be made or accepted)
  */
 public record NodeConfig(
         Path dataDir,
@@ -65,7 +70,9 @@ public record NodeConfig(
         ChunkStoreConfig chunks,
         ContentConfig content,
         GossipSubConfig pubsub,
-        AutoNatConfig autoNat) {
+        AutoNatConfig autoNat,
+        RelayConfig relayService,
+        BiFunction<HostKey, EventLoop, Upgrader> upgrader) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
     public long networkId() { return handshake.networkId(); }

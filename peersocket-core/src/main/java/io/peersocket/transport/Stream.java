@@ -23,6 +23,14 @@ public interface Stream {
     /** True while the transport wants more data (its send buffer is below its high-water mark). */
     boolean isWritable();
 
+    /**
+     * Asks the transport to stop (true) or resume (false) delivering this stream's data, so flow control pushes
+     * back on the sender; used by a relay to match a fast sender to a slow receiver. Data already read may still
+     * arrive after pausing (the QUIC transport: at most about 1 MiB). Transports without read control ignore it.
+     * Any thread.
+     */
+    default void setReadPaused(boolean paused) {}
+
     /** Finishes this side's writing (QUIC FIN) after queued writes; reading continues. */
     CompletableFuture<Void> closeWrite();
 

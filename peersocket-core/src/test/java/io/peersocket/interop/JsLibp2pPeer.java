@@ -440,6 +440,29 @@ public final class JsLibp2pPeer implements AutoCloseable {
         return peer;
     }
 
+    // ---------------------------------------------------------------- Circuit Relay v2 flags (relay branch)
+
+    /** {@code peer.mjs --relay-server}: run js-libp2p's circuitRelayServer() (default limits). */
+    public static final String RELAY_SERVER_FLAG = "--relay-server";
+
+    /** {@code peer.mjs --relay-client}: circuitRelayTransport() with Noise + Yamux (dial and accept circuits). */
+    public static final String RELAY_CLIENT_FLAG = "--relay-client";
+
+    /** {@code peer.mjs --relay-listen RELAY}: reserve on {@code relayAddress} (ends in /p2p/RELAY) before ready. */
+    public static List<String> relayListenArgs(String relayAddress) {
+        return List.of("--relay-listen", relayAddress);
+    }
+
+    /** Peer ids holding a reservation on the js peer's relay service ({@link #RELAY_SERVER_FLAG}). */
+    public List<String> relayReservations() {
+        Map<String, Object> answer = call("relayReservations", Map.of(), DEFAULT_COMMAND_TIMEOUT);
+        List<String> ids = new ArrayList<>();
+        if (answer.get("reservations") instanceof List<?> list) for (Object o : list) ids.add(String.valueOf(o));
+        return ids;
+    }
+
+    // ---------------------------------------------------------------- end relay
+
     /**
      * Finds the repository root: the first directory, walking up from {@code user.dir}, that contains
      * {@code interop/js/package.json}.

@@ -46,6 +46,8 @@ final class QuicStream implements Stream {
     private final AtomicLong pendingWrite = new AtomicLong();
     private final AtomicLong pendingRead = new AtomicLong();
     private final AtomicBoolean readPaused = new AtomicBoolean();
+    /** Reading paused by the stream's user ({@link #setReadPaused}), on top of the backlog pause. */
+    private final AtomicBoolean userPaused = new AtomicBoolean();
     private final AtomicBoolean resetCalled = new AtomicBoolean();
     private final AtomicBoolean closeCalled = new AtomicBoolean();
 
@@ -92,6 +94,13 @@ final class QuicStream implements Stream {
     public boolean isWritable() {
         QuicStreamChannel ch = channel;
         return ch.isActive() && !ch.isOutputShutdown() && pendingWrite.get() < WRITE_HIGH_WATER;
+    }
+
+    @Override
+    public void setReadPaused(boolean paused) {
+        if (userPaused.getAndSet(paused) == paused) return;
+        QuicStreamChannel ch = channel;
+        onLoop(ch, () -> ch.config().setAutoRead(!readPaused.get() && !userPaused.get()));
     }
 
     @Override
@@ -230,7 +239,7 @@ final class QuicStream implements Stream {
             long left = pendingRead.addAndGet(-data.length);
             if (left < READ_LOW_WATER && readPaused.compareAndSet(true, false)) {
                 QuicStreamChannel ch = channel;
-                ch.eventLoop().execute(() -> ch.config().setAutoRead(true));
+                ch.eventLoop().execute(() -> ch.config().setAutoRead(!readPaused.get() && !userPaused.get()));
             }
         }
     }

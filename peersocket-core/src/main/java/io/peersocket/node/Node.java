@@ -453,7 +453,9 @@ public final class Node implements Host, AutoCloseable {
     }
 
     /**
-     * An open connection to {@code peer}, dialling its known addresses in turn if there is none.
+     * An open connection to {@code peer}, dialling its known addresses in turn if there is none. An unlimited
+     * (direct) connection is preferred to a limited (relayed, {@link Connection#isLimited()}) one; a limited one is
+     * returned if it is the only one open (no dial is made to replace it).
      *
      * @return fails with {@link TransportException} if no address is known or none answers
      */
@@ -500,11 +502,20 @@ public final class Node implements Host, AutoCloseable {
         counters.increment("node.dial.failed." + kind);
     }
 
+    /**
+     * The connection new streams to {@code peer} go on: the first open unlimited (direct) one, else the first open
+     * limited (relayed) one, else null. Event loop.
+     */
     private Connection openConnection(PeerId peer) {
         List<Connection> list = connections.get(peer);
         if (list == null) return null;
-        for (Connection c : list) if (c.isOpen()) return c;
-        return null;
+        Connection limited = null;
+        for (Connection c : list) {
+            if (!c.isOpen()) continue;
+            if (!c.isLimited()) return c;
+            if (limited == null) limited = c;
+        }
+        return limited;
     }
 
     /** Peers with an open connection. */
@@ -571,6 +582,8 @@ public final class Node implements Host, AutoCloseable {
             }
             if (c.direction() == Connection.Direction.OUTBOUND) rememberAddress(peer, c.remoteAddress());
             emit(new PeerEvent(PeerEvent.Kind.CONNECTED, peer, c, null));
+            // A direct connection to a peer we talk to over a relay: despatch moves its outbound stream there.
+            despatcher.onConnection(c);
             handshake.start(c); // READY follows when it passes; a refused or stalled connection is closed
             identify.request(c).whenComplete((info, err) -> {
                 if (err != null) {

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.stream.LongStream;
@@ -46,8 +47,8 @@ class ChannelSuccessionTest {
      */
     static final class Observed implements ChannelObserver {
         final ChannelObserver snapshots;
-        final List<Message> messages = new ArrayList<>();
-        final List<String> resets = new ArrayList<>();
+        final List<Message> messages = new CopyOnWriteArrayList<>(); // appended on the node's loop, read by the test
+        final List<String> resets = new CopyOnWriteArrayList<>();
 
         Observed(Node n) {
             snapshots = n.snapshots();

@@ -848,9 +848,9 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
 
     /** A frame arrived on inbound segment {@code seg}: routed if it is the head of its peer's chain, else held. */
     private void onSegmentFrame(Segment seg, Header.Frame f, int bytes) {
-        if (seg.dropped || closed) return;
+        if (seg.dropped || seg.ended || closed) return; // an ended segment left its chain or gets no more data
         ArrayDeque<Segment> chain = inbound.get(seg.peer);
-        if (chain == null || !chain.contains(seg)) return;
+        if (chain == null) return;
         Segment head = chain.peekFirst();
         if (head != seg && !head.ended && !head.stream.connection().isOpen()) {
             endSegment(head, !head.finished); // its connection is gone and the close upcall has not come yet

@@ -75,6 +75,12 @@ import org.slf4j.LoggerFactory;
  * attached to them — use the {@code ...Async} variants or join from your own thread). User despatch handlers
  * run on virtual threads.
  *
+ * <p>Connections: a peer may have several (e.g. a limited, relayed one and a direct one after hole punching). New
+ * streams go on an unlimited one when there is one ({@link #connection}); when a direct connection opens, the
+ * despatch traffic to that peer moves onto it without loss ({@link Despatcher#onConnection}, docs/wire.md "Channel
+ * succession"). The node does not close the limited connection afterwards: nothing new is opened on it and the
+ * relay's limits end it.
+ *
  * <p>Lifecycle: started by {@link NodeBuilder#start()}, stopped by {@link #close()} (idempotent; closes
  * connections, flushes the store, stops threads).
  */

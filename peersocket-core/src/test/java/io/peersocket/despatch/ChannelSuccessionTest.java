@@ -203,6 +203,7 @@ class ChannelSuccessionTest {
         List<Message> later = atB.traffic().subList(before, atB.traffic().size());
         assertThat(later).hasSize(10).allMatch(m -> !m.connection().isLimited());
         assertThat(a.despatcher().linkConnection(b.peerId())).isSameAs(d);
+        assertThat(done(a.connection(b.peerId()))).as("the node prefers the direct connection").isSameAs(d);
         // the relayed connection is left to the relay's limits; no despatch stream uses it any more
         assertThat(a.connectionsTo(b.peerId())).hasSize(2);
     }
@@ -247,6 +248,30 @@ class ChannelSuccessionTest {
         Message reply = done(sa.requests.get(1));
         assertThat(reply.connection().isLimited()).isFalse();
         assertThat(a.despatcher().linkConnection(b.peerId())).isSameAs(d);
+    }
+
+    @Test
+    void aDirectConnectionOpeningWhileTheRelayedStreamIsStillNegotiatingWaitsForIt() {
+        Node a = net.start(1, config()), b = net.start(2, config());
+        Observed atA = new Observed(a), atB = new Observed(b);
+        Side sa = new Side(a);
+        b.despatcher().register(ONEWAY, m -> { });
+        net.network.setLink(a.peerId(), b.peerId(), DIRECT);
+        net.network.setLimited(a.peerId(), b.peerId(), new LinkConditions(100, 0));
+        done(a.connect(b.listenAddresses().get(0).withPeerId(b.peerId())));
+        net.network.setLimited(a.peerId(), b.peerId(), null);
+        for (int i = 0; i < 5; i++) sa.oneWay(b.peerId()); // the link opens over the relay: 200 ms to negotiate
+        net.loop.advance(1);
+        assertThat(a.despatcher().linkConnection(b.peerId()).isLimited()).isTrue();
+        Connection d = done(a.connect(b.listenAddresses().get(0).withPeerId(b.peerId()))); // 10 ms
+        for (int i = 0; i < 5; i++) sa.oneWay(b.peerId());
+        runUntil(() -> atB.seqs().size() == 10, 2_000);
+        assertThat(atB.seqs()).isEqualTo(LongStream.range(0, 10).boxed().toList());
+        assertThat(atB.limited()).containsExactly(true, true, true, true, true, false, false, false, false, false);
+        assertThat(a.despatcher().linkConnection(b.peerId())).isSameAs(d);
+        runUntil(() -> a.counters().get("despatch.link.retired") == 1, 1_000);
+        assertThat(atA.resets).isEmpty();
+        assertThat(atB.resets).isEmpty();
     }
 
     // ---- the receiver's succession rule, with raw despatch streams ----------------------------------

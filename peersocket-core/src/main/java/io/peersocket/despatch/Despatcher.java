@@ -57,7 +57,8 @@ import org.slf4j.LoggerFactory;
  * <p>Migration (docs/wire.md "Channel succession"): when an unlimited (direct) connection to a peer opens while the
  * outbound stream to it runs over a limited (relayed) one ({@link #onConnection}), later messages go on a new
  * stream on the direct connection and the old stream ends with FIN after what was already queued on it. The
- * receiver routes a newer inbound stream's frames only after the older stream from that peer ended, holding them
+ * receiver routes a newer inbound stream's frames only after the older stream from that peer on another
+ * connection ended, holding them
  * meanwhile (at most {@value #SUCCESSION_HOLD_FRAMES} maximum-size frames per peer), so the channel stays FIFO,
  * loses and repeats nothing, and a clean succession is no channel reset. Counters: {@code despatch.link.migrated},
  * {@code .link.retired} (clean), {@code .link.retire_lost}, {@code .channel.successor}, {@code .channel.held},
@@ -761,7 +762,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         Segment seg = new Segment(peer, stream);
         ArrayDeque<Segment> chain = inbound.computeIfAbsent(peer, k -> new ArrayDeque<>());
         chain.add(seg);
-        if (chain.size() > 1) counters.increment("despatch.channel.successor");
+        if (blocked(chain, seg)) counters.increment("despatch.channel.successor");
         return new Reader(peer, seg, null);
     }
 
@@ -826,8 +827,9 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
     private record Held(Header.Frame frame, int bytes) {}
 
     /**
-     * One inbound despatch stream from a peer: a segment of that peer's channel to us. Only the oldest segment of a
-     * peer (the head of its chain) routes; later ones hold their frames until every older one has ended.
+     * One inbound despatch stream from a peer: a segment of that peer's channel to us. Segments of a peer form a chain
+     * in negotiation order; a segment's frames are held while an older segment on another connection is still open
+     * or still holds frames (see {@link #blocked}).
      */
     private static final class Segment {
         final PeerId peer;
@@ -842,20 +844,49 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             this.peer = peer;
             this.stream = stream;
         }
+
+        /** Done with: ended and nothing left to route. */
+        boolean spent() { return ended && held.isEmpty(); }
     }
 
     private long holdLimitBytes() { return (long) SUCCESSION_HOLD_FRAMES * (config.maxMessageBytes() + Header.MAX_BYTES); }
 
-    /** A frame arrived on inbound segment {@code seg}: routed if it is the head of its peer's chain, else held. */
+    /**
+     * Whether {@code seg}'s frames must wait: an older segment from the same peer on a different connection has not
+     * ended or still holds frames. Streams on one connection never wait for each other (a sender migrates only to
+     * another connection; a peer that keeps several despatch streams on one connection is served as before).
+     */
+    private static boolean blocked(ArrayDeque<Segment> chain, Segment seg) {
+        for (Segment s : chain) {
+            if (s == seg) return false;
+            if (!s.spent() && s.stream.connection() != seg.stream.connection()) return true;
+        }
+        return false;
+    }
+
+    /** Whether a segment newer than {@code seg} on another connection is in the chain (one {@code seg} blocks). */
+    private static boolean hasSuccessor(ArrayDeque<Segment> chain, Segment seg) {
+        boolean after = false;
+        for (Segment s : chain) {
+            if (s == seg) after = true;
+            else if (after && s.stream.connection() != seg.stream.connection()) return true;
+        }
+        return false;
+    }
+
+    /** A frame arrived on inbound segment {@code seg}: routed unless an older segment blocks it, else held. */
     private void onSegmentFrame(Segment seg, Header.Frame f, int bytes) {
-        if (seg.dropped || seg.ended || closed) return; // an ended segment left its chain or gets no more data
+        if (seg.dropped || seg.ended || closed) return; // an ended segment gets no more data
         ArrayDeque<Segment> chain = inbound.get(seg.peer);
         if (chain == null) return;
-        Segment head = chain.peekFirst();
-        if (head != seg && !head.ended && !head.stream.connection().isOpen()) {
-            endSegment(head, !head.finished); // its connection is gone and the close upcall has not come yet
+        if (blocked(chain, seg)) {
+            // an older stream whose connection is gone, before its close upcall came: it ended
+            for (Segment s : new ArrayList<>(chain)) {
+                if (s == seg) break;
+                if (!s.ended && !s.stream.connection().isOpen()) endSegment(s, !s.finished);
+            }
         }
-        if (chain.peekFirst() == seg) {
+        if (!blocked(chain, seg)) {
             route(seg.peer, seg.stream.connection(), f, true, true, bytes);
             return;
         }
@@ -880,7 +911,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
 
     /**
      * Inbound segment {@code seg} ended ({@code lost}: before its FIN, so frames may be missing: a channel reset).
-     * If it was the head, the next segments' held frames are routed in order. Idempotent.
+     * Segments it blocked get their held frames routed, oldest first. Idempotent.
      */
     private void endSegment(Segment seg, boolean lost) {
         if (seg.ended) return;
@@ -888,18 +919,15 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         if (lost) channelReset(seg.peer, true);
         ArrayDeque<Segment> chain = inbound.get(seg.peer);
         if (chain == null) return;
-        while (!chain.isEmpty() && chain.peekFirst().ended) {
-            Segment done = chain.pollFirst();
-            if (!done.held.isEmpty()) release(done); // a segment that ended while waiting: its frames still count
-            Segment next = chain.peekFirst();
-            if (next == null) break;
-            if (!done.dropped) counters.increment("despatch.channel.succeeded");
-            release(next);
+        if (!lost && hasSuccessor(chain, seg)) counters.increment("despatch.channel.succeeded");
+        for (Segment s : new ArrayList<>(chain)) {
+            if (!s.held.isEmpty() && !blocked(chain, s)) release(s);
         }
+        chain.removeIf(Segment::spent);
         if (chain.isEmpty() && inbound.get(seg.peer) == chain) inbound.remove(seg.peer);
     }
 
-    /** Routes {@code seg}'s held frames in arrival order (it is now the head of its chain). */
+    /** Routes {@code seg}'s held frames in arrival order (nothing blocks it any more). */
     private void release(Segment seg) {
         Held h;
         while ((h = seg.held.poll()) != null) {

@@ -290,6 +290,14 @@ class ChannelSuccessionTest {
 
     List<String> received(Observed o) { return o.traffic().stream().map(Message::payloadUtf8).toList(); }
 
+    /** A second connection from {@code a} to {@code b} (the first one {@code a.connection(b)} made or found). */
+    Connection another(Node a, Node b) {
+        Connection first = done(a.connection(b.peerId()));
+        Connection second = done(a.connect(b.listenAddresses().get(0).withPeerId(b.peerId())));
+        assertThat(second).isNotSameAs(first);
+        return second;
+    }
+
     @Test
     void aNewerStreamIsDeliveredOnlyAfterTheOlderOneFinished() {
         Node a = net.start(1, config()), b = net.start(2, config());
@@ -299,7 +307,7 @@ class ChannelSuccessionTest {
         Stream s1 = net.rawDespatchStream(a, b, closedInto(closed1));
         s1.write(frame(1, "1"));
         runUntil(() -> received(atB).size() == 1, 100);
-        Stream s2 = net.rawDespatchStream(a, b, closedInto(closed2));
+        Stream s2 = net.rawDespatchStream(another(a, b), closedInto(closed2));
         s2.write(frame(2, "2"));
         s2.write(frame(3, "3"));
         s1.write(frame(4, "4"));
@@ -320,6 +328,21 @@ class ChannelSuccessionTest {
     }
 
     @Test
+    void streamsOnOneConnectionDoNotWaitForEachOther() {
+        Node a = net.start(1, config()), b = net.start(2, config());
+        Observed atB = new Observed(b);
+        b.despatcher().register(ONEWAY, m -> { });
+        Stream s1 = net.rawDespatchStream(a, b, closedInto(new CompletableFuture<>()));
+        s1.write(frame(1, "1"));
+        Stream s2 = net.rawDespatchStream(a, b, closedInto(new CompletableFuture<>()));
+        s2.write(frame(2, "2"));
+        s1.write(frame(3, "3"));
+        runUntil(() -> received(atB).size() == 3, 100);
+        assertThat(received(atB)).containsExactly("1", "2", "3");
+        assertThat(b.counters().snapshot()).doesNotContainKeys("despatch.channel.held", "despatch.channel.successor");
+    }
+
+    @Test
     void aResetOfTheOlderStreamReleasesTheNewerOneAndIsReported() {
         Node a = net.start(1, config()), b = net.start(2, config());
         Observed atB = new Observed(b);
@@ -327,7 +350,7 @@ class ChannelSuccessionTest {
         CompletableFuture<Throwable> closed1 = new CompletableFuture<>(), closed2 = new CompletableFuture<>();
         Stream s1 = net.rawDespatchStream(a, b, closedInto(closed1));
         s1.write(frame(1, "1"));
-        Stream s2 = net.rawDespatchStream(a, b, closedInto(closed2));
+        Stream s2 = net.rawDespatchStream(another(a, b), closedInto(closed2));
         s2.write(frame(2, "2"));
         runUntil(() -> b.counters().get("despatch.channel.held") == 1, 100);
         assertThat(received(atB)).containsExactly("1");
@@ -348,7 +371,7 @@ class ChannelSuccessionTest {
         CompletableFuture<Throwable> closed1 = new CompletableFuture<>(), closed2 = new CompletableFuture<>();
         Stream s1 = net.rawDespatchStream(a, b, closedInto(closed1));
         s1.write(frame(1, "1"));
-        Stream s2 = net.rawDespatchStream(a, b, closedInto(closed2));
+        Stream s2 = net.rawDespatchStream(another(a, b), closedInto(closed2));
         long bound = (long) Despatcher.SUCCESSION_HOLD_FRAMES * (1024 + Header.MAX_BYTES);
         String big = "x".repeat(1000);
         int frames = (int) (bound / 1000) + 2;

@@ -51,8 +51,18 @@ import org.slf4j.LoggerFactory;
  * <p>Wire: each side sends on one despatch stream per peer that it opened itself (on first use), so each
  * direction is one FIFO channel; frames are varint-length-prefixed {@link Header} + payload. Unreliable messages go in one QUIC
  * datagram each; a message larger than one datagram goes on the stream instead. A {@link ChannelObserver} sees
- * every stream message on the event loop in arrival order and every channel reset (a stream closed or a new one
- * opened): the snapshot protocol's hook (docs/snapshot.md).
+ * every stream message on the event loop in arrival order and every channel reset (a stream that ended before
+ * everything on it arrived): the snapshot protocol's hook (docs/snapshot.md).
+ *
+ * <p>Migration (docs/wire.md "Channel succession"): when an unlimited (direct) connection to a peer opens while the
+ * outbound stream to it runs over a limited (relayed) one ({@link #onConnection}), later messages go on a new
+ * stream on the direct connection and the old stream ends with FIN after what was already queued on it. The
+ * receiver routes a newer inbound stream's frames only after the older stream from that peer on another
+ * connection ended, holding them
+ * meanwhile (at most {@value #SUCCESSION_HOLD_FRAMES} maximum-size frames per peer), so the channel stays FIFO,
+ * loses and repeats nothing, and a clean succession is no channel reset. Counters: {@code despatch.link.migrated},
+ * {@code .link.retired} (clean), {@code .link.retire_lost}, {@code .channel.successor}, {@code .channel.held},
+ * {@code .channel.succeeded}, {@code .channel.successor_reset}, {@code .channel.reset.inbound|outbound}.
  *
  * <p>Threading: routing state belongs to the event loop; public methods may be called from any thread and
  * enqueue to it. Handlers run on virtual threads, or on {@link DespatchConfig#handlerExecutor()} if one is set
@@ -87,7 +97,10 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
     private volatile ChannelObserver channelObserver;
 
     // Event-loop state.
-    private final Map<PeerId, Link> links = new HashMap<>();
+    private final Map<PeerId, Link> links = new HashMap<>(); // the current outbound link per peer
+    private final Map<PeerId, Link> opening = new HashMap<>(); // the newest link per peer not yet settled
+    private final List<Link> retiring = new ArrayList<>(); // replaced links finishing their writes (FIN)
+    private final Map<PeerId, ArrayDeque<Segment>> inbound = new HashMap<>(); // inbound streams per peer, oldest first
     private final Map<PendingKey, Pending> pending = new HashMap<>();
     private final Map<ConvKey, ConvState> conversations = new HashMap<>();
     private boolean closed;
@@ -178,6 +191,7 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
     }
 
     private void channelReset(PeerId peer, boolean inbound) {
+        counters.increment(inbound ? "despatch.channel.reset.inbound" : "despatch.channel.reset.outbound");
         ChannelObserver o = channelObserver;
         if (o == null) return;
         try {
@@ -542,29 +556,43 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             counters.increment("despatch.datagram_fallback_reliable");
         }
         if (link == null || !link.isUsable()) {
-            if (link != null) channelReset(peer, false);
-            link = new Link(peer);
-            links.put(peer, link);
-            openLink(link);
+            if (link != null) endLink(link, true);
+            link = newLink(peer, null);
         }
         return link.write(FrameDecoder.frame(frame));
     }
 
-    // ---- links (one despatch stream per peer) -------------------------------------------------------
+    // ---- links (one outbound despatch stream per peer) ----------------------------------------------
 
+    /**
+     * One outbound despatch stream to a peer (the sending end of a channel), from the moment it is wanted until it
+     * ends. Event-loop state. Life: waiting (its predecessor to the same peer is still negotiating) → started
+     * (choosing a connection, then multistream-select) → settled (ready, or failed) → ended. A link that a
+     * successor replaced ({@link #migrate}) is <em>retiring</em>: it sends its queued frames, then FIN.
+     */
     private final class Link {
         final PeerId peer;
+        /** The connection it opens (or opened) on; null while the connector is to choose one. */
         Connection connection;
+        /** An unlimited connection that opened while the connector was choosing: used if that choice is limited. */
+        Connection preferred;
         Stream stream;
         final ArrayDeque<Object[]> queued = new ArrayDeque<>(); // {byte[] frame, CompletableFuture<Void>}
         boolean failed;
+        boolean started;
+        boolean settled;
+        /** The next link to the same peer: it starts opening only when this one settled, so streams open in order. */
+        Link successor;
+        boolean retiring;
+        /** The remote's FIN came on this stream after ours: it read everything we wrote. */
+        boolean acked;
+        boolean ended;
 
         Link(PeerId peer) { this.peer = peer; }
 
         /** Opening (stream not yet negotiated) or open on a live connection. */
         boolean isUsable() { return !failed && (stream == null || connection.isOpen()); }
 
-        @SuppressWarnings("unchecked")
         CompletableFuture<Void> write(byte[] data) {
             if (stream != null) return stream.write(data);
             CompletableFuture<Void> f = new CompletableFuture<>();
@@ -575,7 +603,6 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         @SuppressWarnings("unchecked")
         void ready(Stream s) {
             stream = s;
-            connection = s.connection();
             Object[] q;
             while ((q = queued.poll()) != null) {
                 CompletableFuture<Void> f = (CompletableFuture<Void>) q[1];
@@ -594,37 +621,149 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         }
     }
 
-    private void openLink(Link link) {
-        connector.apply(link.peer).thenCompose(conn -> {
-            CompletableFuture<Multistream.Negotiated> n = new CompletableFuture<>();
-            telemetry.streamOpened("outbound");
-            loop.execute(() -> Multistream.select(conn, List.of(PROTOCOL_ID), id -> new Reader(link.peer, false))
-                    .whenComplete((r, e) -> {
-                        if (e != null) n.completeExceptionally(e);
-                        else n.complete(r);
-                    }));
-            return n;
-        }).whenComplete((negotiated, err) -> loop.execute(() -> {
+    /** Makes {@code peer}'s current link, on {@code on} (null: the connector chooses); opens it in turn. */
+    private Link newLink(PeerId peer, Connection on) {
+        Link l = new Link(peer);
+        l.connection = on;
+        links.put(peer, l);
+        Link prev = opening.put(peer, l);
+        if (prev != null && !prev.settled) prev.successor = l;
+        else startLink(l);
+        return l;
+    }
+
+    private void startLink(Link l) {
+        l.started = true;
+        if (l.failed || closed) {
+            settle(l);
+            return;
+        }
+        if (l.connection != null) {
+            negotiate(l, l.connection);
+            return;
+        }
+        connector.apply(l.peer).whenComplete((conn, err) -> loop.execute(() -> {
             if (err != null) {
-                Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
-                        ? err.getCause() : err;
-                counters.increment("despatch.link.failed");
-                log.debug("despatch link failed peer={}: {}", link.peer, cause.toString());
-                if (links.get(link.peer) == link) links.remove(link.peer);
-                link.fail(cause);
-                channelReset(link.peer, false);
-                return;
+                linkOpened(l, null, err);
+            } else if (l.failed || closed) {
+                settle(l);
+            } else {
+                Connection use = conn;
+                if (use.isLimited() && l.preferred != null && l.preferred.isOpen()) use = l.preferred;
+                negotiate(l, use);
             }
-            link.ready(negotiated.stream());
         }));
+    }
+
+    private void negotiate(Link l, Connection conn) {
+        l.connection = conn;
+        telemetry.streamOpened("outbound");
+        Multistream.select(conn, List.of(PROTOCOL_ID), id -> new Reader(l.peer, null, l))
+                .whenComplete((n, e) -> loop.execute(() -> linkOpened(l, n, e)));
+    }
+
+    /** Negotiation of {@code l}'s stream finished (with {@code n}, or failed with {@code err}). On the loop. */
+    private void linkOpened(Link l, Multistream.Negotiated n, Throwable err) {
+        if (err != null) {
+            Throwable cause = Futures.unwrap(err);
+            if (!l.failed) {
+                counters.increment("despatch.link.failed");
+                log.debug("despatch link failed peer={}: {}", l.peer, cause.toString());
+                l.fail(cause);
+            }
+            endLink(l, true);
+        } else if (l.failed || closed) {
+            n.stream().reset();
+        } else {
+            l.ready(n.stream());
+            if (l.retiring) l.stream.closeWrite();
+        }
+        settle(l);
+    }
+
+    /** {@code l} finished opening (either way): the next link to its peer may open. */
+    private void settle(Link l) {
+        if (l.settled) return;
+        l.settled = true;
+        if (opening.get(l.peer) == l) opening.remove(l.peer);
+        Link next = l.successor;
+        l.successor = null;
+        if (next != null) startLink(next);
+    }
+
+    /**
+     * {@code l}'s stream ended; reports a channel reset unless it retired cleanly ({@code lost} false: a
+     * successor took over and the remote read everything). Idempotent.
+     */
+    private void endLink(Link l, boolean lost) {
+        if (l.ended) return;
+        l.ended = true;
+        l.failed = true;
+        if (links.get(l.peer) == l) links.remove(l.peer);
+        retiring.remove(l);
+        if (l.retiring) counters.increment(lost ? "despatch.link.retire_lost" : "despatch.link.retired");
+        if (lost || !l.retiring) channelReset(l.peer, false);
+    }
+
+    /**
+     * Moves {@code old}'s peer to a new link on {@code to}: frames sent from now on queue for the new stream
+     * (which opens once {@code old} has finished negotiating); {@code old} sends what it has queued, then FIN.
+     */
+    private void migrate(Link old, Connection to) {
+        counters.increment("despatch.link.migrated");
+        log.debug("despatch link to peer={} moves from {} to {}", old.peer, old.connection, to);
+        old.retiring = true;
+        retiring.add(old);
+        newLink(old.peer, to);
+        if (old.stream != null) old.stream.closeWrite();
+    }
+
+    /**
+     * A connection opened (the node calls this from its transport handler; any thread, handled on the event loop).
+     * If it is unlimited ({@code !isLimited()}) and the outbound despatch stream to its peer runs over a limited
+     * (relayed) connection, the stream moves: messages sent from now on go on a new despatch stream on {@code c}
+     * (queued until it is negotiated), and the old stream finishes with FIN after the messages already queued on it,
+     * so nothing is lost, duplicated or reordered: the receiver delivers the new stream's messages only after the
+     * old stream ended (docs/wire.md "Channel succession"). A limited connection, or a peer with no despatch
+     * traffic, changes nothing (the next send picks a connection as usual).
+     */
+    public void onConnection(Connection c) {
+        if (!loop.inEventLoop()) {
+            loop.execute(() -> onConnection(c));
+            return;
+        }
+        if (closed || c.isLimited() || !c.isOpen()) return;
+        Link l = links.get(c.remotePeer());
+        if (l == null || l.failed || l.connection == c) return;
+        if (l.connection == null) {
+            l.preferred = c; // the connector is still to choose, or choosing
+        } else if (l.connection.isLimited()) {
+            if (!l.started) l.connection = c; // nothing sent yet: just aim it at the direct connection
+            else migrate(l, c);
+        }
+    }
+
+    /**
+     * The connection the outbound despatch stream to {@code peer} runs (or is being opened) on, or null if there
+     * is none or the connection is still being chosen. Event loop (racy elsewhere); for tests and diagnostics.
+     */
+    public Connection linkConnection(PeerId peer) {
+        Link l = links.get(peer);
+        return l == null ? null : l.connection;
     }
 
     /**
      * Inbound despatch stream (multistream chose our protocol): only read. Each side sends on the stream it
-     * opened, so each direction of a peer pair is one FIFO channel.
+     * opened, so each direction of a peer pair is one FIFO channel; a newer stream from the same peer continues
+     * the channel after the older one ended (channel succession).
      */
     @Override public StreamHandler onNegotiated(Stream stream, String protocolId) {
-        return new Reader(stream.connection().remotePeer(), true);
+        PeerId peer = stream.connection().remotePeer();
+        Segment seg = new Segment(peer, stream);
+        ArrayDeque<Segment> chain = inbound.computeIfAbsent(peer, k -> new ArrayDeque<>());
+        chain.add(seg);
+        if (blocked(chain, seg)) counters.increment("despatch.channel.successor");
+        return new Reader(peer, seg, null);
     }
 
     /** Datagrams from the transport carry exactly one despatch frame. */
@@ -646,30 +785,172 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             counters.increment("despatch.drop.unreliable_for_reliable_type");
             return;
         }
-        route(connection.remotePeer(), frame, false, false, data.length);
+        route(connection.remotePeer(), connection, frame, false, false, data.length);
     }
 
     /** Forgets the streams of a closed connection; the next send opens a new one. */
     public void onConnectionClosed(Connection connection) {
-        Link link = links.get(connection.remotePeer());
+        PeerId peer = connection.remotePeer();
+        IllegalStateException e = new IllegalStateException("connection to " + peer + " closed");
+        Link link = links.get(peer);
         if (link != null && link.connection == connection) {
-            links.remove(connection.remotePeer());
-            link.fail(new IllegalStateException("connection to " + connection.remotePeer() + " closed"));
-            channelReset(connection.remotePeer(), false);
+            if (!link.started) {
+                link.connection = null; // still waiting to open, nothing sent: let the connector choose
+            } else {
+                link.fail(e);
+                endLink(link, true);
+            }
+        }
+        if (link != null && link.preferred == connection) link.preferred = null;
+        for (Link r : new ArrayList<>(retiring)) {
+            if (r.connection == connection) {
+                r.fail(e);
+                endLink(r, !r.acked);
+            }
+        }
+        ArrayDeque<Segment> chain = inbound.get(peer);
+        if (chain != null) {
+            for (Segment s : new ArrayList<>(chain)) if (s.stream.connection() == connection) endSegment(s, !s.finished);
         }
     }
 
+    // ---- inbound channel succession ----------------------------------------------------------------
+
+    /**
+     * Held frames of all waiting inbound streams from one peer are bounded by this many maximum-size frames
+     * ({@code maxMessageBytes} + header); past it the stream that overflows is reset and counted
+     * ({@code despatch.drop.succession_overflow}).
+     */
+    public static final int SUCCESSION_HOLD_FRAMES = 4;
+
+    /** A frame held back on a waiting inbound stream. */
+    private record Held(Header.Frame frame, int bytes) {}
+
+    /**
+     * One inbound despatch stream from a peer: a segment of that peer's channel to us. Segments of a peer form a chain
+     * in negotiation order; a segment's frames are held while an older segment on another connection is still open
+     * or still holds frames (see {@link #blocked}).
+     */
+    private static final class Segment {
+        final PeerId peer;
+        final Stream stream;
+        final ArrayDeque<Held> held = new ArrayDeque<>();
+        long heldBytes;
+        boolean finished; // the remote's FIN arrived: every frame it sent on this stream was read
+        boolean ended; // FIN, reset or connection lost
+        boolean dropped; // reset for overflowing the hold bound: ignore what is left of its data
+
+        Segment(PeerId peer, Stream stream) {
+            this.peer = peer;
+            this.stream = stream;
+        }
+
+        /** Done with: ended and nothing left to route. */
+        boolean spent() { return ended && held.isEmpty(); }
+    }
+
+    private long holdLimitBytes() { return (long) SUCCESSION_HOLD_FRAMES * (config.maxMessageBytes() + Header.MAX_BYTES); }
+
+    /**
+     * Whether {@code seg}'s frames must wait: an older segment from the same peer on a different connection has not
+     * ended or still holds frames. Streams on one connection never wait for each other (a sender migrates only to
+     * another connection; a peer that keeps several despatch streams on one connection is served as before).
+     */
+    private static boolean blocked(ArrayDeque<Segment> chain, Segment seg) {
+        for (Segment s : chain) {
+            if (s == seg) return false;
+            if (!s.spent() && s.stream.connection() != seg.stream.connection()) return true;
+        }
+        return false;
+    }
+
+    /** Whether a segment newer than {@code seg} on another connection is in the chain (one {@code seg} blocks). */
+    private static boolean hasSuccessor(ArrayDeque<Segment> chain, Segment seg) {
+        boolean after = false;
+        for (Segment s : chain) {
+            if (s == seg) after = true;
+            else if (after && s.stream.connection() != seg.stream.connection()) return true;
+        }
+        return false;
+    }
+
+    /** A frame arrived on inbound segment {@code seg}: routed unless an older segment blocks it, else held. */
+    private void onSegmentFrame(Segment seg, Header.Frame f, int bytes) {
+        if (seg.dropped || seg.ended || closed) return; // an ended segment gets no more data
+        ArrayDeque<Segment> chain = inbound.get(seg.peer);
+        if (chain == null) return;
+        if (blocked(chain, seg)) {
+            // an older stream whose connection is gone, before its close upcall came: it ended
+            for (Segment s : new ArrayList<>(chain)) {
+                if (s == seg) break;
+                if (!s.ended && !s.stream.connection().isOpen()) endSegment(s, !s.finished);
+            }
+        }
+        if (!blocked(chain, seg)) {
+            route(seg.peer, seg.stream.connection(), f, true, true, bytes);
+            return;
+        }
+        long heldNow = 0;
+        for (Segment s : chain) heldNow += s.heldBytes;
+        if (heldNow + bytes > holdLimitBytes()) {
+            counters.add("despatch.drop.succession_overflow", seg.held.size() + 1);
+            counters.increment("despatch.channel.successor_reset");
+            log.warn("despatch stream from peer={} reset: over {} bytes held while an older stream is open",
+                    seg.peer, holdLimitBytes());
+            seg.dropped = true;
+            seg.held.clear();
+            seg.heldBytes = 0;
+            seg.stream.reset();
+            endSegment(seg, true);
+            return;
+        }
+        seg.held.add(new Held(f, bytes));
+        seg.heldBytes += bytes;
+        counters.increment("despatch.channel.held");
+    }
+
+    /**
+     * Inbound segment {@code seg} ended ({@code lost}: before its FIN, so frames may be missing: a channel reset).
+     * Segments it blocked get their held frames routed, oldest first. Idempotent.
+     */
+    private void endSegment(Segment seg, boolean lost) {
+        if (seg.ended) return;
+        seg.ended = true;
+        if (lost) channelReset(seg.peer, true);
+        ArrayDeque<Segment> chain = inbound.get(seg.peer);
+        if (chain == null) return;
+        if (!lost && hasSuccessor(chain, seg)) counters.increment("despatch.channel.succeeded");
+        for (Segment s : new ArrayList<>(chain)) {
+            if (!s.held.isEmpty() && !blocked(chain, s)) release(s);
+        }
+        chain.removeIf(Segment::spent);
+        if (chain.isEmpty() && inbound.get(seg.peer) == chain) inbound.remove(seg.peer);
+    }
+
+    /** Routes {@code seg}'s held frames in arrival order (nothing blocks it any more). */
+    private void release(Segment seg) {
+        Held h;
+        while ((h = seg.held.poll()) != null) {
+            seg.heldBytes -= h.bytes();
+            if (!closed) route(seg.peer, seg.stream.connection(), h.frame(), true, true, h.bytes());
+        }
+    }
+
+    /** Reads one despatch stream: an inbound segment of a channel ({@code seg}), or the stream we opened ({@code link}). */
     private final class Reader implements StreamHandler {
         final PeerId peer;
-        final boolean inbound; // the remote opened this stream: it carries the channel from the remote to us
+        final Segment seg; // non-null: the remote opened this stream; it carries the channel from the remote to us
+        final Link link; // non-null: we opened it; frames the remote writes here are routed, on no channel
         final FrameDecoder decoder = new FrameDecoder(config.maxMessageBytes() + Header.MAX_BYTES);
 
-        Reader(PeerId peer, boolean inbound) {
+        Reader(PeerId peer, Segment seg, Link link) {
             this.peer = peer;
-            this.inbound = inbound;
+            this.seg = seg;
+            this.link = link;
         }
 
         @Override public void onData(Stream s, byte[] data) {
+            if (seg != null && seg.dropped) return;
             counters.add("despatch.received_bytes", data.length);
             try {
                 decoder.feed(data, bytes -> {
@@ -678,7 +959,8 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
                         throw new FrameDecoder.FrameException("payload of " + f.payload().length + " bytes exceeds limit "
                                 + config.maxMessageBytes(), true);
                     }
-                    route(peer, f, true, inbound, bytes.length);
+                    if (seg != null) onSegmentFrame(seg, f, bytes.length);
+                    else route(peer, s.connection(), f, true, false, bytes.length);
                 });
             } catch (FrameDecoder.FrameException e) {
                 counters.increment(e.isOversize() ? "despatch.drop.oversize" : "despatch.drop.malformed");
@@ -693,23 +975,25 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
 
         private void resetLink(Stream s) {
             s.reset();
-            Link link = links.get(peer);
-            if (link != null && link.stream == s) {
-                links.remove(peer);
-                channelReset(peer, false);
-            }
-            if (inbound) channelReset(peer, true);
+            if (link != null) endLink(link, true);
+            if (seg != null) endSegment(seg, true);
         }
 
-        @Override public void onRemoteWriteClosed(Stream s) { s.closeWrite(); }
+        @Override public void onRemoteWriteClosed(Stream s) {
+            if (seg != null) {
+                seg.finished = true;
+                s.closeWrite();
+                endSegment(seg, false);
+            } else if (link.retiring) {
+                link.acked = true; // we sent FIN before; the remote answers ours with its own
+            } else {
+                s.closeWrite();
+            }
+        }
 
         @Override public void onClosed(Stream s, Throwable cause) {
-            Link link = links.get(peer);
-            if (link != null && link.stream == s) {
-                links.remove(peer);
-                channelReset(peer, false);
-            }
-            if (inbound) channelReset(peer, true);
+            if (link != null) endLink(link, !(link.retiring && link.acked));
+            if (seg != null) endSegment(seg, !seg.finished);
         }
     }
 
@@ -719,12 +1003,13 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
      * @param onChannel the frame came on a stream the remote opened (a channel, {@link ChannelObserver}); frames a
      *     remote writes on the stream we opened are routed but not shown to the observer
      */
-    private void route(PeerId peer, Header.Frame f, boolean reliable, boolean onChannel, int frameBytes) {
+    private void route(PeerId peer, Connection connection, Header.Frame f, boolean reliable, boolean onChannel,
+                       int frameBytes) {
         if (closed) return;
         Header h = f.header();
         counters.increment("despatch.received");
         if (telemetry.enabled()) telemetry.messageReceived(PROTOCOL_ID, typeName(h.type()), frameBytes);
-        Message m = new Message(this, peer, h, f.payload(), reliable);
+        Message m = new Message(this, peer, connection, h, f.payload(), reliable);
         Span span = null;
         if (telemetry.enabled()) {
             Context parent = telemetry.extract(h.trace());
@@ -1025,7 +1310,11 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
             st.queueEnd(ConversationHandler.EndReason.SHUTDOWN, null);
         }
         for (Link l : links.values()) l.fail(e);
+        for (Link l : retiring) l.fail(e);
         links.clear();
+        retiring.clear();
+        opening.clear();
+        inbound.clear();
         if (ownHandlerThreads != null) ownHandlerThreads.shutdown();
     }
 

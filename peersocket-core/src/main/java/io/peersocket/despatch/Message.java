@@ -2,6 +2,7 @@ package io.peersocket.despatch;
 
 import io.opentelemetry.context.Context;
 import io.peersocket.identity.PeerId;
+import io.peersocket.transport.Connection;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 
@@ -12,15 +13,17 @@ import java.util.concurrent.CompletableFuture;
 public final class Message {
     private final Despatcher despatcher;
     private final PeerId peer;
+    private final Connection connection;
     private final Header header;
     private final byte[] payload;
     private final boolean reliable;
     /** The receive span's context; null when tracing is off. Set on the loop before the message is handed on. */
     volatile Context context;
 
-    Message(Despatcher despatcher, PeerId peer, Header header, byte[] payload, boolean reliable) {
+    Message(Despatcher despatcher, PeerId peer, Connection connection, Header header, byte[] payload, boolean reliable) {
         this.despatcher = despatcher;
         this.peer = peer;
+        this.connection = connection;
         this.header = header;
         this.payload = payload;
         this.reliable = reliable;
@@ -28,6 +31,12 @@ public final class Message {
 
     /** The sender. */
     public PeerId peer() { return peer; }
+
+    /**
+     * The connection it arrived on (its stream's or datagram's); {@link Connection#isLimited()} tells whether it
+     * came over a relay.
+     */
+    public Connection connection() { return connection; }
 
     public int type() { return header.type(); }
 

@@ -78,6 +78,12 @@ import org.slf4j.LoggerFactory;
  * attached to them — use the {@code ...Async} variants or join from your own thread). User despatch handlers
  * run on virtual threads.
  *
+ * <p>Connections: a peer may have several (e.g. a limited, relayed one and a direct one after hole punching). New
+ * streams go on an unlimited one when there is one ({@link #connection}); when a direct connection opens, the
+ * despatch traffic to that peer moves onto it without loss ({@link Despatcher#onConnection}, docs/wire.md "Channel
+ * succession"). The node does not close the limited connection afterwards: nothing new is opened on it and the
+ * relay's limits end it.
+ *
  * <p>Lifecycle: started by {@link NodeBuilder#start()}, stopped by {@link #close()} (idempotent; closes
  * connections, flushes the store, stops threads).
  */
@@ -504,7 +510,9 @@ public final class Node implements Host, AutoCloseable {
     }
 
     /**
-     * An open connection to {@code peer}, dialling its known addresses in turn if there is none.
+     * An open connection to {@code peer}, dialling its known addresses in turn if there is none. An unlimited
+     * (direct) connection is preferred to a limited (relayed, {@link Connection#isLimited()}) one; a limited one is
+     * returned if it is the only one open (no dial is made to replace it).
      *
      * @return fails with {@link TransportException} if no address is known or none answers
      */
@@ -559,7 +567,10 @@ public final class Node implements Host, AutoCloseable {
         counters.increment("node.dial.failed." + kind);
     }
 
-    /** An open connection to {@code peer}, preferring an unlimited (direct) one over a relayed one. */
+    /**
+     * The connection new streams to {@code peer} go on: the first open unlimited (direct) one, else the first open
+     * limited (relayed) one, else null. Event loop.
+     */
     private Connection openConnection(PeerId peer) {
         List<Connection> list = connections.get(peer);
         if (list == null) return null;
@@ -642,6 +653,8 @@ public final class Node implements Host, AutoCloseable {
             }
             if (c.direction() == Connection.Direction.OUTBOUND) rememberAddress(peer, c.remoteAddress());
             emit(new PeerEvent(PeerEvent.Kind.CONNECTED, peer, c, null));
+            // A direct connection to a peer we talk to over a relay: despatch moves its outbound stream there.
+            despatcher.onConnection(c);
             handshake.start(c); // READY follows when it passes; a refused or stalled connection is closed
             identify.request(c).whenComplete((info, err) -> {
                 if (err != null) {

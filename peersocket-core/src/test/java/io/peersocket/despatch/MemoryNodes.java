@@ -94,7 +94,11 @@ final class MemoryNodes implements AutoCloseable {
      * {@link Despatcher#PROTOCOL_ID} on their connection, the stream's data going to {@code handler}.
      */
     Stream rawDespatchStream(Node from, Node to, StreamHandler handler) {
-        Connection c = await(from.connection(to.peerId()));
+        return rawDespatchStream(await(from.connection(to.peerId())), handler);
+    }
+
+    /** As {@link #rawDespatchStream(Node, Node, StreamHandler)}, on connection {@code c}. */
+    Stream rawDespatchStream(Connection c, StreamHandler handler) {
         CompletableFuture<Multistream.Negotiated> n = new CompletableFuture<>();
         loop.execute(() -> Multistream.select(c, List.of(Despatcher.PROTOCOL_ID), id -> handler).whenComplete((r, e) -> {
             if (e != null) n.completeExceptionally(e);

@@ -34,6 +34,8 @@ final class MemoryConnection implements Connection {
     /** Completes the dial (outbound side only); null for inbound. */
     private final CompletableFuture<Connection> dialFuture;
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+    /** The relayed path's conditions if this connection is limited ({@link MemoryNetwork#setLimited}), else null. */
+    private final MemoryNetwork.LinkConditions limited;
 
     // Guarded by lock.
     MemoryConnection peer; // the other side; null if the dial found no listener
@@ -45,7 +47,8 @@ final class MemoryConnection implements Connection {
     int openedStreams;
 
     MemoryConnection(MemoryTransport transport, Direction direction, Multiaddr remoteAddress, PeerId remotePeer,
-                     PublicKey remotePublicKey, CompletableFuture<Connection> dialFuture) {
+                     PublicKey remotePublicKey, CompletableFuture<Connection> dialFuture,
+                     MemoryNetwork.LinkConditions limited) {
         this.transport = transport;
         this.lock = transport.lock;
         this.inbox = new Inbox(transport, lock);
@@ -56,6 +59,7 @@ final class MemoryConnection implements Connection {
         this.remotePeer = remotePeer;
         this.remotePublicKey = remotePublicKey;
         this.dialFuture = dialFuture;
+        this.limited = limited;
         this.nextStreamId = direction == Direction.OUTBOUND ? 0 : 1; // QUIC: client-initiated bidi ids are even
     }
 
@@ -71,6 +75,9 @@ final class MemoryConnection implements Connection {
 
     @Override public Direction direction() { return direction; }
 
+    /** As set by {@link MemoryNetwork#setLimited} when the connection was dialled. */
+    @Override public boolean isLimited() { return limited != null; }
+
     @Override public boolean isOpen() {
         synchronized (lock) {
             return established && !closed;
@@ -82,6 +89,7 @@ final class MemoryConnection implements Connection {
     boolean isClosedLocked() { return closed; }
 
     long latencyLocked() {
+        if (limited != null) return limited.latencyMs();
         return transport.net.linkLocked(transport.peerId(), remotePeer).latencyMs();
     }
 
@@ -225,7 +233,7 @@ final class MemoryConnection implements Connection {
     }
 
     private int maxDatagramSizeLocked() {
-        if (closed || !established || !transport.config.datagrams() || !peer.transport.config.datagrams()) return 0;
+        if (closed || !established || limited != null || !transport.config.datagrams() || !peer.transport.config.datagrams()) return 0;
         return transport.net.maxDatagramBytes();
     }
 
@@ -281,7 +289,7 @@ final class MemoryConnection implements Connection {
     }
 
     @Override public String toString() {
-        return "MemoryConnection#" + id + "[" + direction.name().toLowerCase() + " "
+        return "MemoryConnection#" + id + "[" + direction.name().toLowerCase() + (limited != null ? " limited " : " ")
                 + (remotePeer == null ? "?" : remotePeer.shortString()) + " " + remoteAddress + "]";
     }
 }

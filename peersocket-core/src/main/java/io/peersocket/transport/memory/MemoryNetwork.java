@@ -74,6 +74,7 @@ public final class MemoryNetwork {
     private final Map<Long, MemoryTransport> listeners = new HashMap<>();
     private final Set<Long> boundIds = new HashSet<>();
     private final Map<PeerPair, LinkConditions> links = new HashMap<>();
+    private final Map<PeerPair, LinkConditions> limited = new HashMap<>();
     private LinkConditions defaultLink = LinkConditions.PERFECT;
     private LinkModel linkModel; // null: defaultLink for every pair without its own conditions
     private int maxDatagramBytes = DEFAULT_MAX_DATAGRAM_BYTES;
@@ -131,6 +132,26 @@ public final class MemoryNetwork {
         synchronized (lock) {
             links.put(PeerPair.of(a, b), conditions);
         }
+    }
+
+    /**
+     * Makes connections between {@code a} and {@code b} (either dialling) established from now on limited, like a
+     * relayed (Circuit Relay v2) connection: {@link io.peersocket.transport.Connection#isLimited()} is true on both
+     * sides, they carry no datagrams ({@code maxDatagramSize() == 0}: a relayed circuit is a byte stream), and their
+     * handshake, streams and close travel with {@code relayed}'s latency instead of the pair's link (a relay path is
+     * usually slower). {@code null} makes later connections direct again. Connections already established keep what
+     * they were, so a test can hold a limited and a direct connection between the same pair.
+     */
+    public void setLimited(PeerId a, PeerId b, LinkConditions relayed) {
+        synchronized (lock) {
+            if (relayed != null) limited.put(PeerPair.of(a, b), relayed);
+            else limited.remove(PeerPair.of(a, b));
+        }
+    }
+
+    /** The relayed conditions of a connection between {@code a} and {@code b} established now, or null if direct. */
+    LinkConditions limitedLocked(PeerId a, PeerId b) {
+        return limited.isEmpty() ? null : limited.get(PeerPair.of(a, b));
     }
 
     /** The conditions between {@code a} and {@code b}. */

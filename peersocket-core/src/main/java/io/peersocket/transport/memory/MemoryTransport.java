@@ -157,11 +157,12 @@ public final class MemoryTransport implements Transport {
             Multiaddr remote = MemoryNetwork.address(target);
             MemoryTransport listener = net.listenerLocked(target);
             PeerId remotePeer = listener == null ? null : listener.peerId();
+            MemoryNetwork.LinkConditions limited = listener == null ? null : net.limitedLocked(peerId(), listener.peerId());
             MemoryConnection c = new MemoryConnection(this, Connection.Direction.OUTBOUND, remote, remotePeer,
-                    listener == null ? null : listener.config.hostKey().publicKey(), result);
+                    listener == null ? null : listener.config.hostKey().publicKey(), result, limited);
             conns.add(c);
             long latency = listener == null ? net.linkLocked(peerId(), peerId()).latencyMs()
-                    : net.linkLocked(peerId(), listener.peerId()).latencyMs();
+                    : limited != null ? limited.latencyMs() : net.linkLocked(peerId(), listener.peerId()).latencyMs();
             PeerId remotePeerId = listener != null ? listener.peerId() : want;
             if (2 * latency >= config.handshakeTimeoutMs() || (remotePeerId != null && !net.canDialLocked(peerId(), remotePeerId))) {
                 c.inbox.postLocked(config.handshakeTimeoutMs(), () -> c.dialFailed(new TransportException(
@@ -172,7 +173,7 @@ public final class MemoryTransport implements Transport {
                         TransportException.Kind.REFUSED, "nothing listens at " + remote)));
             } else {
                 MemoryConnection s = new MemoryConnection(listener, Connection.Direction.INBOUND, localAddress,
-                        peerId(), config.hostKey().publicKey(), null);
+                        peerId(), config.hostKey().publicKey(), null, limited);
                 c.peer = s;
                 s.peer = c;
                 s.inbox.postLocked(latency, () -> s.accept(target, want, latency));

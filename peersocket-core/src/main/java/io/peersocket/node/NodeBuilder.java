@@ -61,6 +61,8 @@ public final class NodeBuilder {
     private ContentConfig content;
     private GossipSubConfig pubsub;
     private AutoNatConfig autoNat;
+    private io.peersocket.protocol.holepunch.HolePunchConfig holePunch =
+            io.peersocket.protocol.holepunch.HolePunchConfig.defaults();
 
     NodeBuilder() {}
 
@@ -195,6 +197,16 @@ public final class NodeBuilder {
         return this;
     }
 
+    /**
+     * Hole punching settings (introduction by a mutual peer, {@code /peersocket/introduce/1.0.0}, and DCUtR
+     * {@code /libp2p/dcutr} on limited connections), or null to run without them. Default: on, with
+     * {@link io.peersocket.protocol.holepunch.HolePunchConfig#defaults()}. Use {@link Node#connectDirect}.
+     */
+    public NodeBuilder holePunch(io.peersocket.protocol.holepunch.HolePunchConfig config) {
+        this.holePunch = config;
+        return this;
+    }
+
     /** Chunk store settings: capacity in unpinned chunks, GC batch, verify on read. */
     public NodeBuilder chunks(ChunkStoreConfig config) {
         this.chunks = Objects.requireNonNull(config);
@@ -229,7 +241,7 @@ public final class NodeBuilder {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
                 transportFactory, eventLoop, handshake, peerExchange, kademlia,
-                redialOnStart, openTelemetry, snapshot, chunks, content, pubsub, autoNat);
+                redialOnStart, openTelemetry, snapshot, chunks, content, pubsub, autoNat, holePunch);
     }
 
     /**

@@ -45,6 +45,8 @@ import java.util.function.UnaryOperator;
  * @param content the content protocols (retrieval, push and pull sync) settings, or null to run without them
  * @param pubsub GossipSub settings, or null to run without pubsub
  * @param autoNat AutoNAT (reachability, observed-address consensus) settings, or null to run without it
+ * @param holePunch hole punching (introduction {@code /peersocket/introduce/1.0.0} and DCUtR) settings, or null
+ *     to run without them
  */
 public record NodeConfig(
         Path dataDir,
@@ -65,7 +67,8 @@ public record NodeConfig(
         ChunkStoreConfig chunks,
         ContentConfig content,
         GossipSubConfig pubsub,
-        AutoNatConfig autoNat) {
+        AutoNatConfig autoNat,
+        io.peersocket.protocol.holepunch.HolePunchConfig holePunch) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
     public long networkId() { return handshake.networkId(); }

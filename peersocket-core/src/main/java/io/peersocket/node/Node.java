@@ -558,6 +558,11 @@ public final class Node implements Host, AutoCloseable {
         return requireIntroduction().connectDirect(peer, attempts);
     }
 
+    /** {@link #connectDirect(PeerId, int)} with {@code dialTimeoutMs} (100..60000) for each try's direct dial. */
+    public CompletableFuture<Connection> connectDirect(PeerId peer, int attempts, long dialTimeoutMs) {
+        return requireIntroduction().connectDirect(peer, attempts, dialTimeoutMs);
+    }
+
     /** The introduction protocol, or null without hole punching. */
     public Introduction introduction() { return introduction; }
 
@@ -573,6 +578,11 @@ public final class Node implements Host, AutoCloseable {
     @Override public CompletableFuture<Void> punch(Multiaddr target, int count) {
         if (closed) return CompletableFuture.failedFuture(new IllegalStateException("node closed"));
         return transport.punch(target, count);
+    }
+
+    /** Open connections to {@code peer} (any thread; a snapshot taken on the event thread). */
+    public CompletableFuture<List<Connection>> openConnections(PeerId peer) {
+        return onLoop(() -> CompletableFuture.completedFuture(connectionsTo(peer)));
     }
 
     /** Closes all connections to {@code peer}. */

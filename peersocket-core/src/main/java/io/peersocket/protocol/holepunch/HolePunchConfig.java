@@ -32,9 +32,9 @@ public record HolePunchConfig(int attempts, long backoffMs, long dialTimeoutMs, 
         if (windowMs < 1) throw new IllegalArgumentException("windowMs must be >= 1");
     }
 
-    /** 3 attempts, 0.5 s backoff, 3 s dial, 5 s request, bursts over 2 s, 2 packets each, 60/600 per 10 s. */
+    /** 3 attempts, 0.5 s backoff, 5 s dial, 5 s request, bursts over 2 s, 2 packets each, 60/600 per 10 s. */
     public static HolePunchConfig defaults() {
-        return new HolePunchConfig(3, 500, 3_000, 5_000, List.of(0L, 50L, 150L, 300L, 600L, 1_000L, 1_500L, 2_000L),
+        return new HolePunchConfig(3, 500, 5_000, 5_000, List.of(0L, 50L, 150L, 300L, 600L, 1_000L, 1_500L, 2_000L),
                 2, 60, 600, 10_000);
     }
 

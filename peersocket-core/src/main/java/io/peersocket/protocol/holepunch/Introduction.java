@@ -100,16 +100,27 @@ public final class Introduction implements ProtocolHandler {
      *     the last try's cause
      */
     public CompletableFuture<Connection> connectDirect(PeerId target, int attempts) {
+        return connectDirect(target, attempts, punching.config().dialTimeoutMs());
+    }
+
+    /**
+     * {@link #connectDirect(PeerId, int)} with {@code dialTimeoutMs} (≥ 100) for each try's direct dial instead of
+     * the configured one.
+     */
+    public CompletableFuture<Connection> connectDirect(PeerId target, int attempts, long dialTimeoutMs) {
         if (attempts < 1 || attempts > 10) throw new IllegalArgumentException("attempts must be 1..10, got " + attempts);
+        if (dialTimeoutMs < 100 || dialTimeoutMs > 60_000) {
+            throw new IllegalArgumentException("dialTimeoutMs must be 100..60000, got " + dialTimeoutMs);
+        }
         if (target.equals(host.peerId())) {
             return CompletableFuture.failedFuture(new IllegalArgumentException("cannot connect to self"));
         }
         CompletableFuture<Connection> result = new CompletableFuture<>();
-        loop.execute(() -> attempt(target, 0, attempts, result));
+        loop.execute(() -> attempt(target, 0, attempts, dialTimeoutMs, result));
         return result;
     }
 
-    private void attempt(PeerId target, int i, int attempts, CompletableFuture<Connection> result) {
+    private void attempt(PeerId target, int i, int attempts, long dialTimeoutMs, CompletableFuture<Connection> result) {
         if (closed) {
             result.completeExceptionally(new TransportException(TransportException.Kind.CLOSED, "node closed"));
             return;
@@ -124,12 +135,12 @@ public final class Introduction implements ProtocolHandler {
         CompletableFuture<Connection> tryOnce;
         if (via.isEmpty()) {
             counters.increment("holepunch.direct.no_introducer");
-            tryOnce = punching.race(target, Punching.pick(null, host.addressesOf(target)));
+            tryOnce = punching.race(target, Punching.pick(null, host.addressesOf(target)), dialTimeoutMs);
         } else {
-            tryOnce = introduceByAny(target, via, 0, null).thenCompose(r -> punching.delay(r.delayMs()).thenCompose(v -> {
+            tryOnce = introduceByAny(target, via).thenCompose(r -> punching.delay(r.delayMs()).thenCompose(v -> {
                 List<Multiaddr> addrs = Punching.pick(null, r.addresses());
                 for (Multiaddr a : addrs) host.punch(a, 1); // harmless; may help a NAT that opens on first packet
-                return punching.race(target, addrs);
+                return punching.race(target, addrs, dialTimeoutMs);
             }));
         }
         tryOnce.whenCompleteAsync((c, err) -> {
@@ -147,7 +158,7 @@ public final class Introduction implements ProtocolHandler {
                 return;
             }
             long backoff = punching.config().backoffMs() << Math.min(i, 10);
-            loop.schedule(() -> attempt(target, i + 1, attempts, result), backoff);
+            loop.schedule(() -> attempt(target, i + 1, attempts, dialTimeoutMs, result), backoff);
         }, loop);
     }
 
@@ -164,17 +175,25 @@ public final class Introduction implements ProtocolHandler {
         return list.size() > MAX_INTRODUCERS_PER_ATTEMPT ? list.subList(0, MAX_INTRODUCERS_PER_ATTEMPT) : list;
     }
 
-    private CompletableFuture<Introduce> introduceByAny(PeerId target, List<PeerId> via, int i, Throwable last) {
-        if (i >= via.size()) {
-            return CompletableFuture.failedFuture(last != null ? last
-                    : new TransportException(TransportException.Kind.REFUSED, "no mutual peer introduced us to " + target));
+    /**
+     * Asks every introducer at once (a stale connection to one must not cost a whole request timeout); the first OK
+     * answer wins, the rest are ignored (each made the target punch once more: harmless, and rate-limited there).
+     */
+    private CompletableFuture<Introduce> introduceByAny(PeerId target, List<PeerId> via) {
+        CompletableFuture<Introduce> result = new CompletableFuture<>();
+        int[] left = {via.size()};
+        for (PeerId m : via) {
+            requestIntroduction(m, target).whenCompleteAsync((r, err) -> {
+                if (err == null && r.status() == IntroStatus.OK) {
+                    result.complete(r);
+                } else if (--left[0] == 0) {
+                    result.completeExceptionally(err != null ? Futures.unwrap(err) : new TransportException(
+                            TransportException.Kind.REFUSED, m + " did not introduce us to " + target + ": "
+                                    + r.status() + " " + r.text()));
+                }
+            }, loop);
         }
-        return requestIntroduction(via.get(i), target).handleAsync((r, err) -> {
-            if (err == null && r.status() == IntroStatus.OK) return CompletableFuture.completedFuture(r);
-            Throwable why = err != null ? Futures.unwrap(err) : new TransportException(TransportException.Kind.REFUSED,
-                    via.get(i) + " did not introduce us to " + target + ": " + r.status() + " " + r.text());
-            return introduceByAny(target, via, i + 1, why);
-        }, loop).thenCompose(f -> f);
+        return result;
     }
 
     /**

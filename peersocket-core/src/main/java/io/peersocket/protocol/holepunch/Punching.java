@@ -83,10 +83,15 @@ final class Punching {
     }
 
     /**
-     * Dials every target at once (each must prove to be {@code peer}); the first handshake wins, later winners are
-     * closed. Fails with {@link TransportException} TIMEOUT after {@code dialTimeoutMs} or when all failed.
+     * Dials every target at once (each must prove to be {@code peer}); the first handshake wins, other winners are
+     * closed (unless they arrive after the time limit). Fails with {@link TransportException} TIMEOUT after {@code dialTimeoutMs} or when all failed.
      */
     CompletableFuture<Connection> race(PeerId peer, List<Multiaddr> targets) {
+        return race(peer, targets, config.dialTimeoutMs());
+    }
+
+    /** {@link #race(PeerId, List)} with its own time limit, ms. */
+    CompletableFuture<Connection> race(PeerId peer, List<Multiaddr> targets, long dialTimeoutMs) {
         CompletableFuture<Connection> result = new CompletableFuture<>();
         if (targets.isEmpty()) {
             result.completeExceptionally(new TransportException(TransportException.Kind.BAD_ADDRESS,
@@ -104,8 +109,9 @@ final class Punching {
             }
             d.whenCompleteAsync((c, e) -> {
                 if (c != null) {
-                    // a second winner, or one after the time limit: close it (the caller has or gave up on one)
-                    if (!result.complete(c) && (result.isCompletedExceptionally() || result.join() != c)) c.close();
+                    // a second winner: close it. One after the time limit stays open: it is a direct connection, and
+                    // the caller's next try (or any user of the node) finds it.
+                    if (!result.complete(c) && !result.isCompletedExceptionally() && result.join() != c) c.close();
                 } else {
                     errors.add(Futures.unwrap(e));
                     if (left.decrementAndGet() == 0) {
@@ -119,7 +125,7 @@ final class Punching {
         }
         EventLoop.Cancellable timer = loop.schedule(() -> result.completeExceptionally(new TransportException(
                 TransportException.Kind.TIMEOUT, "no direct connection to " + peer + " within "
-                        + config.dialTimeoutMs() + " ms")), config.dialTimeoutMs());
+                        + dialTimeoutMs + " ms")), dialTimeoutMs);
         result.whenComplete((c, e) -> timer.cancel());
         return result;
     }

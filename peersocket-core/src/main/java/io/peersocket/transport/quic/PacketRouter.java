@@ -90,14 +90,15 @@ final class PacketRouter extends ChannelInboundHandlerAdapter {
 
     /**
      * Writes {@code packet} to the socket directly, past the QUIC codecs (hole-punch datagrams). On the loop; a
-     * packet sent before the router is installed is released.
+     * packet sent before the router is installed is released (null returned).
      */
-    void sendRaw(DatagramPacket packet) {
+    io.netty.channel.ChannelFuture sendRaw(DatagramPacket packet) {
         if (self == null) {
             packet.release();
-            return;
+            return null;
         }
-        self.writeAndFlush(packet, self.voidPromise());
+        // a real promise: a send error (no route) fails this future instead of reaching the pipeline's tail
+        return self.writeAndFlush(packet);
     }
 
     @Override

@@ -449,13 +449,28 @@ public final class QuicTransport implements Transport {
             }
             try {
                 ep.channel.eventLoop().execute(() -> {
+                    List<ChannelFuture> sends = new ArrayList<>(count);
                     for (int i = 0; i < count; i++) {
                         byte[] b = new byte[32 + random.nextInt(33)];
                         random.nextBytes(b);
                         b[0] &= (byte) ~0x40; // QUIC fixed bit clear (RFC 9000 §17): every QUIC stack drops it
-                        ep.router.sendRaw(new DatagramPacket(io.netty.buffer.Unpooled.wrappedBuffer(b), socket));
+                        ChannelFuture f = ep.router.sendRaw(new DatagramPacket(io.netty.buffer.Unpooled.wrappedBuffer(b), socket));
+                        if (f != null) sends.add(f);
                     }
-                    if (!post(() -> result.complete(null))) result.complete(null);
+                    if (sends.isEmpty()) {
+                        failOnExecutor(result, new TransportException(TransportException.Kind.CLOSED, "socket not ready"));
+                        return;
+                    }
+                    // complete when the last send finished (datagrams leave in order); a send error (e.g. no route
+                    // to the address) fails the future
+                    sends.get(sends.size() - 1).addListener(f -> {
+                        if (f.isSuccess()) {
+                            if (!post(() -> result.complete(null))) result.complete(null);
+                        } else {
+                            failOnExecutor(result, new TransportException(TransportException.Kind.IO,
+                                    "cannot send to " + target + ": " + f.cause(), f.cause()));
+                        }
+                    });
                 });
             } catch (RejectedExecutionException e) {
                 failOnExecutor(result, new TransportException(TransportException.Kind.CLOSED, "transport closed"));

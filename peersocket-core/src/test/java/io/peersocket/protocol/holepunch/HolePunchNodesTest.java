@@ -179,6 +179,23 @@ class HolePunchNodesTest {
     }
 
     @Test
+    void limitedInboundConnectionTriggersDcutrAndTheNodePrefersTheDirectOne() throws Exception {
+        Node a = start();
+        Node b = start(x -> x.transport(FirstInboundLimited::new));
+        // a dials b; b sees it as limited (as a relayed connection) and runs DCUtR as initiator by itself
+        a.connect(b.addresses().get(0)).get(10, TimeUnit.SECONDS);
+        await(() -> b.counters().get("dcutr.direct.ok") == 1);
+        List<Connection> conns = b.openConnections(a.peerId()).get(5, TimeUnit.SECONDS);
+        assertThat(conns).anyMatch(Connection::isLimited);
+        Connection direct = conns.stream().filter(c -> !c.isLimited()).findFirst().orElseThrow();
+        assertThat(direct.direction()).as("the DCUtR initiator dials").isEqualTo(Connection.Direction.OUTBOUND);
+        assertThat(a.counters().get("dcutr.sync")).isEqualTo(1);
+        // streams now go over the direct connection
+        assertThat(b.connection(a.peerId()).get(5, TimeUnit.SECONDS).isLimited()).isFalse();
+        assertThat(b.ping(a.peerId()).get(5, TimeUnit.SECONDS)).isPositive();
+    }
+
+    @Test
     void dcutrResponderResetsOnGarbageAndCountsIt() throws Exception {
         Node a = start();
         Node b = start();

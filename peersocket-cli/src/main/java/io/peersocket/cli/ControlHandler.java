@@ -47,6 +47,10 @@ import java.util.function.Consumer;
  * conversation); {@code demo-ping {peer, bytes?}} (demo PING → PONG request, returns the RTT);
  * {@code demo-forward {via, to}} (demo FORWARD request to {@code via}, which forwards it to {@code to} — a peer id
  * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
+ * {@code connect {peer | addr, direct?, attempts?, dialTimeoutMs?}} (a connection; {@code direct}: introduction and
+ * hole punching, {@link Node#connectDirect}; answers {@code peer, direct, limited, remoteAddress, ms});
+ * {@code disconnect {peer}} (closes every connection to it; answers {@code closed}, and {@code drained} false if the
+ * closes took over 3 s);
  * {@code dht-find-peer {peer}}, {@code dht-put {key, value}}, {@code dht-get {key}}, {@code dht-provide {name}},
  * {@code dht-find-providers {name}}; {@code share {path}} and {@code get {root, out}} (absolute paths, read and
  * written by the node itself; progress lines before the answer, see {@link #handle(Map, Consumer)}; over the
@@ -57,6 +61,8 @@ import java.util.function.Consumer;
  */
 final class ControlHandler {
     private static final long TIMEOUT_S = 30;
+    /** Longest wait for {@code disconnect}'s closes to finish, s. */
+    private static final long DISCONNECT_WAIT_S = 3;
     /** Most chunk addresses {@code chunks {list:true}} answers (one JSON line of ~67 bytes each). */
     static final long MAX_LISTED_CHUNKS = 1_000_000;
     /** Least time between two progress lines, ms. */
@@ -263,6 +269,21 @@ final class ControlHandler {
                 }
                 out.put("peers", peers);
                 out.put("learned", learned);
+            }
+            case "connect" -> connect(r, out);
+            case "disconnect" -> {
+                PeerId peer = PeerId.parse(str(r, "peer"));
+                int n = node.openConnections(peer).get(TIMEOUT_S, TimeUnit.SECONDS).size();
+                boolean done = true;
+                try {
+                    // a QUIC close completes after the draining period; do not hold the caller beyond a few seconds
+                    node.disconnect(peer).get(DISCONNECT_WAIT_S, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    done = false;
+                }
+                out.put("peer", peer.toString());
+                out.put("closed", n);
+                out.put("drained", done);
             }
             case "dial" -> {
                 var c = node.connect(Multiaddr.parse(str(r, "addr"))).get(TIMEOUT_S, TimeUnit.SECONDS);
@@ -514,6 +535,50 @@ final class ControlHandler {
     private static byte[] utf8(String s) { return s.getBytes(java.nio.charset.StandardCharsets.UTF_8); }
 
     private static String str(Map<String, Object> r, String key) { return ControlArgs.str(r, key); }
+    /**
+     * {@code connect}: {@code peer} (id) or {@code addr} (multiaddr, with {@code /p2p/} when direct); {@code direct}
+     * (default false) asks for a direct connection by introduction and hole punching with {@code attempts} tries
+     * (1..10, default from the node's settings). Room for {@code via} (a relay) later.
+     */
+    private void connect(Map<String, Object> r, Map<String, Object> out) throws Exception {
+        boolean direct = Boolean.TRUE.equals(r.get("direct"));
+        long t0 = System.nanoTime();
+        io.peersocket.transport.Connection c;
+        if (r.get("addr") != null) {
+            Multiaddr addr = Multiaddr.parse(str(r, "addr"));
+            if (direct) {
+                PeerId peer = addr.peerId();
+                if (peer == null) throw new IllegalArgumentException("a direct connect by address needs /p2p/PEER");
+                node.addAddresses(peer, List.of(addr.withoutPeerId()));
+                c = connectDirect(peer, r);
+            } else {
+                c = node.connect(addr).get(TIMEOUT_S, TimeUnit.SECONDS);
+            }
+        } else {
+            PeerId peer = PeerId.parse(str(r, "peer"));
+            c = direct ? connectDirect(peer, r) : node.connection(peer).get(TIMEOUT_S, TimeUnit.SECONDS);
+        }
+        out.put("peer", c.remotePeer().toString());
+        out.put("direct", !c.isLimited());
+        out.put("limited", c.isLimited());
+        out.put("remoteAddress", c.remoteAddress().toString());
+        out.put("connectionDirection", c.direction().name().toLowerCase(java.util.Locale.ROOT));
+        out.put("ms", (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    private io.peersocket.transport.Connection connectDirect(PeerId peer, Map<String, Object> r) throws Exception {
+        Object attempts = r.get("attempts");
+        Object timeout = r.get("dialTimeoutMs");
+        if (attempts == null && timeout == null) return node.connectDirect(peer).get(TIMEOUT_S, TimeUnit.SECONDS);
+        int n = num(r, "attempts", 3);
+        if (n < 1 || n > 10) throw new IllegalArgumentException("\"attempts\" must be 1..10");
+        int t = num(r, "dialTimeoutMs", 5_000);
+        if (t < 100 || (long) n * t > 25_000) {
+            throw new IllegalArgumentException("\"dialTimeoutMs\" must be >= 100 and attempts x dialTimeoutMs <= 25000");
+        }
+        return node.connectDirect(peer, n, t).get(TIMEOUT_S, TimeUnit.SECONDS);
+    }
+
 
     private static int num(Map<String, Object> r, String key, int dflt) {
         long v = ControlArgs.num(r, key, dflt);

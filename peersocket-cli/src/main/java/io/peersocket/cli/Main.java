@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "peersocket", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Peer-to-peer networking node: reach peers by public key over QUIC.",
-        subcommands = {NodeCommand.class, PingCommand.class, IdCommand.class, StatusCommand.class, PeersCommand.class,
+        subcommands = {NodeCommand.class, PingCommand.class, ConnectCommand.class, IdCommand.class, StatusCommand.class, PeersCommand.class,
                 KadCommand.class, DhtCommand.class, PubSubCommands.Pub.class, PubSubCommands.Sub.class,
                 SnapshotCommand.class,
                 ShareCommand.class, GetCommand.class,

@@ -65,6 +65,10 @@ final class NodeCommand implements Callable<Integer> {
             description = "How often AutoNAT probes while reachability is unknown, ms (tests shorten it).")
     long autoNatRetryMs;
 
+    @Option(names = "--punch-dial-timeout-ms", paramLabel = "MS", defaultValue = "5000", hidden = true,
+            description = "How long one hole-punch try's direct dial may take, ms (tests shorten it).")
+    long punchDialTimeoutMs;
+
     @Option(names = "--chunk-capacity", paramLabel = "N", defaultValue = "1000000",
             description = "Most unpinned chunks (cached or synced for others, ~4 KiB each) kept before the farthest"
                     + " are garbage collected; shared chunks do not count (default ${DEFAULT-VALUE}).")
@@ -185,6 +189,10 @@ final class NodeCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--autonat must be on or off, not " + autoNat);
         }
         if (autoNatRetryMs < 1) throw new IllegalArgumentException("--autonat-retry-ms must be >= 1");
+        if (punchDialTimeoutMs < 100 || punchDialTimeoutMs > 60_000) {
+            throw new IllegalArgumentException("--punch-dial-timeout-ms must be 100..60000");
+        }
+        b.holePunch(io.peersocket.protocol.holepunch.HolePunchConfig.defaults().withDialTimeoutMs(punchDialTimeoutMs));
         Node node;
         try {
             node = b.start();

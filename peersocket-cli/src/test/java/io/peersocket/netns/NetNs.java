@@ -80,10 +80,39 @@ public final class NetNs implements AutoCloseable {
 
     /** A host directly on the public network (10.201.0.X). */
     public Host publicHost(String name) {
+        return publicHost(name, 0);
+    }
+
+    /**
+     * A host directly on the public network with {@code lossPercent} random packet loss in each direction on its
+     * link (0 for none).
+     */
+    public Host publicHost(String name, int lossPercent) {
         String ns = create("h-" + name);
         String ip = PUB_NET + nextPublic++;
         attachToBridge(ns, "eth0", ip);
+        if (lossPercent > 0) {
+            String p = String.valueOf(lossPercent / 100.0);
+            exec(ns, "iptables", "-A", "INPUT", "-i", "eth0", "-m", "statistic", "--mode", "random", "--probability", p, "-j", "DROP");
+            exec(ns, "iptables", "-A", "OUTPUT", "-o", "eth0", "-m", "statistic", "--mode", "random", "--probability", p, "-j", "DROP");
+        }
         return new Host(ns, ip);
+    }
+
+    /**
+     * Makes {@code router} forget its NAT mappings and conntrack state for flows to and from {@code remoteIp}
+     * ({@code conntrack -D}), so the next packets between them are NEW again (unsolicited inbound is dropped, an
+     * outbound one gets a fresh mapping). Other flows, e.g. to an introducer, stay.
+     *
+     * @throws IllegalStateException if {@code conntrack} is not installed (apt-get install -y conntrack)
+     */
+    public void forgetFlows(String router, String remoteIp) {
+        if (run(List.of("sh", "-c", "command -v conntrack")).code != 0) {
+            throw new IllegalStateException("conntrack is not installed (apt-get install -y conntrack)");
+        }
+        // exit code 1 when nothing matched: fine
+        run(List.of("ip", "netns", "exec", router, "conntrack", "-D", "--orig-dst", remoteIp));
+        run(List.of("ip", "netns", "exec", router, "conntrack", "-D", "--orig-src", remoteIp));
     }
 
     /** A router on the public network and one host behind it. */

@@ -77,6 +77,17 @@ public interface Host {
     /** Dials {@code address} (with or without {@code /p2p/}). */
     CompletableFuture<Connection> connect(Multiaddr address);
 
+    /**
+     * Hole punching: sends {@code count} (1..{@link io.peersocket.transport.Transport#MAX_PUNCH_PACKETS}) random
+     * UDP datagrams from the node's listening socket to {@code target} (see
+     * {@link io.peersocket.transport.Transport#punch}). Any thread.
+     *
+     * @return completes when handed to the socket; fails if the transport cannot punch or the address is unusable
+     */
+    default CompletableFuture<Void> punch(Multiaddr target, int count) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("this host cannot punch"));
+    }
+
     /** True if there is an open connection to {@code peer} (call on the loop for a consistent answer). */
     boolean isConnected(PeerId peer);
 

@@ -16,6 +16,8 @@ import io.peersocket.protocol.handshake.HandshakeInfo;
 import io.peersocket.protocol.content.Content;
 import io.peersocket.protocol.content.IntervalStore;
 import io.peersocket.protocol.content.LocalChunks;
+import io.peersocket.protocol.holepunch.Dcutr;
+import io.peersocket.protocol.holepunch.Introduction;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.kad.KadConnectionManager;
 import io.peersocket.protocol.kad.Kademlia;
@@ -119,6 +121,8 @@ public final class Node implements Host, AutoCloseable {
     private final Handler transportHandler;
     private final RelayClient relay;
     private final RelayService relayService; // null unless serving as a relay
+    private final Introduction introduction; // null without hole punching
+    private final Dcutr dcutr; // null without hole punching
     private volatile CompletableFuture<Transport> dialBackTransport; // AutoNAT dial-backs; made on first use
     private boolean kadBootstrapped; // loop
     private final Map<String, ProtocolHandler> protocols = new ConcurrentHashMap<>();
@@ -171,6 +175,15 @@ public final class Node implements Host, AutoCloseable {
         Upgrader upgrader = config.upgrader() == null ? null : config.upgrader().apply(hostKey, loop);
         this.relay = new RelayClient(this, upgrader, transportHandler);
         this.relayService = config.relayService() == null ? null : new RelayService(this, hostKey, config.relayService());
+        if (config.holePunch() == null) {
+            this.introduction = null;
+            this.dcutr = null;
+        } else {
+            this.introduction = new Introduction(this, config.holePunch(), () -> List.copyOf(connections.keySet()),
+                    target -> peerExchange.knownPeers().stream().filter(k -> k.peer().equals(target))
+                            .map(io.peersocket.protocol.peers.KnownPeer::via).distinct().toList());
+            this.dcutr = new Dcutr(this, config.holePunch(), true);
+        }
         if (autoNat != null && kademlia != null && config.kademlia().mode() == KadConfig.Mode.SERVER) {
             // libp2p kad-dht: a node others cannot dial must not offer itself as a DHT server.
             autoNat.onChange(st -> kademlia.setMode(st == Reachability.State.PRIVATE ? KadConfig.Mode.CLIENT : KadConfig.Mode.SERVER));
@@ -603,6 +616,52 @@ public final class Node implements Host, AutoCloseable {
     /** Adds a listener for connect / ready / identify / disconnect events (called on the event thread; keep it quick). */
     @Override public void onPeerEvent(Consumer<PeerEvent> listener) { listeners.add(listener); }
 
+    // ---- hole punching ------------------------------------------------------------------------------
+
+    /**
+     * A direct (unlimited) connection to {@code peer}: an open one, else introduction by a mutual peer (seed 000,
+     * {@code /peersocket/introduce/1.0.0}) and a hole-punched dial, retried with backoff (default 3 tries,
+     * 0.5 / 1 / 2 s). A try without a mutual peer dials the known addresses.
+     *
+     * @return completes on the event thread with the connection, or fails with {@link TransportException}
+     * @throws IllegalStateException if the node runs without hole punching ({@link NodeBuilder#holePunch})
+     */
+    public CompletableFuture<Connection> connectDirect(PeerId peer) {
+        return requireIntroduction().connectDirect(peer);
+    }
+
+    /** {@link #connectDirect(PeerId)} with {@code attempts} tries (1..10). */
+    public CompletableFuture<Connection> connectDirect(PeerId peer, int attempts) {
+        return requireIntroduction().connectDirect(peer, attempts);
+    }
+
+    /** {@link #connectDirect(PeerId, int)} with {@code dialTimeoutMs} (100..60000) for each try's direct dial. */
+    public CompletableFuture<Connection> connectDirect(PeerId peer, int attempts, long dialTimeoutMs) {
+        return requireIntroduction().connectDirect(peer, attempts, dialTimeoutMs);
+    }
+
+    /** The introduction protocol, or null without hole punching. */
+    public Introduction introduction() { return introduction; }
+
+    /** DCUtR ({@code /libp2p/dcutr}), or null without hole punching; runs by itself on limited inbound connections. */
+    public Dcutr dcutr() { return dcutr; }
+
+    private Introduction requireIntroduction() {
+        if (introduction == null) throw new IllegalStateException("this node runs without hole punching");
+        return introduction;
+    }
+
+    /** Sends hole-punch datagrams from the listening socket ({@link Transport#punch}). Any thread. */
+    @Override public CompletableFuture<Void> punch(Multiaddr target, int count) {
+        if (closed) return CompletableFuture.failedFuture(new IllegalStateException("node closed"));
+        return transport.punch(target, count);
+    }
+
+    /** Open connections to {@code peer} (any thread; a snapshot taken on the event thread). */
+    public CompletableFuture<List<Connection>> openConnections(PeerId peer) {
+        return onLoop(() -> CompletableFuture.completedFuture(connectionsTo(peer)));
+    }
+
     /** Closes all connections to {@code peer}. */
     public CompletableFuture<Void> disconnect(PeerId peer) {
         return onLoop(() -> {
@@ -859,6 +918,8 @@ public final class Node implements Host, AutoCloseable {
         snapshots.close();
         relay.close();
         if (relayService != null) relayService.close();
+        if (introduction != null) introduction.close();
+        if (dcutr != null) dcutr.close();
         if (autoNat != null) autoNat.close();
         try {
             if (pubsub != null) pubsub.close();

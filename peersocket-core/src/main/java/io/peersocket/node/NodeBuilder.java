@@ -66,6 +66,8 @@ public final class NodeBuilder {
     private AutoNatConfig autoNat;
     private RelayConfig relayService;
     private BiFunction<HostKey, EventLoop, Upgrader> upgrader = NoiseYamuxUpgrader::new;
+    private io.peersocket.protocol.holepunch.HolePunchConfig holePunch =
+            io.peersocket.protocol.holepunch.HolePunchConfig.defaults();
 
     NodeBuilder() {}
 
@@ -222,6 +224,16 @@ public final class NodeBuilder {
         return this;
     }
 
+    /**
+     * Hole punching settings (introduction by a mutual peer, {@code /peersocket/introduce/1.0.0}, and DCUtR
+     * {@code /libp2p/dcutr} on limited connections), or null to run without them. Default: on, with
+     * {@link io.peersocket.protocol.holepunch.HolePunchConfig#defaults()}. Use {@link Node#connectDirect}.
+     */
+    public NodeBuilder holePunch(io.peersocket.protocol.holepunch.HolePunchConfig config) {
+        this.holePunch = config;
+        return this;
+    }
+
     /** Chunk store settings: capacity in unpinned chunks, GC batch, verify on read. */
     public NodeBuilder chunks(ChunkStoreConfig config) {
         this.chunks = Objects.requireNonNull(config);
@@ -256,7 +268,8 @@ public final class NodeBuilder {
         List<Multiaddr> l = listen.isEmpty() ? List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/0/quic-v1")) : List.copyOf(listen);
         return new NodeConfig(dataDir, hostKey, l, List.copyOf(bootstrap), agent, despatch, transportSettings,
                 transportFactory, eventLoop, handshake, peerExchange, kademlia,
-                redialOnStart, openTelemetry, snapshot, chunks, content, pubsub, autoNat, relayService, upgrader);
+                redialOnStart, openTelemetry, snapshot, chunks, content, pubsub, autoNat, relayService, upgrader,
+                holePunch);
     }
 
     /**

@@ -50,6 +50,8 @@ import java.util.function.UnaryOperator;
  * @param relayService Circuit Relay v2 relay service (hop) settings, or null to not serve as a relay
  * @param upgrader makes the Noise + Yamux upgrader for relayed connections from the node's key and event loop,
  *     or null (relayed connections then cannot be made or accepted)
+ * @param holePunch hole punching (introduction {@code /peersocket/introduce/1.0.0} and DCUtR) settings, or null
+ *     to run without them
  */
 public record NodeConfig(
         Path dataDir,
@@ -72,7 +74,8 @@ public record NodeConfig(
         GossipSubConfig pubsub,
         AutoNatConfig autoNat,
         RelayConfig relayService,
-        BiFunction<HostKey, EventLoop, Upgrader> upgrader) {
+        BiFunction<HostKey, EventLoop, Upgrader> upgrader,
+        io.peersocket.protocol.holepunch.HolePunchConfig holePunch) {
 
     /** This node's network id (unsigned 64-bit); connections to nodes of other networks are closed. */
     public long networkId() { return handshake.networkId(); }

@@ -38,6 +38,27 @@ public interface Transport extends AutoCloseable {
     /** True if this transport can dial {@code address}. */
     boolean canDial(Multiaddr address);
 
+    /**
+     * Hole punching (libp2p DCUtR, seed 000 introduction): sends {@code count} UDP datagrams of random bytes from
+     * the listening socket (the one that also dials) to {@code target}, so this side's NAT opens a mapping towards
+     * it and a later inbound handshake from {@code target} passes. The payload is not a valid QUIC packet (its
+     * fixed bit is clear), so a QUIC receiver drops it. Sending is best effort: the future says the datagrams were
+     * handed to the socket, never that they arrived.
+     *
+     * @param target the remote's observed address ({@code /ip4|ip6/H/udp/P/quic-v1}, {@code /p2p/} ignored)
+     * @param count datagrams to send now, 1..{@value #MAX_PUNCH_PACKETS}
+     * @return completes when handed to the socket; fails with {@link TransportException} ({@code BAD_ADDRESS}
+     *     for an address this transport cannot punch, {@code CLOSED}, {@code IO}). Transports without a shared
+     *     UDP socket fail it with {@link UnsupportedOperationException}
+     */
+    default CompletableFuture<Void> punch(Multiaddr target, int count) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException(
+                getClass().getSimpleName() + " cannot send hole-punch packets"));
+    }
+
+    /** Most datagrams one {@link #punch} call sends. */
+    int MAX_PUNCH_PACKETS = 16;
+
     /** Open connections (a snapshot). */
     List<Connection> connections();
 

@@ -38,6 +38,7 @@ final class PacketRouter extends ChannelInboundHandlerAdapter {
     /** Source connection ids of our outbound (client) connections; written on the loop. */
     private final Set<ByteBuffer> clientCids;
     private final Runnable onActive;
+    private ChannelHandlerContext self;
     private ChannelHandlerContext loopServerGate;
     private ChannelHandlerContext clientGate;
     private ChannelHandlerContext loopClientGate;
@@ -80,6 +81,24 @@ final class PacketRouter extends ChannelInboundHandlerAdapter {
         } finally {
             loopbackConnect = false;
         }
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        self = ctx;
+    }
+
+    /**
+     * Writes {@code packet} to the socket directly, past the QUIC codecs (hole-punch datagrams). On the loop; a
+     * packet sent before the router is installed is released (null returned).
+     */
+    io.netty.channel.ChannelFuture sendRaw(DatagramPacket packet) {
+        if (self == null) {
+            packet.release();
+            return null;
+        }
+        // a real promise: a send error (no route) fails this future instead of reaching the pipeline's tail
+        return self.writeAndFlush(packet);
     }
 
     @Override

@@ -13,6 +13,7 @@ import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.handler.codec.quic.BoringSSLContextOption;
@@ -413,6 +414,69 @@ public final class QuicTransport implements Transport {
             conn.onDialConnected(null, e);
         }
         ep.channel.eventLoop().schedule(conn::onHandshakeTimeout, config.handshakeTimeoutMs(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Sends {@code count} datagrams of 32..64 random bytes (fixed bit cleared: not QUIC, so receivers drop them)
+     * from the listening socket of {@code target}'s address family straight to the socket, past the QUIC codecs.
+     */
+    @Override
+    public CompletableFuture<Void> punch(Multiaddr target, int count) {
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        if (closing.get()) {
+            return failOnExecutor(result, new TransportException(TransportException.Kind.CLOSED, "transport closed"));
+        }
+        if (count < 1 || count > MAX_PUNCH_PACKETS) {
+            return failOnExecutor(result, new IllegalArgumentException(
+                    "punch count must be 1.." + MAX_PUNCH_PACKETS + ", got " + count));
+        }
+        InetSocketAddress socket;
+        try {
+            if (target == null || !canDial(target) || isDns(target)) throw new MultiaddrException("not an IP QUIC address");
+            socket = target.toQuicSocketAddress();
+            if (socket.getAddress() == null || socket.getAddress().isAnyLocalAddress() || socket.getPort() == 0) {
+                throw new MultiaddrException("unspecified address or port 0");
+            }
+        } catch (RuntimeException e) {
+            return failOnExecutor(result, new TransportException(TransportException.Kind.BAD_ADDRESS,
+                    "cannot punch " + target + " (want /ip4|ip6/H/udp/P/quic-v1): " + e.getMessage(), e));
+        }
+        endpointFor(socket.getAddress()).whenComplete((ep, bindErr) -> {
+            if (bindErr != null) {
+                failOnExecutor(result, new TransportException(TransportException.Kind.IO, "no socket to punch from: "
+                        + unwrap(bindErr).getMessage(), unwrap(bindErr)));
+                return;
+            }
+            try {
+                ep.channel.eventLoop().execute(() -> {
+                    List<ChannelFuture> sends = new ArrayList<>(count);
+                    for (int i = 0; i < count; i++) {
+                        byte[] b = new byte[32 + random.nextInt(33)];
+                        random.nextBytes(b);
+                        b[0] &= (byte) ~0x40; // QUIC fixed bit clear (RFC 9000 §17): every QUIC stack drops it
+                        ChannelFuture f = ep.router.sendRaw(new DatagramPacket(io.netty.buffer.Unpooled.wrappedBuffer(b), socket));
+                        if (f != null) sends.add(f);
+                    }
+                    if (sends.isEmpty()) {
+                        failOnExecutor(result, new TransportException(TransportException.Kind.CLOSED, "socket not ready"));
+                        return;
+                    }
+                    // complete when the last send finished (datagrams leave in order); a send error (e.g. no route
+                    // to the address) fails the future
+                    sends.get(sends.size() - 1).addListener(f -> {
+                        if (f.isSuccess()) {
+                            if (!post(() -> result.complete(null))) result.complete(null);
+                        } else {
+                            failOnExecutor(result, new TransportException(TransportException.Kind.IO,
+                                    "cannot send to " + target + ": " + f.cause(), f.cause()));
+                        }
+                    });
+                });
+            } catch (RejectedExecutionException e) {
+                failOnExecutor(result, new TransportException(TransportException.Kind.CLOSED, "transport closed"));
+            }
+        });
+        return result;
     }
 
     @Override

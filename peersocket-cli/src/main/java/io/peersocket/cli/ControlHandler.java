@@ -46,11 +46,12 @@ import java.util.function.Consumer;
  * {@code "control CMD"} and answer its {@code traceId} when tracing records it; {@code count {peer, limit}} (demo counting
  * conversation); {@code demo-ping {peer, bytes?}} (demo PING → PONG request, returns the RTT);
  * {@code demo-forward {via, to}} (demo FORWARD request to {@code via}, which forwards it to {@code to} — a peer id
- * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters); {@code kad {network?}} (routing table in seed 001 terms);
+ * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters, connected peers);
  * {@code connect {peer | addr, direct?, attempts?, dialTimeoutMs?}} (a connection; {@code direct}: introduction and
  * hole punching, {@link Node#connectDirect}; answers {@code peer, direct, limited, remoteAddress, ms});
  * {@code disconnect {peer}} (closes every connection to it; answers {@code closed}, and {@code drained} false if the
  * closes took over 3 s);
+ * {@code firewall {block?, unblock?, clear?}} (drop all UDP traffic to/from listed addresses: a network cut for tests); {@code kad {network?}} (routing table in seed 001 terms);
  * {@code dht-find-peer {peer}}, {@code dht-put {key, value}}, {@code dht-get {key}}, {@code dht-provide {name}},
  * {@code dht-find-providers {name}}; {@code share {path}} and {@code get {root, out}} (absolute paths, read and
  * written by the node itself; progress lines before the answer, see {@link #handle(Map, Consumer)}; over the
@@ -345,7 +346,9 @@ final class ControlHandler {
                 out.put("received", received);
             }
             case "stats" -> {
-                out.put("connected", node.connectedPeers().get(TIMEOUT_S, TimeUnit.SECONDS).size());
+                List<PeerId> connectedPeers = node.connectedPeers().get(TIMEOUT_S, TimeUnit.SECONDS);
+                out.put("connected", connectedPeers.size());
+                out.put("connectedPeers", connectedPeers.stream().map(PeerId::toString).sorted().toList());
                 out.put("counters", node.counters().snapshot());
             }
             case "kad" -> kad(r, out);
@@ -378,9 +381,10 @@ final class ControlHandler {
                         "addresses", p.addresses().stream().map(Multiaddr::toString).toList())).toList());
                 stats(res.stats(), out);
             }
+            case "firewall" -> firewall(r, out);
             case "snapshot", "tokens-start", "tokens-stop", "tokens" -> SnapshotControl.handle(node, cmd, r, out);
-            case "ledger-info", "ledger-height", "ledger-block", "ledger-submit", "ledger-produce", "ledger-partition",
-                    "ledger-heal", "ledger-rebuilds" -> LedgerControl.handle(node, cmd, r, out);
+            case "ledger-info", "ledger-height", "ledger-block", "ledger-submit", "ledger-produce",
+                    "ledger-rebuilds" -> LedgerControl.handle(node, cmd, r, out);
             default -> throw new IllegalArgumentException("unknown command \"" + cmd + "\"");
         }
     }
@@ -496,6 +500,30 @@ final class ControlHandler {
     private Kademlia dht() {
         if (node.kademlia() == null) throw new IllegalStateException("this node runs without the DHT");
         return node.kademlia();
+    }
+
+    /**
+     * {@code firewall {block?, unblock?, clear?}}: a packet filter at the node's UDP socket (a real network cut to
+     * QUIC, see {@link Node#block}). {@code clear: true} unblocks everything first, then {@code unblock} and
+     * {@code block} (lists of multiaddrs, {@code /p2p/} allowed) apply; answers the addresses blocked now.
+     */
+    private void firewall(Map<String, Object> r, Map<String, Object> out) {
+        if (Boolean.TRUE.equals(r.get("clear"))) node.unblock(node.blocked());
+        List<Multiaddr> unblock = addresses(r, "unblock"), block = addresses(r, "block");
+        if (!unblock.isEmpty()) node.unblock(unblock);
+        if (!block.isEmpty()) node.block(block);
+        out.put("blocked", node.blocked().stream().map(Multiaddr::toString).sorted().toList());
+    }
+
+    /** The list of multiaddrs under {@code key} (absent: empty); at most 4096. */
+    private static List<Multiaddr> addresses(Map<String, Object> r, String key) {
+        Object v = r.get(key);
+        if (v == null) return List.of();
+        if (!(v instanceof List<?> list)) throw new IllegalArgumentException("\"" + key + "\" must be a list of multiaddrs");
+        if (list.size() > 4096) throw new IllegalArgumentException("\"" + key + "\" has more than 4096 addresses");
+        List<Multiaddr> out = new ArrayList<>();
+        for (Object o : list) out.add(Multiaddr.parse(String.valueOf(o)));
+        return out;
     }
 
     /** The routing table in seed 001 terms: bins by proximity order, depth, saturation, health. */

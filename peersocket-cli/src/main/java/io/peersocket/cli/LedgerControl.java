@@ -26,8 +26,7 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code ledger-submit {kind, name?, fingerprint?, asset?, owner?, token?, to?, digest?}}: a tx signed by this
  *       node's key ({@code asset NAME}, {@code issue ASSET [OWNER]}, {@code transfer TOKEN TO}, {@code proof DIGEST});</li>
  *   <li>{@code ledger-produce {ms}}: produce a block every {@code ms} (0 stops);</li>
- *   <li>{@code ledger-partition {peers}} / {@code ledger-heal}: app-level network cut for the testbed (the ledger
- *       ignores those peers; connections stay up); {@code ledger-rebuilds}: the rebuilds done.</li>
+ *   <li>{@code ledger-rebuilds}: the rebuilds done (network cuts for the testbed: the {@code firewall} op).</li>
  * </ul>
  */
 final class LedgerControl {
@@ -61,13 +60,6 @@ final class LedgerControl {
                 out.put("kind", tx.kind().name().toLowerCase());
             }
             case "ledger-produce" -> l.produceEvery(num(r, "ms", 0)).get(TIMEOUT_S, TimeUnit.SECONDS);
-            case "ledger-partition" -> {
-                List<PeerId> peers = new ArrayList<>();
-                if (r.get("peers") instanceof List<?> ps) for (Object p : ps) peers.add(PeerId.parse(String.valueOf(p)));
-                l.partition(peers).get(TIMEOUT_S, TimeUnit.SECONDS);
-                out.put("cut", peers.size());
-            }
-            case "ledger-heal" -> l.heal().get(TIMEOUT_S, TimeUnit.SECONDS);
             case "ledger-rebuilds" -> {
                 List<Map<String, Object>> rs = new ArrayList<>();
                 for (Ledger.Rebuild b : l.rebuilds().get(TIMEOUT_S, TimeUnit.SECONDS)) {

@@ -68,6 +68,14 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--punch-dial-timeout-ms", paramLabel = "MS", defaultValue = "5000", hidden = true,
             description = "How long one hole-punch try's direct dial may take, ms (tests shorten it).")
     long punchDialTimeoutMs;
+    @Option(names = "--idle-timeout-ms", paramLabel = "MS", defaultValue = "30000",
+            description = "QUIC idle timeout: a connection that hears nothing for this long closes (keep-alives every"
+                    + " third of it), ms (default ${DEFAULT-VALUE}; the testbed shortens it so cuts show quickly).")
+    long idleTimeoutMs;
+
+    @Option(names = "--handshake-timeout-ms", paramLabel = "MS", defaultValue = "10000",
+            description = "A dial that gets no QUIC handshake within this long fails, ms (default ${DEFAULT-VALUE}).")
+    long handshakeTimeoutMs;
 
     @Option(names = "--chunk-capacity", paramLabel = "N", defaultValue = "1000000",
             description = "Most unpinned chunks (cached or synced for others, ~4 KiB each) kept before the farthest"
@@ -160,10 +168,13 @@ final class NodeCommand implements Callable<Integer> {
         if (!contentMode.equals("on") && !contentMode.equals("off")) {
             throw new IllegalArgumentException("--content must be on or off, not " + contentMode);
         }
+        if (idleTimeoutMs < 100) throw new IllegalArgumentException("--idle-timeout-ms must be >= 100");
+        if (handshakeTimeoutMs < 100) throw new IllegalArgumentException("--handshake-timeout-ms must be >= 100");
         HostKey key = HostKey.loadOrCreate(data);
         NodeTelemetry telemetry = NodeTelemetry.start(data, key.peerId(), traceSampling, otlpEndpoint, metricsHost, metricsPort);
         NodeBuilder b = Node.builder().dataDir(data).hostKey(key).openTelemetry(telemetry.openTelemetry())
-                .chunkCapacity(chunkCapacity);
+                .chunkCapacity(chunkCapacity)
+                .transportSettings(t -> t.withIdleTimeoutMs(idleTimeoutMs).withHandshakeTimeoutMs(handshakeTimeoutMs));
         if (listen.isEmpty()) listen.add("/ip4/0.0.0.0/udp/4001/quic-v1");
         for (String l : listen) b.listen(Multiaddr.parse(l));
         for (String p : peers) b.bootstrap(Multiaddr.parse(p));

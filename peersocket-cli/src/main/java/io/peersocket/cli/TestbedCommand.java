@@ -56,9 +56,10 @@ final class TestbedCommand implements Callable<Integer> {
                     "table is healthy, then each node looks up random peers (findPeer);",
                     "snapshot: full mesh with token traffic and one slow link (peer 0 -> 1); Chandy-Lamport",
                     "snapshots from random peers while tokens flow; checks conservation (states + channels = issued);",
-                    "ledger: N-1 ledger nodes (peers 0 and N/2 produce blocks), full mesh; an app-level partition into",
-                    "two halves (ledger-partition: each side ignores the other's ledger traffic), both grow, production",
-                    "stops, heal: every node must end on the fork-choice winner's tip, the losing half reporting rebuilds;",
+                    "ledger: N-1 ledger nodes (peers 0 and N/2 produce blocks), full mesh; a network cut into two halves",
+                    "(each node's firewall drops all datagrams to/from the other half: cross-half connections must die,",
+                    "a cross-half ping must fail), both grow, production stops, heal (firewalls cleared, nodes redial):",
+                    "every node must end on the fork-choice winner's tip, the losing half reporting rebuilds;",
                     "then node N-1 starts late with an empty chain and must catch up from zero.",
                     "content: full mesh with the DHT; peer 0 shares real data (--share), peer 1 gets it (byte-identical by",
                     "SHA-256), every node converges on its neighbourhood's chunks, a late joiner is killed (kill -9) during",
@@ -339,10 +340,13 @@ final class TestbedCommand implements Callable<Integer> {
     }
 
     private static final String LEDGER_CHAIN = "testbed";
+    /** QUIC idle and handshake timeouts of the ledger scenario's nodes: a cut shows within seconds. */
+    private static final long LEDGER_IDLE_TIMEOUT_MS = 3000, LEDGER_HANDSHAKE_TIMEOUT_MS = 3000;
 
     private List<String> ledgerArgs(long produceMs) {
         return new ArrayList<>(List.of("--dht", "off", "--ledger", LEDGER_CHAIN, "--ledger-min-peers", "1", "--ledger-cycle-ms", "200",
-                "--ledger-produce-ms", Long.toString(produceMs)));
+                "--ledger-produce-ms", Long.toString(produceMs), "--idle-timeout-ms", Long.toString(LEDGER_IDLE_TIMEOUT_MS),
+                "--handshake-timeout-ms", Long.toString(LEDGER_HANDSHAKE_TIMEOUT_MS)));
     }
 
     private Map<String, Object> ledgerInfo(Peer p) throws Exception {
@@ -365,6 +369,26 @@ final class TestbedCommand implements Callable<Integer> {
             if (tips.size() == 1 && min >= minHeight) return (String) tips.iterator().next();
             if (System.nanoTime() > deadline) return null;
             TimeUnit.MILLISECONDS.sleep(200); // polling interval of the CLI, not a test wait
+        }
+    }
+
+    /**
+     * Connections between halves {@code a} and {@code b} (each counted from both ends, from the nodes' {@code stats}),
+     * polled until there are none ({@code untilNone}) or some, at most {@code timeoutMs}; returns the last count.
+     */
+    private int awaitCrossConnections(List<Peer> a, List<Peer> b, boolean untilNone, long timeoutMs) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (true) {
+            int n = 0;
+            for (Peer p : Stream.concat(a.stream(), b.stream()).toList()) {
+                boolean inA = a.contains(p);
+                Reply r = p.command(Map.of("cmd", "stats")).get(60, TimeUnit.SECONDS);
+                if (!r.ok()) throw new IllegalStateException("stats on peer " + p.index + ": " + r.error());
+                java.util.Set<String> others = new java.util.HashSet<>((inA ? b : a).stream().map(q -> q.peerId).toList());
+                for (Object id : (List<?>) r.values().get("connectedPeers")) if (others.contains(String.valueOf(id))) n++;
+            }
+            if (untilNone == (n == 0) || System.nanoTime() > deadline) return n;
+            TimeUnit.MILLISECONDS.sleep(250); // polling interval of the CLI, not a test wait
         }
     }
 
@@ -397,12 +421,24 @@ final class TestbedCommand implements Callable<Integer> {
         long cutHeight = ((Number) ledgerInfo(procs.get(0)).get("height")).longValue();
         progressLine("  all " + running + " nodes on tip " + tip.substring(0, 12) + " at height " + cutHeight);
         List<Peer> a = new ArrayList<>(procs.subList(0, half)), b = new ArrayList<>(procs.subList(half, running));
-        step(3, "partition: peers 0.." + (half - 1) + " | " + half + ".." + (running - 1) + " (app-level: ledger-partition); growing " + growMs + " ms");
+        step(3, "partition: peers 0.." + (half - 1) + " | " + half + ".." + (running - 1)
+                + " (network cut: each node's firewall drops every datagram to/from the other half); growing " + growMs + " ms");
+        long cutAt = System.nanoTime();
         for (Peer p : procs) {
-            List<String> other = (a.contains(p) ? b : a).stream().map(q -> q.peerId).toList();
-            s.check(p.command(Map.of("cmd", "ledger-partition", "peers", other)).get(30, TimeUnit.SECONDS), "ledger-partition " + p.index);
+            List<String> other = (a.contains(p) ? b : a).stream().map(q -> q.address).toList();
+            s.check(p.command(Map.of("cmd", "firewall", "block", other)).get(30, TimeUnit.SECONDS), "firewall block on " + p.index);
         }
-        TimeUnit.MILLISECONDS.sleep(growMs); // let both halves grow
+        // A real cut: QUIC hears nothing across it, so every cross-half connection ends at the idle timeout.
+        int cross = awaitCrossConnections(a, b, true, LEDGER_IDLE_TIMEOUT_MS + 15_000);
+        double secondsToCut = (System.nanoTime() - cutAt) / 1e9;
+        progressLine("  cross-half connections: " + cross + " after " + Math.round(secondsToCut * 10) / 10.0 + " s");
+        if (cross != 0) s.failures.add(cross + " connections across the cut still open " + Math.round(secondsToCut) + " s after it");
+        Reply cutPing = a.get(0).command(Map.of("cmd", "ping", "peer", b.get(0).peerId)).get(60, TimeUnit.SECONDS);
+        progressLine("  ping " + a.get(0).index + " -> " + b.get(0).index + " across the cut: "
+                + (cutPing.ok() ? "answered (the cut leaks!)" : "failed (" + cutPing.error() + ")"));
+        if (cutPing.ok()) s.failures.add("a ping crossed the cut");
+        long grown = (System.nanoTime() - cutAt) / 1_000_000;
+        if (grown < growMs) TimeUnit.MILLISECONDS.sleep(growMs - grown); // let both halves grow
         step(4, "stopping production; each half settles on its own tip");
         for (Peer p : List.of(procs.get(0), procs.get(half))) s.check(p.command(Map.of("cmd", "ledger-produce", "ms", 0)).get(30, TimeUnit.SECONDS), "ledger-produce 0 on " + p.index);
         String tipA = awaitSameTip(a, 0, 30_000), tipB = awaitSameTip(b, 0, 30_000);
@@ -417,11 +453,16 @@ final class TestbedCommand implements Callable<Integer> {
         boolean aWins = hA != hB ? hA > hB : tipA.compareTo(tipB) < 0;
         String winner = aWins ? tipA : tipB;
         List<Peer> losers = aWins ? b : a;
-        step(5, "healing; expecting every node on " + (aWins ? "half A" : "half B") + "'s tip " + winner.substring(0, 12));
-        for (Peer p : procs) s.check(p.command(Map.of("cmd", "ledger-heal")).get(30, TimeUnit.SECONDS), "ledger-heal " + p.index);
+        step(5, "healing (firewalls cleared; nodes redial); expecting every node on " + (aWins ? "half A" : "half B") + "'s tip " + winner.substring(0, 12));
+        for (Peer p : procs) s.check(p.command(Map.of("cmd", "firewall", "clear", true)).get(30, TimeUnit.SECONDS), "firewall clear on " + p.index);
         String healed = awaitSameTip(procs, Math.max(hA, hB), 60_000);
         if (healed == null) s.failures.add("nodes did not converge within 60 s of the heal");
         else if (!healed.equals(winner)) s.failures.add("converged on " + healed + ", not the fork-choice winner " + winner);
+        int crossAfter = awaitCrossConnections(a, b, false, 30_000);
+        Reply healPing = a.get(0).command(Map.of("cmd", "ping", "peer", b.get(0).peerId)).get(60, TimeUnit.SECONDS);
+        progressLine("  after the heal: " + crossAfter + " cross-half connections; ping " + a.get(0).index + " -> " + b.get(0).index
+                + (healPing.ok() ? " answered" : " failed (" + healPing.error() + ")"));
+        if (!healPing.ok()) s.failures.add("no ping across the healed cut: " + healPing.error());
         long rebuilds = 0;
         for (Peer p : procs) {
             Map<String, Object> i = ledgerInfo(p);
@@ -444,6 +485,11 @@ final class TestbedCommand implements Callable<Integer> {
         else progressLine("  late node at height " + lateHeight + " on tip " + caught.substring(0, 12));
         step(8, "stopping");
         s.extra.put("heightAtCut", cutHeight);
+        s.extra.put("crossConnectionsDuringCut", cross);
+        s.extra.put("secondsToCut", Math.round(secondsToCut * 10) / 10.0);
+        s.extra.put("crossPingDuringCut", cutPing.ok() ? "answered" : "failed");
+        s.extra.put("crossConnectionsAfterHeal", crossAfter);
+        s.extra.put("crossPingAfterHeal", healPing.ok() ? "answered" : "failed");
         s.extra.put("heightHalfA", hA);
         s.extra.put("heightHalfB", hB);
         s.extra.put("winner", aWins ? "A" : "B");

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code peersocket ledger} against running node processes, and the testbed's ledger scenario (real processes:
- * partition, both halves grow, heal, convergence on the fork-choice winner with rebuilds, a late node catching up).
+ * a network cut by the nodes' firewalls, both halves grow, heal, convergence on the fork-choice winner with rebuilds, a late node catching up).
  */
 class LedgerCliTest {
     private final NodeProcesses nodes = new NodeProcesses();
@@ -97,13 +97,22 @@ class LedgerCliTest {
         assertThat(help.out()).contains("submit transfer TOKEN TO");
     }
 
+    /**
+     * The cut is at the network level: each node's firewall drops the other half's datagrams, so every cross-half
+     * QUIC connection dies (idle timeout) and a cross-half ping fails; after the heal the nodes redial, a cross-half
+     * ping is answered, and every node is on the fork-choice winner with the losing half reporting rebuilds.
+     */
     @Test
-    void testbedLedgerScenarioConvergesAfterPartitionAndALateNodeCatchesUp() {
+    void testbedLedgerScenarioConvergesAfterANetworkCutAndALateNodeCatchesUp() {
         Run r = run("testbed", "--scenario", "ledger", "--peers", "5", "--grow-ms", "5000", "--seed", "1");
         System.out.println(r.err() + r.out());
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
-        assertThat(r.out()).contains("RESULT PASS").containsPattern("converged\\s+true").containsPattern("lateNodeCaughtUp\\s+true");
-        assertThat(r.err()).contains("partition:", "healing; expecting every node on").containsPattern("late node at height \\d+");
+        assertThat(r.out()).contains("RESULT PASS")
+                .containsPattern("crossConnectionsDuringCut\\s+0\\b").containsPattern("crossPingDuringCut\\s+failed")
+                .containsPattern("crossPingAfterHeal\\s+answered").containsPattern("crossConnectionsAfterHeal\\s+[1-9]")
+                .containsPattern("converged\\s+true").containsPattern("rebuilds\\s+[1-9]").containsPattern("lateNodeCaughtUp\\s+true");
+        assertThat(r.err()).contains("partition:", "network cut", "across the cut: failed", "healing")
+                .containsPattern("late node at height \\d+");
     }
 
     private static String[] concat(String[] a, String... b) {

@@ -43,7 +43,7 @@ public final class FloodBroadcast implements LedgerBroadcast {
 
     /**
      * @param peers the peers to flood to (called on the loop)
-     * @param accept whether to take messages from a peer at all (banned or partitioned-off peers: no)
+     * @param accept whether to take messages from a peer at all (banned peers: no)
      */
     public FloodBroadcast(Despatcher despatcher, EventLoop loop, Supplier<Collection<PeerId>> peers, Predicate<PeerId> accept,
                           Counters counters) {

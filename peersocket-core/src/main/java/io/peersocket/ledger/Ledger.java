@@ -50,8 +50,9 @@ import org.slf4j.LoggerFactory;
  * detect missed broadcasts). A peer sending invalid data or lying about its height is scored down and dropped;
  * at {@link #BAN_SCORE} it is ignored for {@link LedgerConfig#banMs()}.
  *
- * <p><b>Partition (testing)</b>: {@link #partition} makes this node ignore the given peers at the ledger level (no
- * ledger messages in or out, not counted as peers) until {@link #heal}: an app-level network cut for the testbed.
+ * <p><b>Partitions</b> are network cuts (the testbed uses {@link io.peersocket.node.Node#block}, a packet filter at
+ * the QUIC socket): cut peers disconnect and drop out as ledger peers; known peers are registered again every few
+ * cycles, which redials them once the cut heals.
  *
  * <p>Threading: all state lives on the node's event loop; public methods may be called from any thread and
  * return futures completed on the loop.
@@ -100,7 +101,6 @@ public final class Ledger implements AutoCloseable {
     private final Map<PeerId, Integer> scores = new HashMap<>();
     private final Map<PeerId, Long> bannedUntil = new HashMap<>();
     private final Map<PeerId, Long> nextAttempt = new HashMap<>();
-    private final Set<PeerId> blocked = new HashSet<>();
     private final Map<PeerId, LedgerWire.Announce> knownPeers = new LinkedHashMap<>();
     private final Map<PeerId, LedgerWire.Announce> rpcEndpoints = new LinkedHashMap<>();
     private final LinkedHashMap<String, Tx> pending = new LinkedHashMap<>();
@@ -132,7 +132,7 @@ public final class Ledger implements AutoCloseable {
         this.random = new SplittableRandom(Arrays.hashCode(host.peerId().toBytes()));
         this.topicPrefix = "/peersocket/ledger/" + config.chain() + "/";
         this.broadcast = broadcast != null ? broadcast
-                : new FloodBroadcast(despatcher, loop, this::peerList, p -> !blocked.contains(p) && !isBanned(p), counters);
+                : new FloodBroadcast(despatcher, loop, this::peerList, p -> !isBanned(p), counters);
     }
 
     /**
@@ -229,10 +229,10 @@ public final class Ledger implements AutoCloseable {
         loop.execute(() -> timer = loop.schedule(this::cycle, config.cycleMs()));
     }
 
-    /** Subscribes {@code handler} to topic {@code name}, refusing (IGNORE) messages from partitioned-off or banned peers. */
+    /** Subscribes {@code handler} to topic {@code name}, refusing (IGNORE) messages from banned peers. */
     private void subscribe(String name, LedgerBroadcast.Handler handler) {
         broadcast.subscribe(topic(name), (from, data) -> {
-            if (from != null && (blocked.contains(from) || isBanned(from))) {
+            if (from != null && isBanned(from)) {
                 counters.increment("ledger.bcast.refused");
                 return LedgerBroadcast.Verdict.IGNORE;
             }
@@ -251,7 +251,7 @@ public final class Ledger implements AutoCloseable {
     private void serve(Message m, Answer answer) {
         PeerId from = m.peer();
         loop.execute(() -> {
-            if (blocked.contains(from) || isBanned(from)) {
+            if (isBanned(from)) {
                 if (m.isRequest()) m.replyError("refused");
                 return;
             }
@@ -298,7 +298,7 @@ public final class Ledger implements AutoCloseable {
         PeerId p = e.peer();
         switch (e.kind()) {
             case READY -> {
-                if (!blocked.contains(p) && !isBanned(p)) register(p);
+                if (!isBanned(p)) register(p);
             }
             case DISCONNECTED -> {
                 if (!host.isConnected(p)) peers.remove(p);
@@ -323,7 +323,7 @@ public final class Ledger implements AutoCloseable {
     }
 
     private void addPeer(PeerId p, LedgerWire.Announce a) {
-        if (blocked.contains(p) || isBanned(p)) return;
+        if (isBanned(p)) return;
         boolean added = peers.add(p);
         LedgerWire.Announce old = knownPeers.get(p);
         if (old == null || old.timestampMs() < a.timestampMs()) {
@@ -376,7 +376,7 @@ public final class Ledger implements AutoCloseable {
         long now = loop.nowMs();
         Set<PeerId> candidates = new LinkedHashSet<>(knownPeers.keySet());
         for (PeerId p : candidates) {
-            if (p.equals(host.peerId()) || peers.contains(p) || blocked.contains(p) || isBanned(p)) continue;
+            if (p.equals(host.peerId()) || peers.contains(p) || isBanned(p)) continue;
             if (nextAttempt.getOrDefault(p, 0L) > now) continue;
             register(p);
         }
@@ -894,26 +894,6 @@ public final class Ledger implements AutoCloseable {
             produceMs = ms;
             if (timer != null) timer.cancel();
             timer = loop.schedule(this::cycle, 1);
-            return null;
-        });
-    }
-
-    /** App-level partition: ignore {@code cut} peers at the ledger level until {@link #heal}. */
-    public CompletableFuture<Void> partition(Collection<PeerId> cut) {
-        Set<PeerId> c = Set.copyOf(cut);
-        return onLoop(() -> {
-            blocked.addAll(c);
-            peers.removeAll(c);
-            if (syncPeer != null && c.contains(syncPeer)) abortSync();
-            return null;
-        });
-    }
-
-    /** Ends every {@link #partition}; the cut peers are registered again on the next cycles. */
-    public CompletableFuture<Void> heal() {
-        return onLoop(() -> {
-            for (PeerId p : blocked) nextAttempt.remove(p);
-            blocked.clear();
             return null;
         });
     }

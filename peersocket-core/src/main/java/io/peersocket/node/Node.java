@@ -671,6 +671,27 @@ public final class Node implements Host, AutoCloseable {
         });
     }
 
+    // ---- firewall (testing network cuts) ------------------------------------------------------------
+
+    /**
+     * Firewall of this node's transport ({@link Transport#block}): drops all traffic to and from the given remote
+     * transport addresses (e.g. another node's {@code /ip4/127.0.0.1/udp/P/quic-v1[/p2p/ID]}) until {@link #unblock}.
+     * To QUIC this is a real network cut: connections to them stall and close at the idle timeout
+     * ({@link TransportConfig#idleTimeoutMs()}), dials time out. The AutoNAT dial-back transport is not filtered.
+     * Any thread.
+     *
+     * @throws IllegalArgumentException if an address cannot be filtered by the transport (QUIC: not
+     *     {@code /ip4|ip6/A/udp/P…})
+     * @throws UnsupportedOperationException if the transport has no firewall
+     */
+    public void block(java.util.Collection<Multiaddr> remotes) { transport.block(remotes); }
+
+    /** Ends {@link #block} for the given addresses; peers can connect again. Any thread. */
+    public void unblock(java.util.Collection<Multiaddr> remotes) { transport.unblock(remotes); }
+
+    /** The remote addresses blocked now ({@link #block}), without {@code /p2p/}. */
+    public java.util.Set<Multiaddr> blocked() { return transport.blocked(); }
+
     // ---- ping ---------------------------------------------------------------------------------------
 
     /** One libp2p ping to {@code peer} (connecting if needed); completes with the round-trip time. */

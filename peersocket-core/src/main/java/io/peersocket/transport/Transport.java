@@ -2,7 +2,9 @@ package io.peersocket.transport;
 
 import io.peersocket.identity.PeerId;
 import io.peersocket.multiaddr.Multiaddr;
+import java.util.Collection;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -61,6 +63,37 @@ public interface Transport extends AutoCloseable {
 
     /** Open connections (a snapshot). */
     List<Connection> connections();
+
+    /**
+     * Firewall (testing a network cut without root): drops all traffic between this transport and the given
+     * remote addresses, both ways, until {@link #unblock}. Connections to a blocked address stop carrying data
+     * and end as a real cut ends them (QUIC: at the idle timeout); dials to one fail with {@code TIMEOUT};
+     * inbound dials from one never arrive. Adding an address already blocked is a no-op. Any thread.
+     *
+     * @param remotes the remote transport addresses (as in {@link Connection#remoteAddress()}; a {@code /p2p/}
+     *     suffix is ignored)
+     * @throws IllegalArgumentException if an address is not one this transport can filter
+     * @throws UnsupportedOperationException if this transport has no firewall (the default)
+     */
+    default void block(Collection<Multiaddr> remotes) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no firewall");
+    }
+
+    /**
+     * Ends {@link #block} for the given addresses (unknown ones are ignored); traffic flows again, so peers can
+     * reconnect. Any thread.
+     *
+     * @throws IllegalArgumentException if an address is not one this transport can filter
+     * @throws UnsupportedOperationException if this transport has no firewall (the default)
+     */
+    default void unblock(Collection<Multiaddr> remotes) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no firewall");
+    }
+
+    /** The addresses blocked now, in this transport's normal form, without {@code /p2p/} (a snapshot; empty by default). */
+    default Set<Multiaddr> blocked() {
+        return Set.of();
+    }
 
     /** Closes every connection and the socket; idempotent. Completes when released. */
     CompletableFuture<Void> closeAsync();

@@ -60,6 +60,8 @@ public final class MemoryTransport implements Transport {
     /** Connections not yet closed: established ones and this side's pending dials. */
     final Set<MemoryConnection> conns = new LinkedHashSet<>();
     private volatile List<Multiaddr> listenAddresses = List.of();
+    /** Firewall: ids of the remote {@code /memory/<n>} addresses blocked ({@link #block}). Guarded by lock. */
+    private final Set<Long> blockedIds = new java.util.TreeSet<>();
 
     MemoryTransport(MemoryNetwork net, TransportConfig config, TransportHandler handler) {
         this.net = Objects.requireNonNull(net);
@@ -164,7 +166,9 @@ public final class MemoryTransport implements Transport {
             long latency = listener == null ? net.linkLocked(peerId(), peerId()).latencyMs()
                     : limited != null ? limited.latencyMs() : net.linkLocked(peerId(), listener.peerId()).latencyMs();
             PeerId remotePeerId = listener != null ? listener.peerId() : want;
-            if (2 * latency >= config.handshakeTimeoutMs() || (remotePeerId != null && !net.canDialLocked(peerId(), remotePeerId))) {
+            boolean firewalled = blockedIds.contains(target) || (listener != null && listener.blockedIds.contains(addressId));
+            if (firewalled || 2 * latency >= config.handshakeTimeoutMs()
+                    || (remotePeerId != null && !net.canDialLocked(peerId(), remotePeerId))) {
                 c.inbox.postLocked(config.handshakeTimeoutMs(), () -> c.dialFailed(new TransportException(
                         TransportException.Kind.TIMEOUT, "no answer from " + remote + " within "
                         + config.handshakeTimeoutMs() + " ms")));
@@ -180,6 +184,55 @@ public final class MemoryTransport implements Transport {
             }
         }
         return result;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: connections (established or being dialled) to or from a blocked {@code /memory/<n>} address break at
+     * once on both sides (as {@link MemoryNetwork#breakConnections} does: a cut both sides notice at once, as with a
+     * zero idle timeout); later dials either way fail with {@code TIMEOUT} after the handshake timeout.
+     *
+     * @throws IllegalArgumentException if an address is not {@code /memory/<n>[/p2p/ID]}
+     */
+    @Override public void block(java.util.Collection<Multiaddr> remotes) {
+        List<Long> ids = memoryIds(remotes);
+        synchronized (lock) {
+            blockedIds.addAll(ids);
+            for (MemoryConnection c : new ArrayList<>(conns)) {
+                if (c.isClosedLocked() || !blockedIds.contains(MemoryNetwork.idOf(c.remoteAddress()))) continue;
+                c.closeLocked("link broken: firewall", false);
+                if (c.peer != null) c.peer.closeLocked("link broken: firewall", false);
+            }
+        }
+    }
+
+    /** {@inheritDoc} Addresses as in {@link #block}. */
+    @Override public void unblock(java.util.Collection<Multiaddr> remotes) {
+        List<Long> ids = memoryIds(remotes);
+        synchronized (lock) {
+            ids.forEach(blockedIds::remove);
+        }
+    }
+
+    @Override public Set<Multiaddr> blocked() {
+        synchronized (lock) {
+            Set<Multiaddr> out = new LinkedHashSet<>();
+            for (long id : blockedIds) out.add(MemoryNetwork.address(id));
+            return java.util.Collections.unmodifiableSet(out);
+        }
+    }
+
+    private static List<Long> memoryIds(java.util.Collection<Multiaddr> remotes) {
+        Objects.requireNonNull(remotes, "remotes");
+        List<Long> ids = new ArrayList<>();
+        for (Multiaddr a : remotes) {
+            if (a == null || !MemoryNetwork.isMemoryAddress(a)) {
+                throw new IllegalArgumentException("memory firewall takes /memory/<n>[/p2p/ID] addresses, not " + a);
+            }
+            ids.add(MemoryNetwork.idOf(a));
+        }
+        return ids;
     }
 
     /** True only for {@code /memory/<n>} optionally followed by {@code /p2p/<id>}. */

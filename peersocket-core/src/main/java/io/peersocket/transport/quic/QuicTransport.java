@@ -167,6 +167,9 @@ public final class QuicTransport implements Transport {
     private final Set<SSLEngine> refusedEngines = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
     static final AttributeKey<Boolean> REFUSED = AttributeKey.valueOf("peersocket.quic.refused");
 
+    /** The block list at every socket of this transport ({@link #block}). */
+    private final PacketFilter filter = new PacketFilter();
+
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
     private final CompletableFuture<Void> closedOnExecutor = new CompletableFuture<>();
@@ -484,6 +487,71 @@ public final class QuicTransport implements Transport {
         return List.copyOf(open);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here a packet filter at each UDP socket drops every datagram from or to the blocked socket addresses (the
+     * {@code /ip4|ip6/A/udp/P} part of each multiaddr; a {@code /p2p/} suffix is ignored). To QUIC this is a
+     * network cut: connections to a blocked address stall and close at the idle timeout, dials to one fail with
+     * {@code TIMEOUT} at the handshake timeout.
+     *
+     * @throws IllegalArgumentException if an address is not {@code /ip4|ip6/A/udp/P[/quic-v1][/p2p/ID]} (DNS names
+     *     are refused: the filter matches the sender of each datagram, an IP address)
+     */
+    @Override
+    public void block(java.util.Collection<Multiaddr> remotes) {
+        List<InetSocketAddress> sockets = filterSockets(remotes);
+        filter.blocked().addAll(sockets);
+        log.info("firewall: blocking {} (now {} blocked)", sockets, filter.blocked().size());
+    }
+
+    /** {@inheritDoc} Addresses as in {@link #block}. */
+    @Override
+    public void unblock(java.util.Collection<Multiaddr> remotes) {
+        List<InetSocketAddress> sockets = filterSockets(remotes);
+        filter.blocked().removeAll(sockets);
+        log.info("firewall: unblocking {} (now {} blocked)", sockets, filter.blocked().size());
+    }
+
+    /** {@inheritDoc} Each as {@code /ip4|ip6/A/udp/P/quic-v1}. */
+    @Override
+    public java.util.Set<Multiaddr> blocked() {
+        java.util.Set<Multiaddr> out = new java.util.LinkedHashSet<>();
+        for (InetSocketAddress s : filter.blocked()) out.add(Multiaddr.quic(s));
+        return java.util.Set.copyOf(out);
+    }
+
+    /** Datagrams the firewall ({@link #block}) dropped so far: {@code [received, sent]}. */
+    public long[] firewallDrops() {
+        return new long[] {filter.droppedIn(), filter.droppedOut()};
+    }
+
+    private static List<InetSocketAddress> filterSockets(java.util.Collection<Multiaddr> remotes) {
+        Objects.requireNonNull(remotes, "remotes");
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (Multiaddr a : remotes) {
+            Objects.requireNonNull(a, "address");
+            List<Multiaddr.Component> c = a.components();
+            boolean ok = c.size() >= 2 && (c.get(0).protocol() == Protocol.IP4 || c.get(0).protocol() == Protocol.IP6)
+                    && c.get(1).protocol() == Protocol.UDP;
+            for (int i = 2; ok && i < c.size(); i++) {
+                Protocol p = c.get(i).protocol();
+                ok = (p == Protocol.QUIC_V1 && i == 2) || (p == Protocol.P2P && i == c.size() - 1);
+            }
+            if (!ok) {
+                throw new IllegalArgumentException("firewall takes /ip4|ip6/A/udp/P[/quic-v1][/p2p/ID] addresses, not " + a);
+            }
+            int port = Integer.parseInt(c.get(1).value());
+            if (port < 1 || port > 65535) throw new IllegalArgumentException("firewall: bad UDP port in " + a);
+            try {
+                out.add(new InetSocketAddress(InetAddress.getByAddress(c.get(0).rawValue()), port));
+            } catch (java.net.UnknownHostException e) {
+                throw new IllegalArgumentException("firewall: bad IP address in " + a, e);
+            }
+        }
+        return out;
+    }
+
     @Override
     public CompletableFuture<Void> closeAsync() {
         if (closing.compareAndSet(false, true)) {
@@ -626,6 +694,7 @@ public final class QuicTransport implements Transport {
                         PacketRouter router = new PacketRouter(CID_LENGTH, cids, loopbackCodecs,
                                 () -> publish(endpointRef, ch, listening, cids, routerRef.get()));
                         routerRef.set(router);
+                        ch.pipeline().addLast("firewall", filter); // head: sees every datagram first and last
                         router.install(ch.pipeline(), serverCodec(endpointRef, false), serverCodec(endpointRef, true),
                                 clientCodec(false), clientCodec(true));
                     }

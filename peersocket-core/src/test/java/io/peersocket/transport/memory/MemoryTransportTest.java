@@ -463,6 +463,36 @@ class MemoryTransportTest {
         assertThat(b.connections).isEmpty();
     }
 
+    @Test
+    void firewallBreaksConnectionsTimesOutDialsBothWaysUntilUnblocked() {
+        Peer a = new Peer(net, loop, 1, cfg -> cfg.withHandshakeTimeoutMs(1_000)), b = new Peer(net, loop, 2, cfg -> cfg.withHandshakeTimeoutMs(1_000));
+        Multiaddr aAddr = a.listen(), bAddr = b.listen();
+        CompletableFuture<Connection> f = a.transport.dial(bAddr, null);
+        loop.advance(10);
+        Connection ab = f.join();
+        a.transport.block(List.of(bAddr.withPeerId(b.key.peerId())));
+        assertThat(a.transport.blocked()).containsExactly(bAddr);
+        loop.runPending();
+        assertThat(ab.isOpen()).isFalse();
+        assertThat(a.events).contains("connclosed link broken: firewall");
+        assertThat(b.events).contains("connclosed link broken: firewall");
+        // dials either way stay unanswered until the handshake timeout
+        CompletableFuture<Connection> out = a.transport.dial(bAddr, null), in = b.transport.dial(aAddr, null);
+        loop.advance(999);
+        assertThat(out).isNotDone();
+        assertThat(in).isNotDone();
+        loop.advance(1);
+        assertThat(kindOf(out)).isEqualTo(TransportException.Kind.TIMEOUT);
+        assertThat(kindOf(in)).isEqualTo(TransportException.Kind.TIMEOUT);
+        a.transport.unblock(List.of(bAddr));
+        assertThat(a.transport.blocked()).isEmpty();
+        CompletableFuture<Connection> again = b.transport.dial(aAddr, null);
+        loop.advance(10);
+        assertThat(again.join().isOpen()).isTrue();
+        assertThatThrownBy(() -> a.transport.block(List.of(Multiaddr.parse("/ip4/127.0.0.1/udp/1/quic-v1"))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("/memory/<n>");
+    }
+
     /** Which of 200 datagrams arrive, with 30% loss on a network seeded with {@code seed}. */
     static List<String> lossRun(long seed) {
         ManualEventLoop l = new ManualEventLoop(0);

@@ -192,6 +192,9 @@ class RelayTest {
         // a node that holds no reservation on R refuses R's stop CONNECT (R cannot be made to reach it)
         assertThat(RelayClient.isCircuitAddress(circuit(r, b))).isTrue();
         assertThat(RelayClient.isCircuitAddress(r.addresses().get(0))).isFalse();
+        assertThat(RelayClient.circuitAddress(r.addresses().get(0), b.peerId())).isEqualTo(circuit(r, b));
+        assertThatThrownBy(() -> RelayClient.circuitAddress(r.listenAddresses().get(0), b.peerId()))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

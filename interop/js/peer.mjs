@@ -6,7 +6,8 @@
 //                 [--relay-server] [--relay-client] [--relay-listen RELAY_MULTIADDR]...
 //
 // --tcp also listens on /ip4/127.0.0.1/tcp/0 with @libp2p/tcp + @libp2p/noise + @libp2p/yamux (and can
-// dial /tcp addresses): the ready line's "addrs" then also holds a /tcp/…/p2p/… address.
+// dial /tcp addresses): the ready line's "addrs" then also holds a /tcp/…/p2p/… address, and the peer
+// serves /peersocket/echo/1.0.0 (echoes every byte, closes after the remote closes).
 //
 // stdout carries only JSON lines (one object per line):
 //   first   {"event":"ready","peerId":"12D3…","addrs":["/ip4/127.0.0.1/udp/N/quic-v1/p2p/12D3…"]}
@@ -242,6 +243,24 @@ const node = await createLibp2p({
       : {})
   }
 })
+
+// ---------------------------------------------------------------- echo (--tcp)
+// With --tcp the peer also serves /peersocket/echo/1.0.0 (every byte back, then close on the remote's
+// close), so Java can push bulk data through js-libp2p's yamux flow control.
+const ECHO_PROTOCOL = '/peersocket/echo/1.0.0'
+if (tcpStack != null) {
+  await node.handle(ECHO_PROTOCOL, async (stream) => {
+    try {
+      for await (const chunk of stream) {
+        if (!stream.send(chunk)) await stream.onDrain()
+      }
+      await stream.close()
+    } catch (err) {
+      log('echo stream failed:', errorText(err))
+      stream.abort(err)
+    }
+  }, { maxInboundStreams: 256 })
+}
 
 // ---------------------------------------------------------------- pubsub (--pubsub)
 

@@ -77,8 +77,8 @@ class JsNoiseYamuxInteropTest {
         return js.addresses().stream().filter(a -> a.contains("/tcp/")).findFirst().orElseThrow();
     }
 
-    @Test
-    void javaInitiatorPingsAndIdentifiesJs() throws Exception {
+    /** Opens a TCP socket to the js peer and upgrades it as initiator. */
+    private Connection dialJs() throws Exception {
         Multiaddr addr = Multiaddr.parse(tcpAddress());
         PeerId jsId = PeerId.parse(js.peerId());
         String[] parts = tcpAddress().split("/");
@@ -90,6 +90,68 @@ class JsNoiseYamuxInteropTest {
         pipe.startReading();
         Connection c = up.connection().get(15, TimeUnit.SECONDS);
         assertThat(c.remotePeer()).isEqualTo(jsId);
+        return c;
+    }
+
+    /** Sends {@code data} on a js echo stream, closes writing, returns everything echoed until the js FIN. */
+    private CompletableFuture<byte[]> echo(Connection c, byte[] data) {
+        EchoCollector col = new EchoCollector();
+        Multistream.select(c, List.of(ECHO), id -> col).whenComplete((n, e) -> {
+            if (e != null) {
+                col.done.completeExceptionally(e);
+                return;
+            }
+            n.stream().write(data);
+            n.stream().closeWrite();
+        });
+        return col.done;
+    }
+
+    static final String ECHO = "/peersocket/echo/1.0.0";
+
+    static final class EchoCollector implements StreamHandler {
+        final java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        final CompletableFuture<byte[]> done = new CompletableFuture<>();
+
+        @Override public void onData(Stream s, byte[] d) { got.writeBytes(d); }
+
+        @Override public void onRemoteWriteClosed(Stream s) {
+            done.complete(got.toByteArray());
+            s.close();
+        }
+
+        @Override public void onClosed(Stream s, Throwable cause) {
+            done.completeExceptionally(cause != null ? cause : new IllegalStateException("closed before FIN"));
+        }
+    }
+
+    @Test
+    void bulkAndConcurrentEchoThroughJsYamux() throws Exception {
+        Connection c = dialJs();
+        java.util.Random rnd = new java.util.Random(5);
+        List<byte[]> sent = new java.util.ArrayList<>();
+        List<CompletableFuture<byte[]>> echoed = new java.util.ArrayList<>();
+        byte[] big = new byte[2 << 20];
+        rnd.nextBytes(big);
+        sent.add(big);
+        echoed.add(echo(c, big));
+        for (int i = 0; i < 32; i++) {
+            byte[] d = new byte[20_000 + i * 1000];
+            rnd.nextBytes(d);
+            sent.add(d);
+            echoed.add(echo(c, d));
+        }
+        for (int i = 0; i < sent.size(); i++) assertThat(echoed.get(i).get(30, TimeUnit.SECONDS)).isEqualTo(sent.get(i));
+        assertThat(c.isOpen()).isTrue();
+        assertThat(((io.peersocket.transport.upgrade.YamuxConnection) c).ping().get(5, TimeUnit.SECONDS)).isPositive();
+        c.close().get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void javaInitiatorPingsAndIdentifiesJs() throws Exception {
+        Multiaddr addr = Multiaddr.parse(tcpAddress());
+        PeerId jsId = PeerId.parse(js.peerId());
+        Connection c = dialJs();
 
         Ping.Session session = ping.open(c).get(10, TimeUnit.SECONDS);
         for (int i = 0; i < 5; i++) assertThat(session.ping().get(10, TimeUnit.SECONDS)).isPositive();

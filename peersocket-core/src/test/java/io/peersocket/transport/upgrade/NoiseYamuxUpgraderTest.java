@@ -187,6 +187,50 @@ class NoiseYamuxUpgraderTest {
     }
 
     @Test
+    void remoteWithoutNoiseIsRefused() throws Exception {
+        TestPipe[] p = TestPipe.pair(loopA, loopB);
+        var upA = new NoiseYamuxUpgrader(keyA, loopA).start(p[0], Upgrader.Role.INITIATOR, keyB.peerId(), ADDR, ADDR, false, handlerA);
+        p[0].setHandler(upA.input());
+        ProtocolHandler tls = (stream, id) -> (s, d) -> {};
+        loopB.execute(() -> p[1].setHandler(Multistream.listener(p[1], Map.of("/tls/1.0.0", tls), r -> {})));
+        TransportException e = failure(upA.connection());
+        assertThat(e.kind()).isEqualTo(TransportException.Kind.REFUSED);
+        assertThat(e.getMessage()).contains("/noise");
+    }
+
+    @Test
+    void pipeClosedDuringTheHandshakeFails() throws Exception {
+        TestPipe[] p = TestPipe.pair(loopA, loopB);
+        var upA = new NoiseYamuxUpgrader(keyA, loopA).start(p[0], Upgrader.Role.INITIATOR, keyB.peerId(), ADDR, ADDR, false, handlerA);
+        p[0].setHandler(upA.input());
+        p[1].close();
+        assertThat(failure(upA.connection()).getMessage()).contains("pipe closed");
+    }
+
+    @Test
+    void streamCloseFinishesOnlyAfterBothFins() throws Exception {
+        Pair p = connect();
+        RecordingHandler.Collector remoteSide = new RecordingHandler.Collector();
+        handlerB.streamHandlers = s -> remoteSide;
+        RecordingHandler.Collector col = new RecordingHandler.Collector();
+        Stream s = get(p.a().openStream(col));
+        s.write("x".getBytes());
+        s.close();
+        assertThat(get(col.closed)).as("a local close reports a clean end").isNull();
+        assertThat(get(remoteSide.fin)).isEqualTo("x".getBytes());
+        Stream inB = handlerB.inboundStreams.poll(5, TimeUnit.SECONDS);
+        YamuxConnection a = (YamuxConnection) p.a();
+        assertThat(CompletableFuture.supplyAsync(a::streamCount, loopA).get(5, TimeUnit.SECONDS)).isEqualTo(1);
+        inB.closeWrite();
+        get(remoteSide.closed);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (CompletableFuture.supplyAsync(a::streamCount, loopA).get(5, TimeUnit.SECONDS) != 0) {
+            assertThat(System.nanoTime()).as("stream forgotten after both FINs").isLessThan(deadline);
+            CompletableFuture.runAsync(() -> {}, loopA).get(); // let the FIN through
+        }
+    }
+
+    @Test
     void silentPeerTimesOut() throws Exception {
         TestPipe[] p = TestPipe.pair(loopA, loopB);
         var upA = new NoiseYamuxUpgrader(keyA, loopA, UpgraderConfig.defaults().withHandshakeTimeoutMs(300))

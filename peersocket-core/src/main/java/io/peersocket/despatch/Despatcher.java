@@ -58,9 +58,9 @@ import org.slf4j.LoggerFactory;
  * outbound stream to it runs over a limited (relayed) one ({@link #onConnection}), later messages go on a new
  * stream on the direct connection and the old stream ends with FIN after what was already queued on it. The
  * receiver routes a newer inbound stream's frames only after the older stream from that peer on another
- * connection ended, holding them
- * meanwhile (at most {@value #SUCCESSION_HOLD_FRAMES} maximum-size frames per peer), so the channel stays FIFO,
- * loses and repeats nothing, and a clean succession is no channel reset. Counters: {@code despatch.link.migrated},
+ * connection ended, holding them meanwhile (at most {@value #SUCCESSION_HOLD_FRAMES} maximum-size frames per peer),
+ * so the channel stays FIFO, loses and repeats nothing, and a clean succession is no channel reset. Counters:
+ * {@code despatch.link.migrated},
  * {@code .link.retired} (clean), {@code .link.retire_lost}, {@code .channel.successor}, {@code .channel.held},
  * {@code .channel.succeeded}, {@code .channel.successor_reset}, {@code .channel.reset.inbound|outbound}.
  *

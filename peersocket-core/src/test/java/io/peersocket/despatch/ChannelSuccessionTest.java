@@ -162,6 +162,11 @@ class ChannelSuccessionTest {
         assertThat(atB.seqs()).isEqualTo(LongStream.range(0, sa.seq.get()).boxed().toList());
         assertThat(atA.seqs()).isEqualTo(LongStream.range(0, sb.seq.get()).boxed().toList());
         for (CompletableFuture<Message> r : sa.requests) assertThat(r).isCompleted();
+        // requests keyed by peer: some sent over the relay were answered over the direct connection
+        java.util.Set<Long> askedOverRelay = new java.util.HashSet<>();
+        for (Message m : atB.traffic()) if (m.type() == REQ && m.connection().isLimited()) askedOverRelay.add(m.id());
+        assertThat(sa.requests.stream().map(CompletableFuture::join)
+                .filter(r -> askedOverRelay.contains(r.inReplyTo()) && !r.connection().isLimited())).isNotEmpty();
         for (CompletableFuture<Message> r : sb.requests) assertThat(r).isCompleted();
         assertThat(a.despatcher().pendingRequestCount()).isZero();
         assertThat(b.despatcher().pendingRequestCount()).isZero();

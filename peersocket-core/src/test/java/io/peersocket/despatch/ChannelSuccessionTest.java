@@ -279,6 +279,41 @@ class ChannelSuccessionTest {
         assertThat(atB.resets).isEmpty();
     }
 
+    @Test
+    void aBurstAfterTheSwitchWaitsAtTheSenderInsteadOfOverflowingTheReceiver() {
+        DespatchConfig small = config().withMaxMessageBytes(1024);
+        Node a = net.start(1, small), b = net.start(2, small);
+        Observed atA = new Observed(a), atB = new Observed(b);
+        Side sa = new Side(a);
+        b.despatcher().register(ONEWAY, m -> { });
+        net.network.setLink(a.peerId(), b.peerId(), DIRECT);
+        net.network.setLimited(a.peerId(), b.peerId(), new LinkConditions(200, 0));
+        done(a.connect(b.listenAddresses().get(0).withPeerId(b.peerId())));
+        net.network.setLimited(a.peerId(), b.peerId(), null);
+        sa.oneWay(b.peerId());
+        runUntil(() -> atB.seqs().size() == 1, 2_000);
+        String pad = "0".repeat(1000);
+        for (int i = 0; i < 5; i++) a.despatcher().send(b.peerId(), ONEWAY, utf8(sa.seq.getAndIncrement() + ""));
+        net.loop.advance(5);
+        done(a.connect(b.listenAddresses().get(0).withPeerId(b.peerId())));
+        // 20 KB after the switch, while the old stream still has 200 ms to go: 4 times the receiver's hold bound
+        b.despatcher().register(ONEWAY + 1, m -> { });
+        for (int i = 0; i < 20; i++) {
+            long n = sa.seq.getAndIncrement();
+            a.despatcher().send(b.peerId(), ONEWAY, utf8(Long.toString(n)));
+            a.despatcher().send(b.peerId(), ONEWAY + 1, utf8(pad));
+        }
+        runUntil(() -> atB.seqs().size() == sa.seq.get(), 3_000);
+        assertThat(atB.seqs()).isEqualTo(LongStream.range(0, sa.seq.get()).boxed().toList());
+        assertThat(atB.messages.stream().filter(m -> m.type() == ONEWAY + 1)).hasSize(20);
+        assertThat(b.counters().get("despatch.channel.held")).isPositive();
+        assertThat(b.counters().snapshot()).doesNotContainKeys("despatch.drop.succession_overflow",
+                "despatch.channel.successor_reset");
+        assertThat(atA.resets).isEmpty();
+        assertThat(atB.resets).isEmpty();
+        assertThat(a.counters().snapshot()).doesNotContainKey("despatch.link.handover_timeout");
+    }
+
     // ---- the receiver's succession rule, with raw despatch streams ----------------------------------
 
     static byte[] frame(long id, String payload) {

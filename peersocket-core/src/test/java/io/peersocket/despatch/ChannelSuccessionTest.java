@@ -145,13 +145,17 @@ class ChannelSuccessionTest {
             @Override public void onEnd(Conversation c, EndReason reason, String detail) { acks.add("end " + reason); }
         });
         CompletableFuture<Connection> direct = null;
+        CompletableFuture<GlobalSnapshot> during = null;
         for (int i = 1; i < 1_000; i++) {
             conv.send(CONV, sa.next());
             if (i % 7 == 0) sa.oneWay(b.peerId());
             if (i % 11 == 0) sb.oneWay(a.peerId());
             if (i % 13 == 0) sa.request(b.peerId());
             if (i % 17 == 0) sb.request(a.peerId());
-            if (i == 500) direct = a.connect(b.listenAddresses().get(0).withPeerId(b.peerId()));
+            if (i == 500) {
+                direct = a.connect(b.listenAddresses().get(0).withPeerId(b.peerId()));
+                during = a.snapshots().snapshot(5_000); // its markers cross the switch
+            }
             if (i % 20 == 0) net.loop.advance(3); // spread the traffic over time: about 150 ms in all
         }
         runUntil(() -> acks.size() == 1_000 && atB.seqs().size() == sa.seq.get() && atA.seqs().size() == sb.seq.get(), 10_000);
@@ -198,6 +202,8 @@ class ChannelSuccessionTest {
         // the snapshot protocol saw no channel reset, and a snapshot right after the move is complete
         assertThat(atA.resets).isEmpty();
         assertThat(atB.resets).isEmpty();
+        GlobalSnapshot g0 = done(during);
+        assertThat(g0.complete()).as("snapshot across the switch: %s", g0.allProblems()).isTrue();
         GlobalSnapshot g = done(a.snapshots().snapshot(5_000));
         assertThat(g.complete()).as("%s", g.allProblems()).isTrue();
 

@@ -2,7 +2,7 @@
 // An independent js-libp2p peer (QUIC v1 + libp2p TLS, ping, identify, and with
 // --dht the Kademlia DHT) that Peersocket's Java interop tests drive over JSON lines.
 //
-//   node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub]
+//   node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub] [--autonat]
 //
 // stdout carries only JSON lines (one object per line):
 //   first   {"event":"ready","peerId":"12D3…","addrs":["/ip4/127.0.0.1/udp/N/quic-v1/p2p/12D3…"]}
@@ -58,6 +58,16 @@
 //   {"cmd":"received"[,"topic":T]}    -> {"ok":true,"messages":[{"topic","from","seqno","data":B64,"receivedFrom"}]}
 //        every message delivered to this peer's subscriptions so far, oldest first
 //   {"cmd":"topicPeers","topic":T}    -> {"ok":true,"peers":[P…],"mesh":[P…]}
+// AutoNAT commands (only with --autonat: @libp2p/autonat 3 v1 service "autoNAT" on /libp2p/autonat/1.0.0,
+// client and server; it answers DIAL requests and, on each new connection to a peer serving AutoNAT, asks that
+// peer to verify one unverified public address of ours — private ones (127.0.0.1 …) are never sent nor dialled):
+//   {"cmd":"mapPublicAddress","ip":IP4}
+//                                     -> {"ok":true,"mapped":[MA…]}  maps every 127.0.0.1 UDP listen port P to
+//        IP4:P (addressManager.addPublicAddressMapping, as a UPnP/NAT-PMP service would), giving the node an
+//        unverified public address that autonat then asks new AutoNAT peers to verify
+//   {"cmd":"addressInfo"}             -> {"ok":true,"addresses":[{"addr","type","verified","expires"}]}
+//        the address manager's view (getAddressesWithMetadata): verified flips to true when an autonat
+//        server answered OK for it
 // Failures answer {"ok":false,"error":"…"}. Everything else (logs, libp2p debug
 // output via DEBUG=libp2p:*) goes to stderr. The process also stops when stdin
 // closes, and on SIGTERM/SIGINT.
@@ -126,8 +136,10 @@ function parseArgs (argv) {
       opts.dht = true
     } else if (arg === '--pubsub') {
       opts.pubsub = true
+    } else if (arg === '--autonat') {
+      opts.autonat = true // AutoNAT block below
     } else {
-      fail(`unknown argument ${arg}; usage: node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht]`)
+      fail(`unknown argument ${arg}; usage: node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub] [--autonat]`)
     }
   }
   return opts
@@ -159,6 +171,7 @@ const privateKey = opts.seed != null
 
 const dhtModule = opts.dht ? await loadDht() : null
 const pubsubModule = opts.pubsub ? await import('@libp2p/gossipsub') : null
+const autonatModule = opts.autonat === true ? await import('@libp2p/autonat') : null
 
 const node = await createLibp2p({
   privateKey,
@@ -176,6 +189,13 @@ const node = await createLibp2p({
             allowPublishToZeroTopicPeers: true,
             emitSelf: false
           })
+        }
+      : {}),
+    ...(autonatModule != null
+      ? {
+          autoNAT: autonatModule.autoNAT(),
+          // gives the AutoNAT commands the address manager (services get the node's components)
+          autonatAddresses: (components) => ({ addressManager: components.addressManager })
         }
       : {})
   }
@@ -198,6 +218,12 @@ if (pubsub != null) {
       receivedFrom: propagationSource.toString()
     })
   })
+}
+
+function requireAutonat () {
+  const access = node.services.autonatAddresses
+  if (access == null) throw new Error('autonat not enabled: start peer.mjs with --autonat')
+  return access.addressManager
 }
 
 function requirePubsub () {
@@ -581,6 +607,35 @@ const handlers = {
     }
   },
 
+  // ------------------------------------------------------------ AutoNAT (--autonat)
+
+  async mapPublicAddress (cmd) {
+    const am = requireAutonat()
+    if (typeof cmd.ip !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(cmd.ip)) throw new Error('command needs "ip": an IPv4 address')
+    const mapped = []
+    for (const ma of node.getMultiaddrs()) {
+      const m = /^\/ip4\/127\.0\.0\.1\/udp\/(\d+)\//.exec(ma.toString())
+      if (m == null) continue
+      const port = Number(m[1])
+      am.addPublicAddressMapping('127.0.0.1', port, cmd.ip, port, 'udp')
+      mapped.push(`/ip4/${cmd.ip}/udp/${port}`)
+    }
+    if (mapped.length === 0) throw new Error('no /ip4/127.0.0.1/udp listen address to map')
+    return { mapped }
+  },
+
+  async addressInfo () {
+    const am = requireAutonat()
+    return {
+      addresses: am.getAddressesWithMetadata().map(a => ({
+        addr: a.multiaddr.toString(),
+        type: a.type,
+        verified: a.verified,
+        expires: Number.isFinite(a.expires) ? a.expires : null
+      }))
+    }
+  },
+
   async quit () {
     setImmediate(() => { shutdown(0) })
     return {}
@@ -646,7 +701,8 @@ emit({
   peerId: node.peerId.toString(),
   addrs: node.getMultiaddrs().map(a => a.toString()),
   ...(dht != null ? { dht: dht.isStarted(), dhtMode: dht.getMode(), dhtProtocol: DHT_PROTOCOL } : {}),
-  ...(pubsub != null ? { pubsub: true } : {})
+  ...(pubsub != null ? { pubsub: true } : {}),
+  ...(autonatModule != null ? { autonat: true } : {})
 })
 log(`ready as ${node.peerId} on ${node.getMultiaddrs().join(' ')}`)
 

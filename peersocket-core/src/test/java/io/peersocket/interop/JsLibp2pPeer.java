@@ -387,6 +387,11 @@ public final class JsLibp2pPeer implements AutoCloseable {
      *                               the DHT was asked for but the peer does not report it started
      */
     public static JsLibp2pPeer startWith(Path repoRoot, Options options) {
+        return startWith(repoRoot, options, List.of());
+    }
+
+    /** {@link #startWith(Path, Options)} with extra {@code peer.mjs} arguments appended (e.g. {@code --autonat}). */
+    public static JsLibp2pPeer startWith(Path repoRoot, Options options, List<String> extraArgs) {
         Objects.requireNonNull(options, "options");
         Path jsDir = repoRoot.resolve("interop").resolve("js");
         if (!Files.isRegularFile(jsDir.resolve("package.json"))) {
@@ -407,6 +412,7 @@ public final class JsLibp2pPeer implements AutoCloseable {
         if (options.pubsub()) {
             command.add("--pubsub");
         }
+        command.addAll(extraArgs);
         ProcessBuilder pb = new ProcessBuilder(command).directory(jsDir.toFile());
         // QUIC/TLS details and every libp2p error log go to stderr, which failure messages quote.
         pb.environment().putIfAbsent("DEBUG", DEFAULT_DEBUG);
@@ -778,6 +784,45 @@ public final class JsLibp2pPeer implements AutoCloseable {
     @Override
     public String toString() {
         return "JsLibp2pPeer[" + peerId + ", pid " + process.pid() + ", " + addresses + "]";
+    }
+
+    // ---------------------------------------------------------------- AutoNAT (peer.mjs --autonat)
+
+    /**
+     * Starts a JS peer with the @libp2p/autonat v1 service ({@code node peer.mjs --autonat}): it answers AutoNAT
+     * DIAL requests (refusing private and loopback addresses, which it never dials) and asks each new AutoNAT peer
+     * to verify one unverified public address of its own.
+     */
+    public static JsLibp2pPeer startWithAutonat(Path repoRoot) {
+        return startWith(repoRoot, Options.DEFAULT, List.of("--autonat"));
+    }
+
+    /** One entry of the JS address manager's view ({@code getAddressesWithMetadata}). */
+    public record AddressInfo(String addr, String type, boolean verified) {}
+
+    /**
+     * Maps every {@code 127.0.0.1} UDP listen port P of the JS peer to {@code ip}:P (as a UPnP service would), so
+     * it has an unverified public address for AutoNAT to verify. Needs {@code --autonat}.
+     *
+     * @return the mapped {@code /ip4/IP/udp/P} prefixes
+     */
+    public List<String> mapPublicAddress(String ip, Duration timeout) {
+        return strings(call("mapPublicAddress", Map.of("ip", ip), timeout).get("mapped"));
+    }
+
+    /** The JS peer's addresses with type and verified flag. Needs {@code --autonat}. */
+    public List<AddressInfo> addressInfo(Duration timeout) {
+        List<AddressInfo> out = new ArrayList<>();
+        Object list = call("addressInfo", Map.of(), timeout).get("addresses");
+        if (list instanceof List<?> l) {
+            for (Object o : l) {
+                if (o instanceof Map<?, ?> m) {
+                    out.add(new AddressInfo(String.valueOf(m.get("addr")), String.valueOf(m.get("type")),
+                            Boolean.TRUE.equals(m.get("verified"))));
+                }
+            }
+        }
+        return out;
     }
 
     // ---------------------------------------------------------------- commands

@@ -41,10 +41,22 @@ public final class GossipBench {
      * @param floodPublish gossipsub v1.1 flood publishing of own messages
      * @param dHi the mesh's upper bound D_hi (D 6 and D_lo 5 stay; default 12)
      * @param idontwant gossipsub v1.2 IDONTWANT on (default; off: nodes send none)
+     * @param uplinkMbps each node's uplink, Mbit/s, shared by its connections (0: unlimited, latency only)
      */
     public record Settings(int nodes, int messages, int size, int degree, long seed, long baseMs, long jitterMs,
                            long joinWindowMs, long settleMs, long intervalMs, boolean floodPublish, int dHi,
-                           boolean idontwant) {
+                           boolean idontwant, double uplinkMbps) {
+        public Settings(int nodes, int messages, int size, int degree, long seed, long baseMs, long jitterMs,
+                        long joinWindowMs, long settleMs, long intervalMs, boolean floodPublish, int dHi, boolean idontwant) {
+            this(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi,
+                    idontwant, 0);
+        }
+
+        public Settings withUplinkMbps(double mbps) {
+            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs,
+                    floodPublish, dHi, idontwant, mbps);
+        }
+
         public Settings(int nodes, int messages, int size, int degree, long seed, long baseMs, long jitterMs,
                         long joinWindowMs, long settleMs, long intervalMs, boolean floodPublish) {
             this(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, 12, true);
@@ -53,35 +65,35 @@ public final class GossipBench {
         public static Settings defaults() { return new Settings(1000, 50, 1024, 8, 1, 10, 40, 10_000, 20_000, 1_000, true, 12, true); }
 
         public Settings withDHi(int hi) {
-            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, hi, idontwant);
+            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, hi, idontwant, uplinkMbps);
         }
 
         public Settings withNodes(int n) {
-            return new Settings(n, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant);
+            return new Settings(n, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant, uplinkMbps);
         }
 
         public Settings withMessages(int m) {
-            return new Settings(nodes, m, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant);
+            return new Settings(nodes, m, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant, uplinkMbps);
         }
 
         public Settings withFloodPublish(boolean on) {
-            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, on, dHi, idontwant);
+            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, on, dHi, idontwant, uplinkMbps);
         }
 
         public Settings withSeed(long s) {
-            return new Settings(nodes, messages, size, degree, s, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant);
+            return new Settings(nodes, messages, size, degree, s, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant, uplinkMbps);
         }
 
         public Settings withIDontWant(boolean on) {
-            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, on);
+            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, on, uplinkMbps);
         }
 
         public Settings withSize(int bytes) {
-            return new Settings(nodes, messages, bytes, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant);
+            return new Settings(nodes, messages, bytes, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant, uplinkMbps);
         }
 
         public Settings withDegree(int k) {
-            return new Settings(nodes, messages, size, k, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant);
+            return new Settings(nodes, messages, size, k, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant, uplinkMbps);
         }
     }
 
@@ -126,8 +138,9 @@ public final class GossipBench {
         public String report() {
             Settings s = settings;
             StringBuilder b = new StringBuilder();
-            b.append(String.format(Locale.ROOT, "nodes %d, degree %d, messages %d x %d bytes, seed %d, link one-way %d+U[0,%d] ms, flood publish %s, idontwant %s, D/D_lo/D_hi 6/5/%d%n",
-                    s.nodes(), s.degree(), s.messages(), s.size(), s.seed(), s.baseMs(), s.jitterMs(), s.floodPublish(), s.idontwant(), s.dHi()));
+            b.append(String.format(Locale.ROOT, "nodes %d, degree %d, messages %d x %d bytes, seed %d, link one-way %d+U[0,%d] ms, uplink %s, flood publish %s, idontwant %s, D/D_lo/D_hi 6/5/%d%n",
+                    s.nodes(), s.degree(), s.messages(), s.size(), s.seed(), s.baseMs(), s.jitterMs(),
+                    s.uplinkMbps() > 0 ? s.uplinkMbps() + " Mbit/s" : "unlimited", s.floodPublish(), s.idontwant(), s.dHi()));
             b.append(String.format(Locale.ROOT, "mesh size min/p50/mean/max %d/%d/%.2f/%d, histogram %s%n", meshSizes.length == 0 ? 0 : meshSizes[0],
                     DiscoveryBench.percentileInt(meshSizes, 50), meanMesh(), meshSizes.length == 0 ? 0 : meshSizes[meshSizes.length - 1],
                     meshHistogram()));
@@ -164,7 +177,8 @@ public final class GossipBench {
         for (long[] row : deliveredAt) Arrays.fill(row, -1);
         GossipSubConfig base = GossipSubConfig.defaults().withFloodPublish(s.floodPublish()).withDegrees(6, 5, s.dHi());
         GossipSubConfig pubsub = s.idontwant() ? base : base.withIDontWant(Integer.MAX_VALUE, base.maxIDontWantMessages());
-        SimConfig config = SimConfig.of(n, s.seed()).withLinkModel(new SeededLinkModel(s.seed(), s.baseMs(), s.jitterMs()))
+        SimConfig config = SimConfig.of(n, s.seed()).withLinkModel(new SeededLinkModel(s.seed(), s.baseMs(), s.jitterMs(), 0, 0.0,
+                        (long) (s.uplinkMbps() * 1_000_000 / 8)))
                 .withNodeOptions(b -> b.pubsub(pubsub.withHandlerExecutor(Runnable::run)));
         long[] publishedAt = new long[s.messages()];
         int[] publisher = new int[s.messages()];
@@ -253,7 +267,7 @@ public final class GossipBench {
 
     private static final String USAGE = """
             usage: GossipBench [--nodes N[,N…]] [--messages M] [--size BYTES] [--degree K] [--seed S]
-                               [--no-flood-publish] [--no-idontwant] [--d-hi N]
+                               [--no-flood-publish] [--no-idontwant] [--d-hi N] [--uplink-mbps R]
               defaults: --nodes 100,1000 --messages 50 --size 1024 --degree 8 --seed 1 --d-hi 12 (D 6, D_lo 5)
             """;
 
@@ -284,6 +298,7 @@ public final class GossipBench {
                     case "--degree" -> s = s.withDegree(Integer.parseInt(v));
                     case "--seed" -> s = s.withSeed(Long.parseLong(v));
                     case "--d-hi" -> s = s.withDHi(Integer.parseInt(v));
+                    case "--uplink-mbps" -> s = s.withUplinkMbps(Double.parseDouble(v));
                     default -> fail("unknown option " + a + "\n" + USAGE);
                 }
             } catch (NumberFormatException e) {

@@ -34,7 +34,7 @@ import java.util.concurrent.Executor;
  * @param maxTopicsPerPeer topics a remote peer may be subscribed to as we track it; further subscriptions are ignored
  * @param maxTopicBytes longest topic name accepted (UTF-8 bytes)
  * @param maxMessagesPerRpc messages accepted in one RPC; the rest are dropped and counted
- * @param maxControlPerRpc control entries (IHAVE + IWANT + GRAFT + PRUNE) accepted in one RPC
+ * @param maxControlPerRpc control entries (IHAVE + IWANT + GRAFT + PRUNE + IDONTWANT) accepted in one RPC
  * @param maxPendingBytesPerPeer bytes queued for a peer whose stream is not open yet (more are dropped and
  *     counted); once it is open, forwarded messages are dropped while the stream is not writable
  * @param idontwantThresholdBytes v1.2: on first receipt of a message whose protobuf encoding has at least this many

@@ -95,6 +95,7 @@ final class MemoryConnection implements Connection {
 
     /** Latency of a stream write of {@code bytes} (bandwidth models add the wait for the sender's uplink). */
     long latencyLocked(int bytes) {
+        if (limited != null) return limited.latencyMs(); // a relayed path has its own latency (setLimited)
         return transport.net.linkLocked(transport.peerId(), remotePeer, bytes, transport.nowNanos()).latencyMs();
     }
 

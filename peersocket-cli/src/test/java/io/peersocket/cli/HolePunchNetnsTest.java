@@ -59,6 +59,7 @@ class HolePunchNetnsTest {
     void holePunchingThroughConeAndSymmetricNats() throws Exception {
         String prefix;
         List<Outcome> outcomes = new ArrayList<>();
+        long pTries, c1Tries;
         try (NetNs net = new NetNs()) {
             prefix = net.prefix();
             NetNs.Host m = net.publicHost("m", LOSS);
@@ -108,8 +109,8 @@ class HolePunchNetnsTest {
             System.out.println("  introducer: served " + mc.get("holepunch.intro.served") + ", refused rate-limited "
                     + mc.getOrDefault("holepunch.intro.refused.rate_limited", 0));
             // tries: P only requests in public<->private; C1 in cone<->cone and cone<->symmetric (1 try each)
-            long pTries = ((Number) counters("p").getOrDefault("holepunch.direct.attempts", 0)).longValue();
-            long c1Tries = ((Number) counters("c1").getOrDefault("holepunch.direct.attempts", 0)).longValue() - ATTEMPTS;
+            pTries = ((Number) counters("p").getOrDefault("holepunch.direct.attempts", 0)).longValue();
+            c1Tries = ((Number) counters("c1").getOrDefault("holepunch.direct.attempts", 0)).longValue() - ATTEMPTS;
             System.out.println("  tries for " + ATTEMPTS + " attempts: cone<->cone " + c1Tries + ", public<->private " + pTries);
             for (String n : List.of("p", "c1", "c2", "s1", "s2")) {
                 Map<String, Object> c = counters(n);
@@ -122,6 +123,9 @@ class HolePunchNetnsTest {
         assertThat(cone.ok()).as(cone.line() + " " + cone.errors()).isGreaterThanOrEqualTo(ATTEMPTS - 1);
         assertThat(pub.ok()).as(pub.line() + " " + pub.errors()).isGreaterThanOrEqualTo(ATTEMPTS - 1);
         assertThat(sym.ok()).as("symmetric <-> symmetric must never connect directly").isZero();
+        // every attempt really punched (at least one introduced try each): no connection survived from the one before
+        assertThat(c1Tries).as("cone<->cone tries").isGreaterThanOrEqualTo(ATTEMPTS);
+        assertThat(pTries).as("public<->private tries").isGreaterThanOrEqualTo(ATTEMPTS);
         List<String> left = new ArrayList<>();
         for (String line : new String(new ProcessBuilder("ip", "netns", "list").start().getInputStream().readAllBytes(),
                 StandardCharsets.UTF_8).split("\n")) {

@@ -42,7 +42,7 @@ class CliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String cmd : List.of("node", "ping", "id", "status", "peers", "testbed")) {
+        for (String cmd : List.of("node", "ping", "connect", "id", "status", "peers", "testbed")) {
             Run r = run(cmd, "--help");
             assertThat(r.exit()).as(cmd).isZero();
             assertThat(r.out()).as(cmd).contains("Usage: peersocket " + cmd);

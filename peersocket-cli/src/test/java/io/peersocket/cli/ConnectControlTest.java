@@ -59,6 +59,33 @@ class ConnectControlTest {
     }
 
     @Test
+    void connectCommandDrivesARunningNodeThroughItsControlSocket(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        Node m = start();
+        Node a = start();
+        Node b = start();
+        ControlHandler ca = new ControlHandler(a);
+        try (ControlSocket cs = ControlSocket.start(dir, ca)) {
+            CliTest.Run plain = CliTest.run("connect", "--data", dir.toString(), m.addresses().get(0).toString());
+            assertThat(plain.exit()).as(plain.err()).isZero();
+            assertThat(plain.out()).contains("connected to " + m.peerId() + " directly");
+            b.connect(m.addresses().get(0)).get(10, TimeUnit.SECONDS);
+            long end = System.currentTimeMillis() + 10_000;
+            while (m.connectedPeers().get(5, TimeUnit.SECONDS).size() < 2 && System.currentTimeMillis() < end) {
+                CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS)).get();
+            }
+            CliTest.Run direct = CliTest.run("connect", "--data", dir.toString(), b.peerId().toString(), "--direct", "--json");
+            assertThat(direct.exit()).as(direct.err()).isZero();
+            Map<String, Object> j = com.fasterxml.jackson.jr.ob.JSON.std.mapFrom(direct.out());
+            assertThat(j).containsEntry("direct", true).containsEntry("peer", b.peerId().toString());
+            assertThat(m.counters().get("holepunch.intro.served")).isEqualTo(1);
+            CliTest.Run bad = CliTest.run("connect", "--data", dir.toString(), "not-a-peer", "--direct");
+            assertThat(bad.exit()).isEqualTo(1);
+            assertThat(bad.err()).startsWith("error: ");
+        }
+    }
+
+    @Test
     void badConnectArgumentsAreRefused() throws Exception {
         Node a = start();
         ControlHandler ca = new ControlHandler(a);

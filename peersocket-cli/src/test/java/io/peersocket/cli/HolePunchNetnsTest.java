@@ -59,6 +59,7 @@ class HolePunchNetnsTest {
     void holePunchingThroughConeAndSymmetricNats() throws Exception {
         String prefix;
         List<Outcome> outcomes = new ArrayList<>();
+        long pTries, c1Tries;
         try (NetNs net = new NetNs()) {
             prefix = net.prefix();
             NetNs.Host m = net.publicHost("m", LOSS);
@@ -104,14 +105,27 @@ class HolePunchNetnsTest {
                 System.out.println("  " + o.line());
                 if (!o.errors().isEmpty()) System.out.println("    first errors: " + o.errors().subList(0, Math.min(3, o.errors().size())));
             }
-            Map<String, Object> mc = (Map<String, Object>) (Map<?, ?>) Remote.call(dir.resolve("m"), Map.of("cmd", "stats")).get("counters");
+            Map<String, Object> mc = counters("m");
             System.out.println("  introducer: served " + mc.get("holepunch.intro.served") + ", refused rate-limited "
                     + mc.getOrDefault("holepunch.intro.refused.rate_limited", 0));
+            // tries: P only requests in public<->private; C1 in cone<->cone and cone<->symmetric (1 try each)
+            pTries = ((Number) counters("p").getOrDefault("holepunch.direct.attempts", 0)).longValue();
+            c1Tries = ((Number) counters("c1").getOrDefault("holepunch.direct.attempts", 0)).longValue() - ATTEMPTS;
+            System.out.println("  tries for " + ATTEMPTS + " attempts: cone<->cone " + c1Tries + ", public<->private " + pTries);
+            for (String n : List.of("p", "c1", "c2", "s1", "s2")) {
+                Map<String, Object> c = counters(n);
+                System.out.println("  " + n + ": connections in " + c.getOrDefault("node.connection.opened.inbound", 0) + ", out "
+                        + c.getOrDefault("node.connection.opened.outbound", 0) + ", punched packets "
+                        + c.getOrDefault("holepunch.punch.packets", 0) + ", dial failures " + c.getOrDefault("node.dial.failed.timeout", 0));
+            }
         }
         Outcome cone = outcomes.get(0), pub = outcomes.get(1), sym = outcomes.get(3);
         assertThat(cone.ok()).as(cone.line() + " " + cone.errors()).isGreaterThanOrEqualTo(ATTEMPTS - 1);
         assertThat(pub.ok()).as(pub.line() + " " + pub.errors()).isGreaterThanOrEqualTo(ATTEMPTS - 1);
         assertThat(sym.ok()).as("symmetric <-> symmetric must never connect directly").isZero();
+        // every attempt really punched (at least one introduced try each): no connection survived from the one before
+        assertThat(c1Tries).as("cone<->cone tries").isGreaterThanOrEqualTo(ATTEMPTS);
+        assertThat(pTries).as("public<->private tries").isGreaterThanOrEqualTo(ATTEMPTS);
         List<String> left = new ArrayList<>();
         for (String line : new String(new ProcessBuilder("ip", "netns", "list").start().getInputStream().readAllBytes(),
                 StandardCharsets.UTF_8).split("\n")) {
@@ -148,6 +162,11 @@ class HolePunchNetnsTest {
             totalMs += (System.nanoTime() - t0) / 1_000_000;
         }
         return new Outcome(name, ok, ATTEMPTS, (double) totalMs / ATTEMPTS, errors);
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> counters(String node) throws Exception {
+        return (Map<String, Object>) Remote.call(dir.resolve(node), Map.of("cmd", "stats")).get("counters");
     }
 
     /** Waits (≤ 2 s) until node {@code name} no longer lists {@code peer} as connected; a lost close may linger. */

@@ -3,6 +3,7 @@ package io.peersocket.protocol.holepunch;
 import io.peersocket.host.Host;
 import io.peersocket.identity.PeerId;
 import io.peersocket.multiaddr.Multiaddr;
+import io.peersocket.negotiation.Multistream;
 import io.peersocket.negotiation.ProtocolHandler;
 import io.peersocket.protocol.holepunch.HolePunchCodec.IntroKind;
 import io.peersocket.protocol.holepunch.HolePunchCodec.IntroStatus;
@@ -197,14 +198,15 @@ public final class Introduction implements ProtocolHandler {
     }
 
     /**
-     * Asks {@code via} to introduce this node to {@code target}.
+     * Asks {@code via} (over an open direct connection; this never dials) to introduce this node to
+     * {@code target}.
      *
      * @return the RESPONSE (status OK: target's addresses and delay; else why not); fails on timeout or a bad
      *     answer ({@link HolePunchException})
      */
     public CompletableFuture<Introduce> requestIntroduction(PeerId via, PeerId target) {
         counters.increment("holepunch.intro.requested");
-        return exchange(via, Introduce.request(target), IntroKind.RESPONSE);
+        return Futures.composeOn(loop, () -> exchange(via, Introduce.request(target), IntroKind.RESPONSE));
     }
 
     // ---- introducer and target ------------------------------------------------------------------------
@@ -331,7 +333,10 @@ public final class Introduction implements ProtocolHandler {
         s.closeWrite();
     }
 
-    /** Opens a stream to {@code peer}, sends {@code m}, awaits one message of kind {@code want}. */
+    /**
+     * Opens a stream to {@code peer} on an open direct connection (never dials), sends {@code m}, awaits one message
+     * of kind {@code want}. Event loop.
+     */
     private CompletableFuture<Introduce> exchange(PeerId peer, Introduce m, IntroKind want) {
         CompletableFuture<Introduce> result = new CompletableFuture<>();
         FrameDecoder decoder = new FrameDecoder(HolePunchCodec.MAX_MESSAGE_BYTES);
@@ -361,9 +366,16 @@ public final class Introduction implements ProtocolHandler {
                 result.completeExceptionally(new HolePunchException("introduce stream closed before " + want));
             }
         };
-        host.openStream(peer, PROTOCOL_ID, reader).whenComplete((s, err) -> {
+        // only over an open direct connection: an introduction must never dial (the introducer was chosen because
+        // it is connected; if that connection just closed, this introducer is out)
+        Connection c = punching.direct(peer);
+        if (c == null) {
+            result.completeExceptionally(new TransportException(TransportException.Kind.CLOSED, "not connected to " + peer));
+            return result;
+        }
+        Multistream.select(c, List.of(PROTOCOL_ID), id -> reader).whenComplete((n, err) -> {
             if (err != null) result.completeExceptionally(err);
-            else s.write(FrameDecoder.frame(HolePunchCodec.encode(m)));
+            else n.stream().write(FrameDecoder.frame(HolePunchCodec.encode(m)));
         });
         EventLoop.Cancellable timer = loop.schedule(() -> result.completeExceptionally(new TransportException(
                 TransportException.Kind.TIMEOUT, "no " + want + " from " + peer + " within "

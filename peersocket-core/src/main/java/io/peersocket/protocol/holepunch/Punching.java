@@ -27,10 +27,20 @@ final class Punching {
     private int global;
     private long windowStart;
 
+    /** Punch series running per peer (each a "done" flag); ended when a direct connection to the peer opens. */
+    private final Map<PeerId, List<boolean[]>> series = new java.util.HashMap<>();
+
     Punching(Host host, HolePunchConfig config) {
         this.host = host;
         this.config = config;
         this.loop = host.loop();
+        host.onPeerEvent(e -> {
+            if (e.kind() == io.peersocket.host.PeerEvent.Kind.CONNECTED && e.connection() != null
+                    && !e.connection().isLimited()) {
+                List<boolean[]> running = series.remove(e.peer());
+                if (running != null) for (boolean[] done : running) done[0] = true;
+            }
+        });
     }
 
     HolePunchConfig config() { return config; }
@@ -66,12 +76,25 @@ final class Punching {
 
     /**
      * Sends punch bursts to {@code targets} at the configured offsets after {@code delayMs}, until a direct
-     * connection to {@code peer} exists.
+     * connection to {@code peer} opens (the rest of the series is then dropped, even if that connection closes at
+     * once). Event loop.
      */
     void punchBursts(PeerId peer, List<Multiaddr> targets, long delayMs) {
+        boolean[] done = {false};
+        List<boolean[]> running = series.computeIfAbsent(peer, k -> new ArrayList<>());
+        running.add(done);
+        long last = config.punchBurstsMs().stream().mapToLong(Long::longValue).max().orElse(0);
+        loop.schedule(() -> { // forget the series after its last burst
+            List<boolean[]> r = series.get(peer);
+            if (r != null && r.remove(done) && r.isEmpty()) series.remove(peer);
+        }, delayMs + last + 1);
         for (long at : config.punchBurstsMs()) {
             loop.schedule(() -> {
-                if (direct(peer) != null) return;
+                // once connected the series is over for good: no punching after that connection closes
+                if (done[0] || direct(peer) != null) {
+                    done[0] = true;
+                    return;
+                }
                 for (Multiaddr t : targets) {
                     host.punch(t, config.packetsPerBurst()).whenComplete((v, e) -> {
                         if (e != null) host.counters().increment("holepunch.punch.failed");

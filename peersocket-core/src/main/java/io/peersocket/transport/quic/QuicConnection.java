@@ -87,6 +87,8 @@ final class QuicConnection implements Connection {
     private volatile int maxDatagramPayload;
     /** True from authentication until the channel closed. */
     private volatile boolean open;
+    /** Set by {@link #close()}: the QUIC close (draining, up to 3 PTO) may take a while to finish. */
+    private volatile boolean closeRequested;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     final AtomicInteger pendingDatagrams = new AtomicInteger();
 
@@ -131,7 +133,8 @@ final class QuicConnection implements Connection {
 
     @Override public Direction direction() { return direction; }
 
-    @Override public boolean isOpen() { return open; }
+    /** False once {@link #close()} was called: a connection draining its close is no longer usable. */
+    @Override public boolean isOpen() { return open && !closeRequested; }
 
     @Override
     public CompletableFuture<Stream> openStream(StreamHandler handler) {
@@ -194,6 +197,7 @@ final class QuicConnection implements Connection {
 
     @Override
     public CompletableFuture<Void> close() {
+        closeRequested = true;
         QuicChannel ch = channel;
         if (ch != null) {
             ch.eventLoop().execute(() -> closeOnLoop("closed locally", 0));

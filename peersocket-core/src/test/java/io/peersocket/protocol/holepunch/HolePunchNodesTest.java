@@ -86,6 +86,26 @@ class HolePunchNodesTest {
     }
 
     @Test
+    void simultaneousOpenBothWaysLeavesTwoConnectionsAndTheNodesKeepWorking() throws Exception {
+        Node a = start();
+        Node b = start();
+        CompletableFuture<Connection> ab = a.connect(b.addresses().get(0));
+        CompletableFuture<Connection> ba = b.connect(a.addresses().get(0));
+        Connection c1 = ab.get(10, TimeUnit.SECONDS);
+        ba.get(10, TimeUnit.SECONDS);
+        await(() -> a.openConnections(b.peerId()).join().size() == 2 && b.openConnections(a.peerId()).join().size() == 2);
+        await(() -> a.handshakeOf(b.peerId()) != null && b.handshakeOf(a.peerId()) != null);
+        assertThat(a.ping(b.peerId()).get(5, TimeUnit.SECONDS)).isPositive();
+        assertThat(b.ping(a.peerId()).get(5, TimeUnit.SECONDS)).isPositive();
+        // one of them closes: the other carries on
+        c1.close().get(5, TimeUnit.SECONDS);
+        await(() -> a.openConnections(b.peerId()).join().size() == 1 && b.openConnections(a.peerId()).join().size() == 1);
+        assertThat(a.ping(b.peerId()).get(5, TimeUnit.SECONDS)).isPositive();
+        assertThat(b.ping(a.peerId()).get(5, TimeUnit.SECONDS)).isPositive();
+        assertThat(a.counters().get("node.dial.failed.timeout")).isZero();
+    }
+
+    @Test
     void introducerWithoutTheTargetAnswersNotConnectedAndTheTryFails() throws Exception {
         Node m = start();
         Node a = start();

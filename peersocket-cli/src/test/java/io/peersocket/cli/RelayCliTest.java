@@ -1,0 +1,116 @@
+package io.peersocket.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code node --relay-service}, {@code node --relay} and {@code connect --via} with real node processes on loopback:
+ * C reserves on relay R; A, which the firewall keeps from reaching C directly, connects to C through R (relayed),
+ * pings it and runs a counting conversation, then — the cut lifted — connects directly.
+ */
+@Timeout(120)
+class RelayCliTest {
+    @TempDir Path tmp;
+    private final NodeProcesses nodes = new NodeProcesses();
+
+    @AfterEach
+    void stop() {
+        nodes.close();
+    }
+
+    static void await(BooleanSupplier cond, String what) throws Exception {
+        long end = System.currentTimeMillis() + 30_000;
+        while (!cond.getAsBoolean()) {
+            if (System.currentTimeMillis() > end) throw new AssertionError("timed out waiting for " + what);
+            CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS)).get();
+        }
+    }
+
+    static Map<String, Object> call(Path data, Map<String, Object> req) {
+        try {
+            return Remote.call(data, req);
+        } catch (Exception e) {
+            throw new AssertionError(req + ": " + e.getMessage(), e);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> connections(Path data) {
+        return (List<Map<String, Object>>) call(data, Map.of("cmd", "connections")).get("connections");
+    }
+
+    @Test
+    void nodeReservesOnARelayAndAnotherConnectsToItThroughTheRelay() throws Exception {
+        String[] quiet = {"--dht", "off", "--autonat", "off", "--content", "off", "--no-pubsub"};
+        var r = nodes.start(tmp.resolve("r"), concat(quiet, "--relay-service", "--relay-circuit-bytes", "1M"));
+        var c = nodes.start(tmp.resolve("c"), concat(quiet, "--relay", r.address()));
+        var a = nodes.start(tmp.resolve("a"), quiet);
+        String circuit = r.address() + "/p2p-circuit/p2p/" + c.peerId();
+        await(() -> call(c.data(), Map.of("cmd", "status")).get("circuitAddresses").equals(List.of(circuit)),
+                "C's reservation on R");
+        assertThat(call(r.data(), Map.of("cmd", "status"))).containsEntry("relayService", true);
+
+        // A cannot reach C directly: only the relay path works (DCUtR, which C starts by itself, fails)
+        String cDirect = c.address().substring(0, c.address().indexOf("/p2p/"));
+        call(a.data(), Map.of("cmd", "firewall", "block", List.of(cDirect)));
+
+        CliTest.Run run = CliTest.run("connect", c.peerId(), "--via", r.address(), "--data", a.data().toString());
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out()).startsWith("connected to " + c.peerId() + " relayed at " + r.address() + "/p2p-circuit in ");
+
+        List<Map<String, Object>> conns = connections(a.data());
+        assertThat(conns).filteredOn(m -> m.get("peer").equals(c.peerId()))
+                .singleElement().satisfies(m -> assertThat(m).containsEntry("relayed", true)
+                        .containsEntry("remoteAddress", r.address() + "/p2p-circuit"));
+        await(() -> connections(c.data()).stream().anyMatch(m -> m.get("peer").equals(a.peerId())
+                && Boolean.TRUE.equals(m.get("relayed"))), "C sees the relayed connection");
+        Map<String, Object> ping = call(a.data(), Map.of("cmd", "ping", "peer", c.peerId(), "count", 3));
+        assertThat((List<?>) ping.get("rttMs")).hasSize(3);
+        Map<String, Object> count = call(a.data(), Map.of("cmd", "count", "peer", c.peerId(), "limit", 50));
+        // the opener receives the odd counters 1, 3, …, 51 (the last one ≥ the limit ends it)
+        assertThat(((Number) count.get("received")).longValue()).isEqualTo(26);
+        assertThat(call(a.data(), Map.of("cmd", "status"))).containsEntry("relayedConnections", 1);
+
+        // bad combinations
+        CliTest.Run both = CliTest.run("connect", c.peerId(), "--via", r.address(), "--direct", "--data", a.data().toString());
+        assertThat(both.exit()).isNotZero();
+        assertThat(both.err()).contains("--via and --direct");
+        CliTest.Run badVia = CliTest.run("connect", c.peerId(), "--via", cDirect, "--data", a.data().toString());
+        assertThat(badVia.exit()).isNotZero();
+        assertThat(badVia.err()).contains("/p2p/RELAY");
+
+        // the cut lifted: a direct connection by introduction and hole punching
+        call(a.data(), Map.of("cmd", "firewall", "clear", true));
+        CliTest.Run direct = CliTest.run("connect", c.peerId(), "--direct", "--data", a.data().toString(), "--json");
+        assertThat(direct.exit()).as(direct.err()).isZero();
+        assertThat(direct.out()).contains("\"direct\":true", "\"relayed\":false");
+        assertThat(connections(a.data())).filteredOn(m -> m.get("peer").equals(c.peerId()))
+                .anyMatch(m -> Boolean.FALSE.equals(m.get("relayed")));
+    }
+
+    @Test
+    void relayFlagsAreChecked() {
+        CliTest.Run r = CliTest.run("node", "--data", tmp.resolve("x").toString(), "--relay", "/ip4/127.0.0.1/udp/1/quic-v1");
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("--relay must be a direct address ending in /p2p/RELAY");
+        CliTest.Run help = CliTest.run("node", "--help");
+        assertThat(help.out()).contains("--relay-service", "--relay=MULTIADDR", "--relay-circuit-bytes");
+        assertThat(CliTest.run("connect", "--help").out()).contains("--via=RELAY");
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.peersocket.host.PeerEvent;
 import io.peersocket.multiaddr.Multiaddr;
 import io.peersocket.node.Node;
+import io.peersocket.protocol.holepunch.HolePunchConfig;
 import io.peersocket.protocol.relay.RelayConfig;
 import io.peersocket.transport.Connection;
 import java.util.ArrayList;
@@ -43,7 +44,11 @@ class RelayMigrationTest {
     }
 
     Node node(RelayConfig relay) throws Exception {
-        var b = Node.builder().listen(LOOPBACK).redialOnStart(0);
+        return node(relay, HolePunchConfig.defaults());
+    }
+
+    Node node(RelayConfig relay, HolePunchConfig punch) throws Exception {
+        var b = Node.builder().listen(LOOPBACK).redialOnStart(0).holePunch(punch);
         if (relay != null) b.relayService(relay);
         Node n = b.start();
         nodes.add(n);
@@ -159,6 +164,71 @@ class RelayMigrationTest {
         CompletableFuture<Connection> linkConn = new CompletableFuture<>();
         a.loop().execute(() -> linkConn.complete(a.despatcher().linkConnection(b.peerId())));
         assertThat(get(linkConn)).isSameAs(d);
+        assertThat(get(a.connection(b.peerId())).isLimited()).isFalse();
+    }
+
+    @Test
+    void dcutrByItselfMovesARunningConversationOffTheRelayOnceTheCutIsLifted() throws Exception {
+        Node r = node(RelayConfig.defaults().withLimit(0, 0));
+        // DCUtR, which B starts by itself when the relayed connection opens, tries 5 times, 1 s per dial
+        HolePunchConfig punch = HolePunchConfig.defaults().withAttempts(5).withDialTimeoutMs(1_000);
+        Node a = node(null, punch), b = node(null, punch);
+        List<Multiaddr> aAddr = a.listenAddresses(), bAddr = b.listenAddresses();
+        a.block(bAddr);
+        b.block(aAddr);
+        get(b.relay().reserve(r.addresses().get(0)));
+        var atB = new ChannelSuccessionTest.Observed(b);
+        var atA = new ChannelSuccessionTest.Observed(a);
+        AtomicLong ackSeq = new AtomicLong();
+        b.despatcher().registerConversation(CONV, opening -> new ConversationHandler() {
+            @Override public void onMessage(Conversation c, Message m) {
+                c.send(ACK, ChannelSuccessionTest.utf8(Long.toString(ackSeq.getAndIncrement())));
+            }
+        });
+        assertThat(get(a.connect(Multiaddr.parse(r.addresses().get(0) + "/p2p-circuit/p2p/" + b.peerId()))).isLimited()).isTrue();
+        List<String> acks = new CopyOnWriteArrayList<>();
+        CompletableFuture<ConversationHandler.EndReason> ended = new CompletableFuture<>();
+        long seq = 0;
+        Conversation conv = a.despatcher().openConversation(b.peerId(), CONV, ChannelSuccessionTest.utf8(Long.toString(seq++)),
+                new ConversationHandler() {
+                    @Override public void onMessage(Conversation c, Message m) { acks.add(m.payloadUtf8()); }
+
+                    @Override public void onEnd(Conversation c, ConversationHandler.EndReason reason, String detail) {
+                        ended.complete(reason);
+                    }
+                });
+        for (int i = 0; i < 200; i++) conv.send(CONV, ChannelSuccessionTest.utf8(Long.toString(seq++)));
+        await(() -> acks.size() >= 100, "traffic over the relayed connection");
+        a.unblock(bAddr);
+        b.unblock(aAddr);
+        // keep talking until DCUtR's next try has made the direct connection, then some more
+        long end = System.currentTimeMillis() + 20_000;
+        while (b.counters().get("dcutr.direct.ok") == 0) {
+            if (System.currentTimeMillis() > end) throw new AssertionError("DCUtR made no direct connection: " + b.counters().snapshot());
+            conv.send(CONV, ChannelSuccessionTest.utf8(Long.toString(seq++)));
+            long sent = seq;
+            await(() -> acks.size() >= sent - 50, "the conversation keeps up");
+        }
+        for (int i = 0; i < 200; i++) conv.send(CONV, ChannelSuccessionTest.utf8(Long.toString(seq++)));
+        long total = seq;
+        await(() -> acks.size() == total, "every conversation message acknowledged");
+        assertThat(ended).as("the conversation never broke").isNotDone();
+        List<Message> fromA = atB.messages.stream().filter(m -> m.type() == CONV).toList();
+        assertThat(fromA.stream().map(m -> Long.parseLong(m.payloadUtf8())).toList())
+                .isEqualTo(LongStream.range(0, total).boxed().toList());
+        assertThat(QuicMigrationTest.seqs(atA, ACK)).isEqualTo(LongStream.range(0, total).boxed().toList());
+        List<Boolean> lim = fromA.stream().map(m -> m.connection().isLimited()).toList();
+        int firstDirect = lim.indexOf(false);
+        assertThat(firstDirect).isGreaterThanOrEqualTo(100);
+        assertThat(lim.subList(firstDirect, lim.size())).containsOnly(false);
+        assertThat(b.counters().get("dcutr.initiated")).isEqualTo(1);
+        for (Node n : List.of(a, b)) {
+            assertThat(n.counters().get("despatch.link.migrated")).isEqualTo(1);
+            assertThat(n.counters().snapshot()).doesNotContainKeys("despatch.link.retire_lost",
+                    "despatch.channel.reset.inbound", "despatch.channel.reset.outbound", "despatch.drop.succession_overflow");
+        }
+        assertThat(atA.resets).isEmpty();
+        assertThat(atB.resets).isEmpty();
         assertThat(get(a.connection(b.peerId())).isLimited()).isFalse();
     }
 }

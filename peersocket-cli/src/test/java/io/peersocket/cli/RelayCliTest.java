@@ -16,15 +16,21 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code node --relay-service}, {@code node --relay} and {@code connect --via} with real node processes on loopback:
  * C reserves on relay R; A, which the firewall keeps from reaching C directly, connects to C through R (relayed),
- * pings it and runs a counting conversation, then — the cut lifted — connects directly.
+ * pings it and runs a counting conversation, then — the cut lifted — connects directly, and despatch moves its link.
  */
 @Timeout(120)
 class RelayCliTest {
     @TempDir Path tmp;
     private final NodeProcesses nodes = new NodeProcesses();
 
+    private Process cProcess;
+
     @AfterEach
-    void stop() {
+    void stop() throws Exception {
+        if (cProcess != null) {
+            cProcess.destroy();
+            if (!cProcess.waitFor(20, TimeUnit.SECONDS)) cProcess.destroyForcibly();
+        }
         nodes.close();
     }
 
@@ -53,11 +59,30 @@ class RelayCliTest {
     void nodeReservesOnARelayAndAnotherConnectsToItThroughTheRelay() throws Exception {
         String[] quiet = {"--dht", "off", "--autonat", "off", "--content", "off", "--no-pubsub"};
         var r = nodes.start(tmp.resolve("r"), concat(quiet, "--relay-service", "--relay-circuit-bytes", "1M"));
-        var c = nodes.start(tmp.resolve("c"), concat(quiet, "--relay", r.address()));
-        var a = nodes.start(tmp.resolve("a"), quiet);
+        // C: its own process, to read the circuit address it prints once the reservation holds
+        Path cData = tmp.resolve("c");
+        String javaBin = ProcessHandle.current().info().command().orElseThrow();
+        List<String> cmd = new java.util.ArrayList<>(List.of(javaBin, "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "node", "--data", cData.toString(), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1"));
+        cmd.addAll(List.of(concat(quiet, "--relay", r.address())));
+        cProcess = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        var out = new java.io.BufferedReader(new java.io.InputStreamReader(cProcess.getInputStream(),
+                java.nio.charset.StandardCharsets.UTF_8));
+        List<String> lines = CompletableFuture.supplyAsync(() -> {
+            try {
+                return List.of(out.readLine(), out.readLine());
+            } catch (java.io.IOException e) {
+                return List.<String>of();
+            }
+        }).get(60, TimeUnit.SECONDS);
+        assertThat(lines).hasSize(2);
+        assertThat(lines.get(0)).matches("listening /ip4/127\\.0\\.0\\.1/udp/\\d+/quic-v1/p2p/12D3KooW\\w+");
+        String cAddress = lines.get(0).substring("listening ".length());
+        var c = new NodeProcesses.NodeProcess(cProcess, cData, cAddress, cAddress.substring(cAddress.indexOf("/p2p/") + 5));
         String circuit = r.address() + "/p2p-circuit/p2p/" + c.peerId();
-        await(() -> call(c.data(), Map.of("cmd", "status")).get("circuitAddresses").equals(List.of(circuit)),
-                "C's reservation on R");
+        assertThat(lines.get(1)).isEqualTo("listening " + circuit);
+        var a = nodes.start(tmp.resolve("a"), quiet);
+        assertThat(call(c.data(), Map.of("cmd", "status")).get("circuitAddresses")).isEqualTo(List.of(circuit));
         assertThat(call(r.data(), Map.of("cmd", "status"))).containsEntry("relayService", true);
 
         // A cannot reach C directly: only the relay path works (DCUtR, which C starts by itself, fails)
@@ -89,13 +114,50 @@ class RelayCliTest {
         assertThat(badVia.exit()).isNotZero();
         assertThat(badVia.err()).contains("/p2p/RELAY");
 
-        // the cut lifted: a direct connection by introduction and hole punching
+        // the cut lifted: a direct connection by introduction and hole punching; despatch moves its link there and
+        // the conversation protocol carries on over it (testbed --scenario relay and RelayMigrationTest switch mid-conversation)
         call(a.data(), Map.of("cmd", "firewall", "clear", true));
         CliTest.Run direct = CliTest.run("connect", c.peerId(), "--direct", "--data", a.data().toString(), "--json");
         assertThat(direct.exit()).as(direct.err()).isZero();
         assertThat(direct.out()).contains("\"direct\":true", "\"relayed\":false");
+        Map<String, Object> after = call(a.data(), Map.of("cmd", "count", "peer", c.peerId(), "limit", 50));
+        assertThat(((Number) after.get("received")).longValue()).isEqualTo(26);
         assertThat(connections(a.data())).filteredOn(m -> m.get("peer").equals(c.peerId()))
                 .anyMatch(m -> Boolean.FALSE.equals(m.get("relayed")));
+        Map<?, ?> counters = (Map<?, ?>) call(a.data(), Map.of("cmd", "stats")).get("counters");
+        assertThat(counters.get("despatch.link.migrated")).isEqualTo(1);
+        assertThat(counters.containsKey("despatch.channel.reset.outbound") || counters.containsKey("despatch.channel.reset.inbound")).isFalse();
+    }
+
+    @Test
+    void connectOpViaIsCheckedInProcess() throws Exception {
+        io.peersocket.node.Node r = io.peersocket.node.Node.builder().listen("/ip4/127.0.0.1/udp/0/quic-v1")
+                .relayService(io.peersocket.protocol.relay.RelayConfig.defaults()).start();
+        io.peersocket.node.Node a = io.peersocket.node.Node.builder().listen("/ip4/127.0.0.1/udp/0/quic-v1").start();
+        io.peersocket.node.Node b = io.peersocket.node.Node.builder().listen("/ip4/127.0.0.1/udp/0/quic-v1").start();
+        try {
+            b.relay().reserve(r.addresses().get(0)).get(15, TimeUnit.SECONDS);
+            ControlHandler ca = new ControlHandler(a);
+            String via = r.addresses().get(0).toString();
+            Map<String, Object> ok = ca.handle(Map.of("cmd", "connect", "peer", b.peerId().toString(), "via", via));
+            assertThat(ok).containsEntry("ok", true).containsEntry("relayed", true).containsEntry("direct", false)
+                    .containsEntry("circuitAddress", via + "/p2p-circuit/p2p/" + b.peerId());
+            // by address: only its /p2p/ part matters
+            assertThat(ca.handle(Map.of("cmd", "connect", "addr", b.addresses().get(0).toString(), "via", via)))
+                    .containsEntry("ok", true).containsEntry("peer", b.peerId().toString());
+            assertThat(ca.handle(Map.of("cmd", "connect", "peer", b.peerId().toString(), "via", via, "direct", true)))
+                    .containsEntry("ok", false).extractingByKey("error").asString().contains("exclude");
+            assertThat(ca.handle(Map.of("cmd", "connect", "peer", b.peerId().toString(), "via", "/ip4/127.0.0.1/udp/9/quic-v1")))
+                    .containsEntry("ok", false).extractingByKey("error").asString().contains("/p2p/RELAY");
+            assertThat(ca.handle(Map.of("cmd", "connect", "addr", "/ip4/127.0.0.1/udp/9/quic-v1", "via", via)))
+                    .containsEntry("ok", false).extractingByKey("error").asString().contains("/p2p/PEER");
+            assertThat(new ControlHandler(b).handle(Map.of("cmd", "status")).get("circuitAddresses"))
+                    .isEqualTo(List.of(via + "/p2p-circuit/p2p/" + b.peerId()));
+        } finally {
+            a.close();
+            b.close();
+            r.close();
+        }
     }
 
     @Test

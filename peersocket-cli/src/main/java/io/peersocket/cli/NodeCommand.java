@@ -162,7 +162,7 @@ final class NodeCommand implements Callable<Integer> {
 
     @Option(names = "--relay", paramLabel = "MULTIADDR", split = ",",
             description = {"Keep a reservation on this relay (…/p2p/RELAY; repeatable) and advertise the circuit address",
-                    "…/p2p/RELAY/p2p-circuit/p2p/ME, printed as a listening line once reserved; retried every 5 s until it holds."})
+                    "…/p2p/RELAY/p2p-circuit/p2p/ME, printed as a listening line once reserved; a failed first try is repeated (5 s, doubling up to 60 s)."})
     List<String> relays = new ArrayList<>();
 
     @Option(names = "--control-stdin", hidden = true,
@@ -318,14 +318,21 @@ final class NodeCommand implements Callable<Integer> {
                 .withLimit(relayCircuitMs, bytes);
     }
 
-    /** Delay before a failed reservation is tried again, ms. */
+    /** Delay before a failed first reservation is tried again, ms; doubled after each failure up to {@link #RESERVE_RETRY_MAX_MS}. */
     static final long RESERVE_RETRY_MS = 5_000;
+    static final long RESERVE_RETRY_MAX_MS = 60_000;
 
     /**
-     * Reserves on {@code relay} (the relay client then refreshes it) and prints the circuit addresses as
-     * {@code listening} lines; a failed first reservation is tried again every {@link #RESERVE_RETRY_MS}.
+     * Reserves on {@code relay} and prints the circuit addresses as {@code listening} lines; a failed first
+     * reservation is tried again after {@link #RESERVE_RETRY_MS}, then with doubling delays up to
+     * {@link #RESERVE_RETRY_MAX_MS}. Once held, the relay client refreshes it and makes a new one if the relay
+     * drops it.
      */
     static void keepReservation(Node node, Multiaddr relay, PrintStream out) {
+        keepReservation(node, relay, out, RESERVE_RETRY_MS);
+    }
+
+    private static void keepReservation(Node node, Multiaddr relay, PrintStream out, long retryMs) {
         node.relay().reserve(relay).whenComplete((res, err) -> {
             if (err == null) {
                 synchronized (out) {
@@ -336,10 +343,10 @@ final class NodeCommand implements Callable<Integer> {
             }
             Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
             System.err.println("relay " + relay + ": reservation failed (" + cause.getMessage() + "), retrying in "
-                    + RESERVE_RETRY_MS + " ms");
-            java.util.concurrent.CompletableFuture.delayedExecutor(RESERVE_RETRY_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
+                    + retryMs + " ms");
+            java.util.concurrent.CompletableFuture.delayedExecutor(retryMs, java.util.concurrent.TimeUnit.MILLISECONDS)
                     .execute(() -> {
-                        if (!node.isClosed()) keepReservation(node, relay, out);
+                        if (!node.isClosed()) keepReservation(node, relay, out, Math.min(RESERVE_RETRY_MAX_MS, retryMs * 2));
                     });
         });
     }

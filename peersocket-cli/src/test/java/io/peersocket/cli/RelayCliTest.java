@@ -161,6 +161,27 @@ class RelayCliTest {
     }
 
     @Test
+    void aRelayThatIsNotUpYetIsTriedAgainUntilTheReservationHolds() throws Exception {
+        String[] quiet = {"--dht", "off", "--autonat", "off", "--content", "off", "--no-pubsub"};
+        Path rData = tmp.resolve("r");
+        CliTest.Run id = CliTest.run("id", "--data", rData.toString());
+        assertThat(id.exit()).isZero();
+        String rId = id.out().strip();
+        int port;
+        try (java.net.DatagramSocket free = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        String rAddr = "/ip4/127.0.0.1/udp/" + port + "/quic-v1";
+        var c = nodes.start(tmp.resolve("c"), concat(quiet, "--handshake-timeout-ms", "1000", "--relay", rAddr + "/p2p/" + rId));
+        // the first try fails (nothing listens there yet); the relay comes up on that address later
+        await(() -> ((Map<?, ?>) call(c.data(), Map.of("cmd", "stats")).get("counters")).keySet().stream()
+                .anyMatch(k -> String.valueOf(k).startsWith("node.dial.failed.")), "C's first try fails");
+        nodes.start(rData, concat(quiet, "--listen", rAddr, "--relay-service"));
+        await(() -> call(c.data(), Map.of("cmd", "status")).get("circuitAddresses") instanceof List<?> l
+                && l.contains(rAddr + "/p2p/" + rId + "/p2p-circuit/p2p/" + c.peerId()), "C's reservation after a retry");
+    }
+
+    @Test
     void relayFlagsAreChecked() {
         CliTest.Run r = CliTest.run("node", "--data", tmp.resolve("x").toString(), "--relay", "/ip4/127.0.0.1/udp/1/quic-v1");
         assertThat(r.exit()).isNotZero();

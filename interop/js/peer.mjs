@@ -2,7 +2,7 @@
 // An independent js-libp2p peer (QUIC v1 + libp2p TLS, ping, identify, and with
 // --dht the Kademlia DHT) that Peersocket's Java interop tests drive over JSON lines.
 //
-//   node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub] [--tcp]
+//   node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub] [--tcp] [--autonat]
 //                 [--relay-server] [--relay-client] [--relay-listen RELAY_MULTIADDR]...
 //
 // --tcp also listens on /ip4/127.0.0.1/tcp/0 with @libp2p/tcp + @libp2p/noise + @libp2p/yamux (and can
@@ -72,6 +72,16 @@
 //                    "addrs" then include the circuit addresses
 //   {"cmd":"relayReservations"}       -> {"ok":true,"reservations":[P…]}  peers holding a reservation on our
 //                                        relay service (--relay-server)
+// AutoNAT commands (only with --autonat: @libp2p/autonat 3 v1 service "autoNAT" on /libp2p/autonat/1.0.0,
+// client and server; it answers DIAL requests and, on each new connection to a peer serving AutoNAT, asks that
+// peer to verify one unverified public address of ours — private ones (127.0.0.1 …) are never sent nor dialled):
+//   {"cmd":"mapPublicAddress","ip":IP4}
+//                                     -> {"ok":true,"mapped":[MA…]}  maps every 127.0.0.1 UDP listen port P to
+//        IP4:P (addressManager.addPublicAddressMapping, as a UPnP/NAT-PMP service would), giving the node an
+//        unverified public address that autonat then asks new AutoNAT peers to verify
+//   {"cmd":"addressInfo"}             -> {"ok":true,"addresses":[{"addr","type","verified","expires"}]}
+//        the address manager's view (getAddressesWithMetadata): verified flips to true when an autonat
+//        server answered OK for it
 // Failures answer {"ok":false,"error":"…"}. Everything else (logs, libp2p debug
 // output via DEBUG=libp2p:*) goes to stderr. The process also stops when stdin
 // closes, and on SIGTERM/SIGINT.
@@ -149,8 +159,10 @@ function parseArgs (argv) {
     } else if (arg === '--relay-listen') {
       opts.relayListen.push(value())
       opts.relayClient = true
+    } else if (arg === '--autonat') {
+      opts.autonat = true // AutoNAT block below
     } else {
-      fail(`unknown argument ${arg}; usage: node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub] [--tcp]`)
+      fail(`unknown argument ${arg}; usage: node peer.mjs [--seed HEX32] [--listen MULTIADDR] [--agent STRING] [--dht] [--pubsub] [--tcp] [--relay-server] [--relay-client] [--relay-listen MA] [--autonat]`)
     }
   }
   return opts
@@ -182,6 +194,7 @@ const privateKey = opts.seed != null
 
 const dhtModule = opts.dht ? await loadDht() : null
 const pubsubModule = opts.pubsub ? await import('@libp2p/gossipsub') : null
+const autonatModule = opts.autonat === true ? await import('@libp2p/autonat') : null
 
 // ---------------------------------------------------------------- TCP + Noise + Yamux (--tcp)
 // A second transport next to QUIC, upgraded the classic libp2p way (multistream /noise, Noise XX,
@@ -240,6 +253,13 @@ const node = await createLibp2p({
             emitSelf: false
           })
         }
+      : {}),
+    ...(autonatModule != null
+      ? {
+          autoNAT: autonatModule.autoNAT(),
+          // gives the AutoNAT commands the address manager (services get the node's components)
+          autonatAddresses: (components) => ({ addressManager: components.addressManager })
+        }
       : {})
   }
 })
@@ -279,6 +299,12 @@ if (pubsub != null) {
       receivedFrom: propagationSource.toString()
     })
   })
+}
+
+function requireAutonat () {
+  const access = node.services.autonatAddresses
+  if (access == null) throw new Error('autonat not enabled: start peer.mjs with --autonat')
+  return access.addressManager
 }
 
 function requirePubsub () {
@@ -669,6 +695,34 @@ const handlers = {
     return { reservations: [...relay.reservations.keys()].map(p => p.toString()) }
   },
   // ---- end relay
+  // ------------------------------------------------------------ AutoNAT (--autonat)
+
+  async mapPublicAddress (cmd) {
+    const am = requireAutonat()
+    if (typeof cmd.ip !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(cmd.ip)) throw new Error('command needs "ip": an IPv4 address')
+    const mapped = []
+    for (const ma of node.getMultiaddrs()) {
+      const m = /^\/ip4\/127\.0\.0\.1\/udp\/(\d+)\//.exec(ma.toString())
+      if (m == null) continue
+      const port = Number(m[1])
+      am.addPublicAddressMapping('127.0.0.1', port, cmd.ip, port, 'udp')
+      mapped.push(`/ip4/${cmd.ip}/udp/${port}`)
+    }
+    if (mapped.length === 0) throw new Error('no /ip4/127.0.0.1/udp listen address to map')
+    return { mapped }
+  },
+
+  async addressInfo () {
+    const am = requireAutonat()
+    return {
+      addresses: am.getAddressesWithMetadata().map(a => ({
+        addr: a.multiaddr.toString(),
+        type: a.type,
+        verified: a.verified,
+        expires: Number.isFinite(a.expires) ? a.expires : null
+      }))
+    }
+  },
 
   async quit () {
     setImmediate(() => { shutdown(0) })
@@ -735,7 +789,8 @@ emit({
   peerId: node.peerId.toString(),
   addrs: node.getMultiaddrs().map(a => a.toString()),
   ...(dht != null ? { dht: dht.isStarted(), dhtMode: dht.getMode(), dhtProtocol: DHT_PROTOCOL } : {}),
-  ...(pubsub != null ? { pubsub: true } : {})
+  ...(pubsub != null ? { pubsub: true } : {}),
+  ...(autonatModule != null ? { autonat: true } : {})
 })
 log(`ready as ${node.peerId} on ${node.getMultiaddrs().join(' ')}`)
 

@@ -50,7 +50,7 @@ final class NodeCommand implements Callable<Integer> {
     String dhtMode;
 
     @Option(names = "--pubsub", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Run GossipSub pubsub (/meshsub/1.1.0); on by default, --no-pubsub turns it off.")
+            description = "Run GossipSub pubsub (/meshsub/1.2.0); on by default, --no-pubsub turns it off.")
     boolean pubsub;
 
     @Option(names = "--dht-interval-ms", paramLabel = "MS", defaultValue = "10000", hidden = true,

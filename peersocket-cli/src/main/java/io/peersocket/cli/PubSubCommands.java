@@ -17,7 +17,7 @@ final class PubSubCommands {
     private PubSubCommands() {}
 
     @Command(name = "pub", mixinStandardHelpOptions = true,
-            description = {"Publish MESSAGE (UTF-8 text) to TOPIC through a running node (GossipSub, /meshsub/1.1.0).",
+            description = {"Publish MESSAGE (UTF-8 text) to TOPIC through a running node (GossipSub, /meshsub/1.2.0).",
                     "Prints the message id and how many peers it was sent to."})
     static final class Pub implements Callable<Integer> {
         @Mixin NodeOptions node;

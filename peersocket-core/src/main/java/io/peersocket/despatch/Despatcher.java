@@ -58,9 +58,9 @@ import org.slf4j.LoggerFactory;
  * outbound stream to it runs over a limited (relayed) one ({@link #onConnection}), later messages go on a new
  * stream on the direct connection and the old stream ends with FIN after what was already queued on it. The
  * receiver routes a newer inbound stream's frames only after the older stream from that peer on another
- * connection ended, holding them
- * meanwhile (at most {@value #SUCCESSION_HOLD_FRAMES} maximum-size frames per peer), so the channel stays FIFO,
- * loses and repeats nothing, and a clean succession is no channel reset. Counters: {@code despatch.link.migrated},
+ * connection ended, holding them meanwhile (at most {@value #SUCCESSION_HOLD_FRAMES} maximum-size frames per peer),
+ * so the channel stays FIFO, loses and repeats nothing, and a clean succession is no channel reset. Counters:
+ * {@code despatch.link.migrated},
  * {@code .link.retired} (clean), {@code .link.retire_lost}, {@code .channel.successor}, {@code .channel.held},
  * {@code .channel.succeeded}, {@code .channel.successor_reset}, {@code .channel.reset.inbound|outbound}.
  *
@@ -587,6 +587,10 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         /** The remote's FIN came on this stream after ours: it read everything we wrote. */
         boolean acked;
         boolean ended;
+        /** The retiring link this one replaced (migration), and the link that replaced this one. */
+        Link predecessor, replacement;
+        /** Bytes written on this stream while {@link #predecessor} had not ended. */
+        long sentBeforeHandOver;
 
         Link(PeerId peer) { this.peer = peer; }
 
@@ -594,19 +598,39 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         boolean isUsable() { return !failed && (stream == null || connection.isOpen()); }
 
         CompletableFuture<Void> write(byte[] data) {
-            if (stream != null) return stream.write(data);
+            if (stream != null && queued.isEmpty() && !throttled(data.length)) return send(data);
             CompletableFuture<Void> f = new CompletableFuture<>();
             queued.add(new Object[] {data, f});
             return f;
         }
 
-        @SuppressWarnings("unchecked")
+        /**
+         * Whether {@code bytes} more must wait: this link replaced a retiring one that has not ended yet and already
+         * {@link #successionBudgetBytes()} went out on this stream, all of which the receiver holds until the old
+         * stream ends (its hold is bounded, wire.md "Channel succession"). The first frame always goes.
+         */
+        boolean throttled(int bytes) {
+            return predecessor != null && !predecessor.ended && sentBeforeHandOver > 0
+                    && sentBeforeHandOver + bytes > successionBudgetBytes();
+        }
+
+        private CompletableFuture<Void> send(byte[] data) {
+            if (predecessor != null && !predecessor.ended) sentBeforeHandOver += data.length;
+            return stream.write(data);
+        }
+
         void ready(Stream s) {
             stream = s;
-            Object[] q;
-            while ((q = queued.poll()) != null) {
+            pump();
+        }
+
+        /** Writes queued frames in order while the stream is open and the succession budget allows. */
+        @SuppressWarnings("unchecked")
+        void pump() {
+            while (stream != null && !failed && !queued.isEmpty() && !throttled(((byte[]) queued.peek()[0]).length)) {
+                Object[] q = queued.poll();
                 CompletableFuture<Void> f = (CompletableFuture<Void>) q[1];
-                s.write((byte[]) q[0]).whenComplete((v, err) -> {
+                send((byte[]) q[0]).whenComplete((v, err) -> {
                     if (err != null) f.completeExceptionally(err);
                     else f.complete(null);
                 });
@@ -703,19 +727,45 @@ public final class Despatcher implements ProtocolHandler, AutoCloseable {
         retiring.remove(l);
         if (l.retiring) counters.increment(lost ? "despatch.link.retire_lost" : "despatch.link.retired");
         if (lost || !l.retiring) channelReset(l.peer, false);
+        Link next = l.replacement;
+        l.replacement = null;
+        if (next != null) {
+            next.predecessor = null;
+            next.pump(); // frames held back for the receiver's sake may go now
+        }
+    }
+
+    /**
+     * What a link that replaced a retiring one sends before the old stream ended: two maximum-size frames, half the
+     * receiver's hold bound when both use the same {@code maxMessageBytes}. Beyond it frames wait at the sender.
+     */
+    private long successionBudgetBytes() {
+        return (long) (SUCCESSION_HOLD_FRAMES / 2) * (config.maxMessageBytes() + Header.MAX_BYTES);
     }
 
     /**
      * Moves {@code old}'s peer to a new link on {@code to}: frames sent from now on queue for the new stream
      * (which opens once {@code old} has finished negotiating); {@code old} sends what it has queued, then FIN.
+     * Until {@code old} ended, the new stream carries at most {@link #successionBudgetBytes()} (the receiver holds
+     * them); the rest waits here, at most {@code requestTimeoutMs} ({@code despatch.link.handover_timeout}).
      */
     private void migrate(Link old, Connection to) {
         counters.increment("despatch.link.migrated");
         log.debug("despatch link to peer={} moves from {} to {}", old.peer, old.connection, to);
         old.retiring = true;
         retiring.add(old);
-        newLink(old.peer, to);
+        Link next = newLink(old.peer, to);
+        next.predecessor = old;
+        old.replacement = next;
         if (old.stream != null) old.stream.closeWrite();
+        // a remote that never answers the old stream's FIN must not stall the new stream for good
+        loop.schedule(() -> {
+            if (next.predecessor == old) {
+                counters.increment("despatch.link.handover_timeout");
+                next.predecessor = null;
+                next.pump();
+            }
+        }, config.requestTimeoutMs());
     }
 
     /**

@@ -5,7 +5,7 @@ import io.peersocket.protocol.pubsub.ValidationResult;
 import io.peersocket.util.Counters;
 
 /**
- * {@link LedgerBroadcast} over GossipSub ({@code /meshsub/1.1.0}): {@link #publish} is {@link GossipSub#publish};
+ * {@link LedgerBroadcast} over GossipSub ({@code /meshsub/1.2.0}): {@link #publish} is {@link GossipSub#publish};
  * {@link #subscribe} joins the topic and installs the ledger handler as the topic's validator (it runs on the
  * node's event loop before delivery and forwarding), mapping {@link LedgerBroadcast.Verdict} to
  * {@link ValidationResult} one to one — so only what the ledger accepts as new is forwarded, and rejected messages

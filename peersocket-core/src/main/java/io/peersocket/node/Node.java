@@ -781,8 +781,14 @@ public final class Node implements Host, AutoCloseable {
     private final class DialBackTransport implements AutoNat.DialBack {
         @Override public boolean canDial(Multiaddr address) { return transport.canDial(address); }
 
+        /**
+         * Completes as soon as the handshake proved {@code peer} at {@code address}; the connection is then closed
+         * in the background. The verdict must not wait for the close: closing a just-dialled QUIC connection to a
+         * js-libp2p (quinn) peer can hang in Netty QUIC (see docs/wire.md, AutoNAT), which would turn an OK into
+         * a dial error.
+         */
         @Override public CompletableFuture<Void> dial(PeerId peer, Multiaddr address) {
-            return dialer().thenCompose(t -> t.dial(address, peer)).thenCompose(Connection::close);
+            return dialer().thenCompose(t -> t.dial(address, peer)).thenAccept(Connection::close);
         }
 
         private CompletableFuture<Transport> dialer() {

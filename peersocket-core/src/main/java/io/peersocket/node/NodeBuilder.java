@@ -154,7 +154,7 @@ public final class NodeBuilder {
     }
 
     /**
-     * Runs GossipSub pubsub ({@code /meshsub/1.1.0} and {@code /meshsub/1.0.0}) with {@code config}. Default: no
+     * Runs GossipSub pubsub ({@code /meshsub/1.2.0}, {@code /meshsub/1.1.0} and {@code /meshsub/1.0.0}) with {@code config}. Default: no
      * pubsub (opt-in like the DHT: it adds a heartbeat timer and a stream per pubsub peer). Use {@link Node#pubsub()}.
      */
     public NodeBuilder pubsub(GossipSubConfig config) {

@@ -40,34 +40,60 @@ public final class GossipBench {
      * @param intervalMs time between two publications, ms
      * @param floodPublish gossipsub v1.1 flood publishing of own messages
      * @param dHi the mesh's upper bound D_hi (D 6 and D_lo 5 stay; default 12)
+     * @param idontwant gossipsub v1.2 IDONTWANT on (default; off: nodes send none)
+     * @param uplinkMbps each node's uplink, Mbit/s, shared by its connections (0: unlimited, latency only)
      */
     public record Settings(int nodes, int messages, int size, int degree, long seed, long baseMs, long jitterMs,
-                           long joinWindowMs, long settleMs, long intervalMs, boolean floodPublish, int dHi) {
+                           long joinWindowMs, long settleMs, long intervalMs, boolean floodPublish, int dHi,
+                           boolean idontwant, double uplinkMbps) {
         public Settings(int nodes, int messages, int size, int degree, long seed, long baseMs, long jitterMs,
-                        long joinWindowMs, long settleMs, long intervalMs, boolean floodPublish) {
-            this(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, 12);
+                        long joinWindowMs, long settleMs, long intervalMs, boolean floodPublish, int dHi, boolean idontwant) {
+            this(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi,
+                    idontwant, 0);
         }
 
-        public static Settings defaults() { return new Settings(1000, 50, 1024, 8, 1, 10, 40, 10_000, 20_000, 1_000, true, 12); }
+        public Settings withUplinkMbps(double mbps) {
+            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs,
+                    floodPublish, dHi, idontwant, mbps);
+        }
+
+        public Settings(int nodes, int messages, int size, int degree, long seed, long baseMs, long jitterMs,
+                        long joinWindowMs, long settleMs, long intervalMs, boolean floodPublish) {
+            this(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, 12, true);
+        }
+
+        public static Settings defaults() { return new Settings(1000, 50, 1024, 8, 1, 10, 40, 10_000, 20_000, 1_000, true, 12, true); }
 
         public Settings withDHi(int hi) {
-            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, hi);
+            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, hi, idontwant, uplinkMbps);
         }
 
         public Settings withNodes(int n) {
-            return new Settings(n, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi);
+            return new Settings(n, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant, uplinkMbps);
         }
 
         public Settings withMessages(int m) {
-            return new Settings(nodes, m, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi);
+            return new Settings(nodes, m, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant, uplinkMbps);
         }
 
         public Settings withFloodPublish(boolean on) {
-            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, on, dHi);
+            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, on, dHi, idontwant, uplinkMbps);
         }
 
         public Settings withSeed(long s) {
-            return new Settings(nodes, messages, size, degree, s, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi);
+            return new Settings(nodes, messages, size, degree, s, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant, uplinkMbps);
+        }
+
+        public Settings withIDontWant(boolean on) {
+            return new Settings(nodes, messages, size, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, on, uplinkMbps);
+        }
+
+        public Settings withSize(int bytes) {
+            return new Settings(nodes, messages, bytes, degree, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant, uplinkMbps);
+        }
+
+        public Settings withDegree(int k) {
+            return new Settings(nodes, messages, size, k, seed, baseMs, jitterMs, joinWindowMs, settleMs, intervalMs, floodPublish, dHi, idontwant, uplinkMbps);
         }
     }
 
@@ -93,14 +119,31 @@ public final class GossipBench {
 
         public double deliveryRate() { return expected == 0 ? 0 : (double) deliveries / expected; }
 
+        /** Mean mesh size before the first message. */
+        public double meanMesh() { return Arrays.stream(meshSizes).average().orElse(0); }
+
+        /** A counter of the message phase, summed over nodes (0 if absent). */
+        public long counter(String name) { return counters.getOrDefault(name, 0L); }
+
+        /** "size:count" pairs of the mesh sizes, ascending. */
+        public String meshHistogram() {
+            java.util.TreeMap<Integer, Integer> h = new java.util.TreeMap<>();
+            for (int m : meshSizes) h.merge(m, 1, Integer::sum);
+            StringBuilder b = new StringBuilder();
+            h.forEach((k, v) -> b.append(b.isEmpty() ? "" : " ").append(k).append(':').append(v));
+            return b.toString();
+        }
+
         /** A readable multi-line report. */
         public String report() {
             Settings s = settings;
             StringBuilder b = new StringBuilder();
-            b.append(String.format(Locale.ROOT, "nodes %d, degree %d, messages %d x %d bytes, seed %d, link one-way %d+U[0,%d] ms, flood publish %s, D/D_lo/D_hi 6/5/%d%n",
-                    s.nodes(), s.degree(), s.messages(), s.size(), s.seed(), s.baseMs(), s.jitterMs(), s.floodPublish(), s.dHi()));
-            b.append(String.format(Locale.ROOT, "mesh size min/p50/max %d/%d/%d%n", meshSizes.length == 0 ? 0 : meshSizes[0],
-                    DiscoveryBench.percentileInt(meshSizes, 50), meshSizes.length == 0 ? 0 : meshSizes[meshSizes.length - 1]));
+            b.append(String.format(Locale.ROOT, "nodes %d, degree %d, messages %d x %d bytes, seed %d, link one-way %d+U[0,%d] ms, uplink %s, flood publish %s, idontwant %s, D/D_lo/D_hi 6/5/%d%n",
+                    s.nodes(), s.degree(), s.messages(), s.size(), s.seed(), s.baseMs(), s.jitterMs(),
+                    s.uplinkMbps() > 0 ? s.uplinkMbps() + " Mbit/s" : "unlimited", s.floodPublish(), s.idontwant(), s.dHi()));
+            b.append(String.format(Locale.ROOT, "mesh size min/p50/mean/max %d/%d/%.2f/%d, histogram %s%n", meshSizes.length == 0 ? 0 : meshSizes[0],
+                    DiscoveryBench.percentileInt(meshSizes, 50), meanMesh(), meshSizes.length == 0 ? 0 : meshSizes[meshSizes.length - 1],
+                    meshHistogram()));
             b.append(String.format(Locale.ROOT, "delivered %d/%d (%.3f%%), messages fully delivered %d/%d%n", deliveries, expected,
                     100 * deliveryRate(), fullyDelivered, s.messages()));
             b.append(String.format(Locale.ROOT, "delivery latency ms p50/p90/p99/max %d/%d/%d/%d%n", DiscoveryBench.percentile(deliveryMs, 50),
@@ -111,6 +154,13 @@ public final class GossipBench {
                     p50, fullDeliveryMs.length == 0 ? 0 : fullDeliveryMs[fullDeliveryMs.length - 1], p50 / meanOneHopMs,
                     (fullDeliveryMs.length == 0 ? 0 : fullDeliveryMs[fullDeliveryMs.length - 1]) / meanOneHopMs, meanOneHopMs));
             b.append(String.format(Locale.ROOT, "duplicates per message per node %.2f (target <= 6)%n", duplicatesPerMessagePerNode));
+            double per = (double) s.messages() * s.nodes();
+            b.append(String.format(Locale.ROOT, "  by source per message per node: crossed %.2f, other mesh %.2f, author (flood publish) %.2f, non-mesh (IWANT, mesh changes) %.2f%n",
+                    counter("pubsub.message.duplicate.crossed") / per, counter("pubsub.message.duplicate.mesh") / per,
+                    counter("pubsub.message.duplicate.author") / per, counter("pubsub.message.duplicate.other") / per));
+            b.append(String.format(Locale.ROOT, "  copies sent per message: forwarded %.1f, IWANT answers %.2f; IDONTWANT sent %.1f, sends skipped %.1f%n",
+                    counter("pubsub.message.forwarded") / (double) s.messages(), counter("pubsub.iwant.served") / (double) s.messages(),
+                    counter("pubsub.idontwant.sent") / (double) s.messages(), counter("pubsub.idontwant.skipped") / (double) s.messages()));
             b.append(String.format(Locale.ROOT, "bytes sent per delivered message %.0f (payload %d)%n", bytesPerDelivery, s.size()));
             b.append("counters: ").append(counters).append('\n');
             b.append("sim: ").append(stats).append('\n');
@@ -125,8 +175,10 @@ public final class GossipBench {
         int n = s.nodes();
         long[][] deliveredAt = new long[s.messages()][n];
         for (long[] row : deliveredAt) Arrays.fill(row, -1);
-        GossipSubConfig pubsub = GossipSubConfig.defaults().withFloodPublish(s.floodPublish()).withDegrees(6, 5, s.dHi());
-        SimConfig config = SimConfig.of(n, s.seed()).withLinkModel(new SeededLinkModel(s.seed(), s.baseMs(), s.jitterMs()))
+        GossipSubConfig base = GossipSubConfig.defaults().withFloodPublish(s.floodPublish()).withDegrees(6, 5, s.dHi());
+        GossipSubConfig pubsub = s.idontwant() ? base : base.withIDontWant(Integer.MAX_VALUE, base.maxIDontWantMessages());
+        SimConfig config = SimConfig.of(n, s.seed()).withLinkModel(new SeededLinkModel(s.seed(), s.baseMs(), s.jitterMs(), 0, 0.0,
+                        (long) (s.uplinkMbps() * 1_000_000 / 8)))
                 .withNodeOptions(b -> b.pubsub(pubsub.withHandlerExecutor(Runnable::run)));
         long[] publishedAt = new long[s.messages()];
         int[] publisher = new int[s.messages()];
@@ -215,7 +267,7 @@ public final class GossipBench {
 
     private static final String USAGE = """
             usage: GossipBench [--nodes N[,N…]] [--messages M] [--size BYTES] [--degree K] [--seed S]
-                               [--no-flood-publish] [--d-hi N]
+                               [--no-flood-publish] [--no-idontwant] [--d-hi N] [--uplink-mbps R]
               defaults: --nodes 100,1000 --messages 50 --size 1024 --degree 8 --seed 1 --d-hi 12 (D 6, D_lo 5)
             """;
 
@@ -232,18 +284,21 @@ public final class GossipBench {
                 s = s.withFloodPublish(false);
                 continue;
             }
+            if (a.equals("--no-idontwant")) {
+                s = s.withIDontWant(false);
+                continue;
+            }
             if (i + 1 >= args.length) fail("missing value after " + a);
             String v = args[++i];
             try {
                 switch (a) {
                     case "--nodes" -> sizes = Arrays.stream(v.split(",")).map(Integer::parseInt).toList();
                     case "--messages" -> s = s.withMessages(Integer.parseInt(v));
-                    case "--size" -> s = new Settings(s.nodes(), s.messages(), Integer.parseInt(v), s.degree(), s.seed(), s.baseMs(),
-                            s.jitterMs(), s.joinWindowMs(), s.settleMs(), s.intervalMs(), s.floodPublish(), s.dHi());
-                    case "--degree" -> s = new Settings(s.nodes(), s.messages(), s.size(), Integer.parseInt(v), s.seed(), s.baseMs(),
-                            s.jitterMs(), s.joinWindowMs(), s.settleMs(), s.intervalMs(), s.floodPublish(), s.dHi());
+                    case "--size" -> s = s.withSize(Integer.parseInt(v));
+                    case "--degree" -> s = s.withDegree(Integer.parseInt(v));
                     case "--seed" -> s = s.withSeed(Long.parseLong(v));
                     case "--d-hi" -> s = s.withDHi(Integer.parseInt(v));
+                    case "--uplink-mbps" -> s = s.withUplinkMbps(Double.parseDouble(v));
                     default -> fail("unknown option " + a + "\n" + USAGE);
                 }
             } catch (NumberFormatException e) {

@@ -13,6 +13,11 @@ import java.util.SplittableRandom;
  * never overtakes an earlier one). Datagrams are lost at {@code lossRate}; streams never lose data. Every peer is
  * reachable.
  *
+ * <p>Optionally each peer has an uplink of {@code uplinkBytesPerSecond} shared by all its connections: a stream
+ * write of n bytes leaves the sender after its earlier writes have, taking n / rate seconds to serialize, then
+ * travels the pair latency (a FIFO access link; the receiving side is not limited). Sub-millisecond serialization
+ * is tracked in ns and the delay rounded down to whole ms per write, so the order and the average are kept.
+ *
  * <p>With one simulation thread the same seed gives the same latencies. Not thread-safe when
  * {@code messageJitterMs > 0} (the simulator calls it from its one thread, under the network lock).
  */
@@ -23,6 +28,8 @@ public final class SeededLinkModel implements LinkModel {
     private final long messageJitterMs;
     private final double lossRate;
     private final SplittableRandom messageJitter;
+    private final long uplinkBytesPerSecond;
+    private final java.util.Map<PeerId, Long> uplinkFreeAtNanos = new java.util.HashMap<>();
 
     /**
      * @param seed seeds the pair latencies and the per-message jitter
@@ -33,6 +40,19 @@ public final class SeededLinkModel implements LinkModel {
      * @throws IllegalArgumentException for a negative latency or a loss rate outside 0 … 1
      */
     public SeededLinkModel(long seed, long baseMs, long pairJitterMs, long messageJitterMs, double lossRate) {
+        this(seed, baseMs, pairJitterMs, messageJitterMs, lossRate, 0);
+    }
+
+    /**
+     * As {@link #SeededLinkModel(long, long, long, long, double)} with each peer's uplink limited to
+     * {@code uplinkBytesPerSecond} (0: unlimited).
+     *
+     * @throws IllegalArgumentException also for a negative rate
+     */
+    public SeededLinkModel(long seed, long baseMs, long pairJitterMs, long messageJitterMs, double lossRate,
+                           long uplinkBytesPerSecond) {
+        if (uplinkBytesPerSecond < 0) throw new IllegalArgumentException("uplink rate must be >= 0, got " + uplinkBytesPerSecond);
+        this.uplinkBytesPerSecond = uplinkBytesPerSecond;
         if (baseMs < 0 || pairJitterMs < 0 || messageJitterMs < 0) {
             throw new IllegalArgumentException("latencies must be >= 0: base " + baseMs + ", pair jitter "
                     + pairJitterMs + ", message jitter " + messageJitterMs);
@@ -57,6 +77,18 @@ public final class SeededLinkModel implements LinkModel {
         return new LinkConditions(latency, lossRate);
     }
 
+    @Override public LinkConditions conditions(PeerId from, PeerId to, int bytes, long nowNanos) {
+        LinkConditions c = conditions(from, to);
+        if (uplinkBytesPerSecond == 0 || bytes <= 0) return c;
+        long start = Math.max(nowNanos, uplinkFreeAtNanos.getOrDefault(from, Long.MIN_VALUE));
+        long done = start + Math.max(1, bytes * 1_000_000_000L / uplinkBytesPerSecond);
+        uplinkFreeAtNanos.put(from, done);
+        return new LinkConditions(c.latencyMs() + (done - nowNanos) / 1_000_000L, c.lossRate());
+    }
+
+    /** Each peer's uplink rate, bytes per second (0: unlimited). */
+    public long uplinkBytesPerSecond() { return uplinkBytesPerSecond; }
+
     /** The fixed part of the one-way latency between {@code a} and {@code b} (symmetric), ms. */
     public long pairLatencyMs(PeerId a, PeerId b) {
         if (pairJitterMs == 0) return baseMs;
@@ -79,7 +111,7 @@ public final class SeededLinkModel implements LinkModel {
     @Override public String toString() {
         return "SeededLinkModel[seed=" + seed + ", latency " + baseMs + "+U[0," + pairJitterMs + "] ms"
                 + (messageJitterMs > 0 ? " +U[0," + messageJitterMs + "] ms per message" : "")
-                + ", loss " + lossRate + "]";
+                + ", loss " + lossRate + (uplinkBytesPerSecond > 0 ? ", uplink " + uplinkBytesPerSecond + " B/s" : "") + "]";
     }
 
     /** SplitMix64's finaliser. */

@@ -385,8 +385,13 @@ public final class Simulator implements AutoCloseable {
 
         SimLinks(LinkModel base) { this.base = base; }
 
-        @Override public LinkConditions conditions(PeerId from, PeerId to) {
-            LinkConditions c = base.conditions(from, to);
+        @Override public LinkConditions conditions(PeerId from, PeerId to) { return count(from, to, base.conditions(from, to)); }
+
+        @Override public LinkConditions conditions(PeerId from, PeerId to, int bytes, long nowNanos) {
+            return count(from, to, base.conditions(from, to, bytes, nowNanos));
+        }
+
+        private LinkConditions count(PeerId from, PeerId to, LinkConditions c) {
             sends++;
             long h = digest + loop.nowMs() * 0x9E3779B97F4A7C15L + (indexOf(from) + 1L) * 0xC2B2AE3D27D4EB4FL
                     + (indexOf(to) + 1L) * 0x165667B19E3779F9L + c.latencyMs();

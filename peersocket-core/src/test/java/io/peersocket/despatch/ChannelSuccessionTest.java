@@ -145,13 +145,17 @@ class ChannelSuccessionTest {
             @Override public void onEnd(Conversation c, EndReason reason, String detail) { acks.add("end " + reason); }
         });
         CompletableFuture<Connection> direct = null;
+        CompletableFuture<GlobalSnapshot> during = null;
         for (int i = 1; i < 1_000; i++) {
             conv.send(CONV, sa.next());
             if (i % 7 == 0) sa.oneWay(b.peerId());
             if (i % 11 == 0) sb.oneWay(a.peerId());
             if (i % 13 == 0) sa.request(b.peerId());
             if (i % 17 == 0) sb.request(a.peerId());
-            if (i == 500) direct = a.connect(b.listenAddresses().get(0).withPeerId(b.peerId()));
+            if (i == 500) {
+                direct = a.connect(b.listenAddresses().get(0).withPeerId(b.peerId()));
+                during = a.snapshots().snapshot(5_000); // its markers cross the switch
+            }
             if (i % 20 == 0) net.loop.advance(3); // spread the traffic over time: about 150 ms in all
         }
         runUntil(() -> acks.size() == 1_000 && atB.seqs().size() == sa.seq.get() && atA.seqs().size() == sb.seq.get(), 10_000);
@@ -162,6 +166,11 @@ class ChannelSuccessionTest {
         assertThat(atB.seqs()).isEqualTo(LongStream.range(0, sa.seq.get()).boxed().toList());
         assertThat(atA.seqs()).isEqualTo(LongStream.range(0, sb.seq.get()).boxed().toList());
         for (CompletableFuture<Message> r : sa.requests) assertThat(r).isCompleted();
+        // requests keyed by peer: some sent over the relay were answered over the direct connection
+        java.util.Set<Long> askedOverRelay = new java.util.HashSet<>();
+        for (Message m : atB.traffic()) if (m.type() == REQ && m.connection().isLimited()) askedOverRelay.add(m.id());
+        assertThat(sa.requests.stream().map(CompletableFuture::join)
+                .filter(r -> askedOverRelay.contains(r.inReplyTo()) && !r.connection().isLimited())).isNotEmpty();
         for (CompletableFuture<Message> r : sb.requests) assertThat(r).isCompleted();
         assertThat(a.despatcher().pendingRequestCount()).isZero();
         assertThat(b.despatcher().pendingRequestCount()).isZero();
@@ -193,6 +202,8 @@ class ChannelSuccessionTest {
         // the snapshot protocol saw no channel reset, and a snapshot right after the move is complete
         assertThat(atA.resets).isEmpty();
         assertThat(atB.resets).isEmpty();
+        GlobalSnapshot g0 = done(during);
+        assertThat(g0.complete()).as("snapshot across the switch: %s", g0.allProblems()).isTrue();
         GlobalSnapshot g = done(a.snapshots().snapshot(5_000));
         assertThat(g.complete()).as("%s", g.allProblems()).isTrue();
 
@@ -272,6 +283,41 @@ class ChannelSuccessionTest {
         runUntil(() -> a.counters().get("despatch.link.retired") == 1, 1_000);
         assertThat(atA.resets).isEmpty();
         assertThat(atB.resets).isEmpty();
+    }
+
+    @Test
+    void aBurstAfterTheSwitchWaitsAtTheSenderInsteadOfOverflowingTheReceiver() {
+        DespatchConfig small = config().withMaxMessageBytes(1024);
+        Node a = net.start(1, small), b = net.start(2, small);
+        Observed atA = new Observed(a), atB = new Observed(b);
+        Side sa = new Side(a);
+        b.despatcher().register(ONEWAY, m -> { });
+        net.network.setLink(a.peerId(), b.peerId(), DIRECT);
+        net.network.setLimited(a.peerId(), b.peerId(), new LinkConditions(200, 0));
+        done(a.connect(b.listenAddresses().get(0).withPeerId(b.peerId())));
+        net.network.setLimited(a.peerId(), b.peerId(), null);
+        sa.oneWay(b.peerId());
+        runUntil(() -> atB.seqs().size() == 1, 2_000);
+        String pad = "0".repeat(1000);
+        for (int i = 0; i < 5; i++) a.despatcher().send(b.peerId(), ONEWAY, utf8(sa.seq.getAndIncrement() + ""));
+        net.loop.advance(5);
+        done(a.connect(b.listenAddresses().get(0).withPeerId(b.peerId())));
+        // 20 KB after the switch, while the old stream still has 200 ms to go: 4 times the receiver's hold bound
+        b.despatcher().register(ONEWAY + 1, m -> { });
+        for (int i = 0; i < 20; i++) {
+            long n = sa.seq.getAndIncrement();
+            a.despatcher().send(b.peerId(), ONEWAY, utf8(Long.toString(n)));
+            a.despatcher().send(b.peerId(), ONEWAY + 1, utf8(pad));
+        }
+        runUntil(() -> atB.seqs().size() == sa.seq.get(), 3_000);
+        assertThat(atB.seqs()).isEqualTo(LongStream.range(0, sa.seq.get()).boxed().toList());
+        assertThat(atB.messages.stream().filter(m -> m.type() == ONEWAY + 1)).hasSize(20);
+        assertThat(b.counters().get("despatch.channel.held")).isPositive();
+        assertThat(b.counters().snapshot()).doesNotContainKeys("despatch.drop.succession_overflow",
+                "despatch.channel.successor_reset");
+        assertThat(atA.resets).isEmpty();
+        assertThat(atB.resets).isEmpty();
+        assertThat(a.counters().snapshot()).doesNotContainKey("despatch.link.handover_timeout");
     }
 
     // ---- the receiver's succession rule, with raw despatch streams ----------------------------------

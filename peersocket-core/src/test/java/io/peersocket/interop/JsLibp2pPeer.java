@@ -818,6 +818,45 @@ public final class JsLibp2pPeer implements AutoCloseable {
         return "JsLibp2pPeer[" + peerId + ", pid " + process.pid() + ", " + addresses + "]";
     }
 
+    // ---------------------------------------------------------------- AutoNAT (peer.mjs --autonat)
+
+    /**
+     * Starts a JS peer with the @libp2p/autonat v1 service ({@code node peer.mjs --autonat}): it answers AutoNAT
+     * DIAL requests (refusing private and loopback addresses, which it never dials) and asks each new AutoNAT peer
+     * to verify one unverified public address of its own.
+     */
+    public static JsLibp2pPeer startWithAutonat(Path repoRoot) {
+        return startWith(repoRoot, Options.DEFAULT, List.of("--autonat"));
+    }
+
+    /** One entry of the JS address manager's view ({@code getAddressesWithMetadata}). */
+    public record AddressInfo(String addr, String type, boolean verified) {}
+
+    /**
+     * Maps every {@code 127.0.0.1} UDP listen port P of the JS peer to {@code ip}:P (as a UPnP service would), so
+     * it has an unverified public address for AutoNAT to verify. Needs {@code --autonat}.
+     *
+     * @return the mapped {@code /ip4/IP/udp/P} prefixes
+     */
+    public List<String> mapPublicAddress(String ip, Duration timeout) {
+        return strings(call("mapPublicAddress", Map.of("ip", ip), timeout).get("mapped"));
+    }
+
+    /** The JS peer's addresses with type and verified flag. Needs {@code --autonat}. */
+    public List<AddressInfo> addressInfo(Duration timeout) {
+        List<AddressInfo> out = new ArrayList<>();
+        Object list = call("addressInfo", Map.of(), timeout).get("addresses");
+        if (list instanceof List<?> l) {
+            for (Object o : l) {
+                if (o instanceof Map<?, ?> m) {
+                    out.add(new AddressInfo(String.valueOf(m.get("addr")), String.valueOf(m.get("type")),
+                            Boolean.TRUE.equals(m.get("verified"))));
+                }
+            }
+        }
+        return out;
+    }
+
     // ---------------------------------------------------------------- commands
 
     private Map<String, Object> call(String cmd, Map<String, Object> args, Duration timeout) {

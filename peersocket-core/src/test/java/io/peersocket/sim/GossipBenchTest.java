@@ -22,6 +22,25 @@ class GossipBenchTest {
         assertThat(r.fullDeliveryMs()[0]).isGreaterThanOrEqualTo(10);
         assertThat(r.stats().foreignSubmissions()).isZero();
         assertThat(r.report()).contains("duplicates per message per node");
+        // every duplicate is counted once by source, and IDONTWANT went out for the 1 KiB messages
+        assertThat(r.counter("pubsub.message.duplicate.crossed") + r.counter("pubsub.message.duplicate.mesh")
+                + r.counter("pubsub.message.duplicate.author") + r.counter("pubsub.message.duplicate.other"))
+                .isEqualTo(r.counter("pubsub.message.duplicate"));
+        assertThat(r.counter("pubsub.idontwant.sent")).isPositive();
+    }
+
+    @Test
+    void withFiniteUplinksIDontWantSavesCopies() {
+        GossipBench.Settings s = GossipBench.Settings.defaults().withNodes(30).withMessages(10).withUplinkMbps(10);
+        GossipBench.Result with = GossipBench.run(s);
+        GossipBench.Result without = GossipBench.run(s.withIDontWant(false));
+        assertThat(with.deliveryRate()).as(with.report()).isEqualTo(1.0);
+        assertThat(without.counter("pubsub.idontwant.skipped")).isZero();
+        // a peer's IDONTWANT (small, sent first) overtakes its own copy still queued on its uplink; a node that got
+        // the message from a third peer in between then skips that peer
+        assertThat(with.counter("pubsub.idontwant.skipped")).as(with.report()).isPositive();
+        assertThat(with.duplicatesPerMessagePerNode()).as(with.report() + without.report())
+                .isLessThan(without.duplicatesPerMessagePerNode());
     }
 
     @Test

@@ -228,6 +228,28 @@ public final class AutoNat implements ProtocolHandler {
         });
     }
 
+    /**
+     * Asks one peer, now, to dial us back on {@code addresses} (a {@code DIAL} with our peer id on a new
+     * {@value #PROTOCOL_ID} stream), outside the probe rounds: the answer is returned as is and does not count
+     * toward {@link #reachability()} (tools, tests, interop). The peer is dialled if not connected.
+     *
+     * @param server the peer to ask
+     * @param addresses the addresses to put in the request (1 … {@link AutoNatCodec#MAX_ADDRESSES}), sent as given
+     * @return the decoded {@code DIAL_RESPONSE} (any status); fails with {@link AutoNatProtocolException} on a
+     *     malformed or missing answer (request timeout {@link AutoNatConfig#requestTimeoutMs()}), or with the
+     *     connection's error
+     * @throws IllegalArgumentException if {@code addresses} is empty or too long
+     */
+    public CompletableFuture<AutoNatMessage.DialResponse> ask(PeerId server, List<Multiaddr> addresses) {
+        java.util.Objects.requireNonNull(server, "server");
+        if (addresses.isEmpty() || addresses.size() > AutoNatCodec.MAX_ADDRESSES) {
+            throw new IllegalArgumentException("1.." + AutoNatCodec.MAX_ADDRESSES + " addresses, got " + addresses.size());
+        }
+        byte[] request = FrameDecoder.frame(AutoNatCodec.encode(new AutoNatMessage.Dial(host.peerId(), addresses, 0)));
+        counters.increment("autonat.client.asked");
+        return Futures.composeOn(loop, () -> ask(server, request));
+    }
+
     private long nextInterval() {
         return state == Reachability.State.UNKNOWN ? config.retryIntervalMs() : config.refreshIntervalMs();
     }

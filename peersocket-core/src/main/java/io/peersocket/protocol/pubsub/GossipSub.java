@@ -42,9 +42,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * GossipSub v1.1 pubsub ({@code /meshsub/1.1.0}, falling back to {@code /meshsub/1.0.0}), byte-compatible with
- * go-libp2p-pubsub and js-libp2p gossipsub (libp2p specs pubsub/README.md, pubsub/gossipsub/gossipsub-v1.0.md,
- * gossipsub-v1.1.md).
+ * GossipSub v1.2 pubsub ({@code /meshsub/1.2.0}, falling back to {@code /meshsub/1.1.0} and {@code /meshsub/1.0.0}),
+ * byte-compatible with go-libp2p-pubsub and js-libp2p gossipsub (libp2p specs pubsub/README.md,
+ * pubsub/gossipsub/gossipsub-v1.0.md, gossipsub-v1.1.md, gossipsub-v1.2.md).
  *
  * <p><b>Wire.</b> Each side opens one long-lived outbound stream to each pubsub peer and writes varint
  * length-prefixed {@code RPC} protobufs on it; it reads the peer's RPCs from the stream the peer opened. Inbound
@@ -59,24 +59,31 @@ import org.slf4j.LoggerFactory;
  * fewer than D_hi peers of the topic); own messages are
  * flood-published to every topic peer above the publish threshold; peer scoring ({@link PeerScoreParams}: P1, P2,
  * P3, P3b, P4, P7) with gossip, publish and graylist thresholds; IHAVE floods are capped per heartbeat and broken
- * IWANT promises penalised.
+ * IWANT promises penalised. v1.2: on the first copy of a message of at least
+ * {@link GossipSubConfig#idontwantThresholdBytes()} (after its signature check, before validation) IDONTWANT goes to
+ * the 1.2 mesh peers other than the sender; a message is never forwarded, published or answered by IWANT to a peer
+ * that sent IDONTWANT for it (ids kept {@link #IDONTWANT_TTL_HEARTBEATS} heartbeats, at most
+ * {@link GossipSubConfig#maxIDontWantMessages()} accepted per peer per heartbeat).
  *
  * <p><b>Messages.</b> With {@link GossipSubConfig.SignaturePolicy#STRICT_SIGN} (default) own messages carry from,
  * a seqno (8 bytes, big-endian, starting from the clock in ns) and an Ed25519 signature over
  * {@code "libp2p-pubsub:" ‖ message without signature and key}; inbound messages without a valid signature are
  * rejected (P4). Message ids come from {@link GossipSubConfig#messageId()}; a seen cache drops duplicates and
- * replays for {@link GossipSubConfig#seenTtlMs()}. Messages of topics this node is not subscribed to are ignored.
+ * replays for {@link GossipSubConfig#seenTtlMs()}; the id is computed and checked against it before the signature
+ * is verified, and only a verified message's id is added. Messages of topics this node is not subscribed to are ignored.
  * Own messages are not delivered to own handlers.
  *
  * <p><b>Counters</b> (on {@link Host#counters()}): {@code pubsub.rpc.in}, {@code pubsub.rpc.out},
  * {@code pubsub.rpc.malformed}, {@code pubsub.rpc.oversize}, {@code pubsub.rpc.graylisted};
- * {@code pubsub.message.published}, {@code .received}, {@code .delivered}, {@code .duplicate},
+ * {@code pubsub.message.published}, {@code .received}, {@code .delivered}, {@code .duplicate} (and by source:
+ * {@code .duplicate.author}, {@code .duplicate.crossed}, {@code .duplicate.mesh}, {@code .duplicate.other}),
  * {@code .forwarded}, {@code .rejected.signature}, {@code .rejected.validator}, {@code .rejected.no_topic},
  * {@code .rejected.id}, {@code .ignored.validator}, {@code .ignored.not_subscribed}, {@code .ignored.own};
  * {@code pubsub.ihave.in}, {@code .ihave.sent}, {@code .ihave.flood}, {@code .iwant.sent}, {@code .iwant.in},
  * {@code .iwant.served}, {@code .iwant.broken_promise}; {@code pubsub.graft.in}, {@code .graft.sent},
  * {@code .graft.backoff_violation}, {@code .graft.opportunistic}, {@code pubsub.prune.in}, {@code .prune.sent},
- * {@code pubsub.px.dial}; {@code pubsub.subscription.over_limit}; {@code pubsub.send.dropped}, {@code .send.failed};
+ * {@code pubsub.px.dial}; {@code pubsub.idontwant.sent}, {@code .idontwant.in}, {@code .idontwant.skipped},
+ * {@code .idontwant.over_limit}; {@code pubsub.subscription.over_limit}; {@code pubsub.send.dropped}, {@code .send.failed};
  * {@code pubsub.stream.open_failed}, {@code .stream.unexpected_data}; {@code pubsub.handler.failed};
  * {@code pubsub.bytes.in}, {@code pubsub.bytes.out}.
  *
@@ -86,10 +93,14 @@ import org.slf4j.LoggerFactory;
  * own subscription. Construct before the node connects to anyone (peers identified earlier are not seen).
  */
 public final class GossipSub implements AutoCloseable {
+    /** gossipsub v1.2 (v1.1 and IDONTWANT); preferred. */
+    public static final String PROTOCOL_V12 = "/meshsub/1.2.0";
     /** gossipsub v1.1. */
     public static final String PROTOCOL_V11 = "/meshsub/1.1.0";
     /** gossipsub v1.0 (no backoff, no PX in PRUNE). */
     public static final String PROTOCOL_V10 = "/meshsub/1.0.0";
+    /** Heartbeats an IDONTWANT id received from a peer is remembered (as go-libp2p-pubsub's IDontWantMessageTTL). */
+    public static final int IDONTWANT_TTL_HEARTBEATS = 3;
     /** Longest backoff accepted from a PRUNE, seconds. */
     static final long MAX_BACKOFF_S = 3_600;
     /** Opportunistic grafting runs every this many heartbeats (v1.1). */
@@ -149,10 +160,20 @@ public final class GossipSub implements AutoCloseable {
         final List<byte[]> pending = new ArrayList<>();
         int pendingBytes;
         final Set<String> topics = new HashSet<>();
+        /** v1.2: ids this peer said it does not want, with the heartbeat they arrived in (oldest first). */
+        final LinkedHashMap<MessageId, Long> dontWant = new LinkedHashMap<>();
+        /** IDONTWANT ids accepted from this peer in the current heartbeat. */
+        int dontWantThisHeartbeat;
 
         PeerState(PeerId id) { this.id = id; }
 
-        boolean v11() { return PROTOCOL_V11.equals(protocol); }
+        /** Whether the negotiated protocol has v1.1's PRUNE backoff and peer exchange (v1.1 and later). */
+        boolean v11() { return PROTOCOL_V11.equals(protocol) || PROTOCOL_V12.equals(protocol); }
+
+        /** Whether the negotiated protocol has v1.2's IDONTWANT. */
+        boolean v12() { return PROTOCOL_V12.equals(protocol); }
+
+        boolean doesNotWant(MessageId id) { return !dontWant.isEmpty() && dontWant.containsKey(id); }
     }
 
     /** One handler of a topic; delivers one message at a time, in order. */
@@ -218,6 +239,7 @@ public final class GossipSub implements AutoCloseable {
                 : r -> Thread.ofVirtual().name("pubsub-handler").start(r);
         this.mcache = new MessageCache(config.historyGossip(), config.historyLength());
         this.seen = new SeenCache(config.seenTtlMs(), config.maxSeenIds());
+        host.registerProtocol(PROTOCOL_V12, (s, id) -> onInboundStream(s, id));
         host.registerProtocol(PROTOCOL_V11, (s, id) -> onInboundStream(s, id));
         host.registerProtocol(PROTOCOL_V10, (s, id) -> onInboundStream(s, id));
         host.onPeerEvent(this::onPeerEvent);
@@ -331,7 +353,7 @@ public final class GossipSub implements AutoCloseable {
         switch (e.kind()) {
             case IDENTIFIED -> {
                 List<String> protos = e.identify().protocols();
-                if (protos.contains(PROTOCOL_V11) || protos.contains(PROTOCOL_V10)) {
+                if (protos.contains(PROTOCOL_V12) || protos.contains(PROTOCOL_V11) || protos.contains(PROTOCOL_V10)) {
                     PeerState ps = addPeer(e.peer(), e.connection());
                     ps.notPubsub = false;
                     openOutbound(ps);
@@ -382,7 +404,7 @@ public final class GossipSub implements AutoCloseable {
         if (cs.isEmpty()) return;
         ps.opening = true;
         Connection c = cs.get(0);
-        Multistream.select(c, List.of(PROTOCOL_V11, PROTOCOL_V10), id -> new OutboundHandler(ps))
+        Multistream.select(c, List.of(PROTOCOL_V12, PROTOCOL_V11, PROTOCOL_V10), id -> new OutboundHandler(ps))
                 .whenComplete((n, err) -> runOnLoop(() -> {
                     ps.opening = false;
                     if (err != null) {
@@ -606,9 +628,16 @@ public final class GossipSub implements AutoCloseable {
         }
         if (!mesh.containsKey(topic)) lastPublished.put(topic, now);
         byte[] frame = FrameDecoder.frame(RpcProto.RPC.newBuilder().addPublish(pb).build().toByteArray());
+        MessageCache.Entry entry = mcache.get(id);
         for (PeerId p : to) {
             PeerState ps = peers.get(p);
-            if (ps != null) sendFrame(ps, frame, false);
+            if (ps == null) continue;
+            if (ps.doesNotWant(id)) { // possible with content-derived ids: the peer has these bytes already
+                counters.increment("pubsub.idontwant.skipped");
+                continue;
+            }
+            sendFrame(ps, frame, false);
+            if (entry != null) entry.pushed(p);
         }
         counters.increment("pubsub.message.published");
         return new PublishResult(id, to.size());
@@ -675,7 +704,7 @@ public final class GossipSub implements AutoCloseable {
         }
         PubSubMessage m;
         try {
-            m = verify(pb, from);
+            m = parse(pb, from);
         } catch (PubSubProtocolException e) {
             counters.increment("pubsub.message.rejected.signature");
             score.invalid(from, topic);
@@ -695,15 +724,33 @@ public final class GossipSub implements AutoCloseable {
         m.id = id;
         promises.remove(id);
         long now = loop.nowMs();
-        if (!seen.add(id, now)) {
+        // The seen check comes before the signature check: a duplicate costs no Ed25519 verification (its first copy
+        // was verified before its id was marked seen).
+        if (seen.contains(id)) {
             counters.increment("pubsub.message.duplicate");
+            countDuplicate(ps, topic, m, id);
             score.duplicate(from, topic, seen.firstSeen(id), now);
             return;
         }
+        if (m.signed()) {
+            try {
+                verifySignature(pb, m.from());
+            } catch (PubSubProtocolException e) {
+                counters.increment("pubsub.message.rejected.signature");
+                score.invalid(from, topic);
+                log.debug("message from peer={} rejected: {}", from, e.getMessage());
+                return;
+            }
+        }
+        // Only a message that passed the signature check is marked seen: a forged copy carrying a real message's id
+        // must not make us drop the real one.
+        seen.add(id, now);
         if (self().equals(m.from())) {
             counters.increment("pubsub.message.ignored.own");
             return;
         }
+        // v1.2: tell the mesh at once, before validation and forwarding, so mesh peers that have not sent it yet skip us.
+        if (pb.getSerializedSize() >= config.idontwantThresholdBytes()) sendIDontWant(topic, id, from);
         ValidationResult verdict = ValidationResult.ACCEPT;
         TopicValidator v = validators.get(topic);
         if (v != null) {
@@ -727,25 +774,67 @@ public final class GossipSub implements AutoCloseable {
         mcache.put(id, topic, pb);
         counters.increment("pubsub.message.delivered");
         for (Sub s : subscriptions.getOrDefault(topic, List.of())) s.offer(m);
-        forward(pb, topic, from, m.from());
+        forward(pb, id, topic, from, m.from());
     }
 
-    private void forward(RpcProto.Message pb, String topic, PeerId source, PeerId origin) {
+    /**
+     * Counts a duplicate by where it came from (for the benchmark's breakdown): {@code .author} its author sent it
+     * (flood publish), {@code .crossed} a peer we had pushed it to (the two copies crossed in flight),
+     * {@code .mesh} another mesh peer, {@code .other} a non-mesh peer (IWANT answers, mesh changes in flight).
+     */
+    private void countDuplicate(PeerState ps, String topic, PubSubMessage m, MessageId id) {
+        MessageCache.Entry e = mcache.get(id);
+        if (ps.id.equals(m.from())) counters.increment("pubsub.message.duplicate.author");
+        else if (e != null && e.pushedTo(ps.id)) counters.increment("pubsub.message.duplicate.crossed");
+        else if (mesh.getOrDefault(topic, Set.of()).contains(ps.id)) counters.increment("pubsub.message.duplicate.mesh");
+        else counters.increment("pubsub.message.duplicate.other");
+    }
+
+    /** v1.2: IDONTWANT {@code id} to the mesh peers of {@code topic} that speak 1.2, but not to {@code source}. */
+    private void sendIDontWant(String topic, MessageId id, PeerId source) {
         Set<PeerId> m = mesh.get(topic);
         if (m == null || m.isEmpty()) return;
+        byte[] frame = null;
+        for (PeerId p : m) {
+            if (p.equals(source)) continue;
+            PeerState ps = peers.get(p);
+            if (ps == null || !ps.v12()) continue;
+            if (frame == null) {
+                RpcProto.ControlIDontWant dw = RpcProto.ControlIDontWant.newBuilder()
+                        .addMessageIDs(ByteString.copyFrom(id.raw())).build();
+                frame = FrameDecoder.frame(RpcProto.RPC.newBuilder()
+                        .setControl(RpcProto.ControlMessage.newBuilder().addIdontwant(dw)).build().toByteArray());
+            }
+            sendFrame(ps, frame, false);
+            counters.increment("pubsub.idontwant.sent");
+        }
+    }
+
+    private void forward(RpcProto.Message pb, MessageId id, String topic, PeerId source, PeerId origin) {
+        Set<PeerId> m = mesh.get(topic);
+        if (m == null || m.isEmpty()) return;
+        MessageCache.Entry entry = mcache.get(id);
         byte[] frame = null;
         for (PeerId p : m) {
             if (p.equals(source) || p.equals(origin)) continue;
             PeerState ps = peers.get(p);
             if (ps == null) continue;
+            if (ps.doesNotWant(id)) {
+                counters.increment("pubsub.idontwant.skipped");
+                continue;
+            }
             if (frame == null) frame = FrameDecoder.frame(RpcProto.RPC.newBuilder().addPublish(pb).build().toByteArray());
             sendFrame(ps, frame, true);
+            if (entry != null) entry.pushed(p);
             counters.increment("pubsub.message.forwarded");
         }
     }
 
-    /** Checks the message against the signature policy; returns it decoded. */
-    private PubSubMessage verify(RpcProto.Message pb, PeerId receivedFrom) {
+    /**
+     * Decodes the message and checks its shape against the signature policy (from, seqno, key present and well
+     * formed), without checking the signature itself ({@link #verifySignature}).
+     */
+    private PubSubMessage parse(RpcProto.Message pb, PeerId receivedFrom) {
         byte[] data = pb.getData().toByteArray();
         if (config.signing() == GossipSubConfig.SignaturePolicy.STRICT_NO_SIGN) {
             if (pb.hasSignature() || pb.hasSeqno() || pb.hasFrom() || pb.hasKey()) {
@@ -762,6 +851,12 @@ public final class GossipSub implements AutoCloseable {
         } catch (InvalidPeerIdException e) {
             throw new PubSubProtocolException("bad from: " + e.getMessage(), e);
         }
+        return new PubSubMessage(author, pb.getFrom().toByteArray(), pb.getSeqno().toByteArray(), data, pb.getTopic(), true,
+                receivedFrom);
+    }
+
+    /** Checks the Ed25519 (or other) signature of a signed message by {@code author}. */
+    private void verifySignature(RpcProto.Message pb, PeerId author) {
         PublicKey pk;
         try {
             if (pb.hasKey()) {
@@ -781,11 +876,11 @@ public final class GossipSub implements AutoCloseable {
             ok = false;
         }
         if (!ok) throw new PubSubProtocolException("bad signature");
-        return new PubSubMessage(author, pb.getFrom().toByteArray(), pb.getSeqno().toByteArray(), data, pb.getTopic(), true,
-                receivedFrom);
     }
 
     private void handleControl(PeerState ps, RpcProto.ControlMessage c) {
+        // IDONTWANT first: an RPC that carries IDONTWANT and IWANT for the same id gets no answer for it.
+        handleIDontWant(ps, c.getIdontwantList());
         List<RpcProto.Message> replies = handleIWant(ps, c.getIwantList());
         List<MessageId> want = handleIHave(ps, c.getIhaveList());
         List<RpcProto.ControlPrune> prunes = handleGraft(ps, c.getGraftList());
@@ -803,6 +898,28 @@ public final class GossipSub implements AutoCloseable {
             out.setControl(cb);
         }
         send(ps, out.build(), false);
+    }
+
+    /**
+     * v1.2: remembers the ids {@code ps} does not want, at most {@link GossipSubConfig#maxIDontWantMessages()} per
+     * heartbeat (the rest are ignored and counted), each for {@link #IDONTWANT_TTL_HEARTBEATS} heartbeats.
+     */
+    private void handleIDontWant(PeerState ps, List<RpcProto.ControlIDontWant> list) {
+        if (list.isEmpty()) return;
+        for (RpcProto.ControlIDontWant w : list) {
+            for (ByteString b : w.getMessageIDsList()) {
+                if (b.isEmpty()) continue;
+                if (ps.dontWantThisHeartbeat >= config.maxIDontWantMessages()) {
+                    counters.increment("pubsub.idontwant.over_limit");
+                    return;
+                }
+                ps.dontWantThisHeartbeat++;
+                counters.increment("pubsub.idontwant.in");
+                MessageId id = new MessageId(b.toByteArray());
+                ps.dontWant.remove(id); // re-inserted as the newest
+                ps.dontWant.put(id, heartbeats);
+            }
+        }
     }
 
     private List<MessageId> handleIHave(PeerState ps, List<RpcProto.ControlIHave> ihaves) {
@@ -858,6 +975,10 @@ public final class GossipSub implements AutoCloseable {
                 if (!done.add(id)) continue;
                 MessageCache.Entry e = mcache.get(id);
                 if (e == null) continue;
+                if (ps.doesNotWant(id)) {
+                    counters.increment("pubsub.idontwant.skipped");
+                    continue;
+                }
                 int n = e.sent.merge(ps.id, 1, Integer::sum);
                 if (n > config.gossipRetransmission()) continue;
                 int size = e.message.getSerializedSize() + 8;
@@ -868,6 +989,7 @@ public final class GossipSub implements AutoCloseable {
                     bytes = 0;
                 }
                 out.add(e.message);
+                e.pushed(ps.id);
                 bytes += size;
                 counters.increment("pubsub.iwant.served");
             }
@@ -998,6 +1120,13 @@ public final class GossipSub implements AutoCloseable {
         long now = loop.nowMs();
         peerHave.clear();
         iasked.clear();
+        for (PeerState ps : peers.values()) {
+            ps.dontWantThisHeartbeat = 0;
+            for (Iterator<Long> it = ps.dontWant.values().iterator(); it.hasNext(); ) {
+                if (heartbeats - it.next() < IDONTWANT_TTL_HEARTBEATS) break; // oldest first
+                it.remove();
+            }
+        }
         brokenPromises(now);
         score.refresh(now);
 
@@ -1208,4 +1337,16 @@ public final class GossipSub implements AutoCloseable {
     }
 
     int seenSize() { return seen.size(); }
+
+    /** IDONTWANT ids remembered for {@code peer}; event loop only (tests). */
+    int dontWantSize(PeerId peer) {
+        PeerState ps = peers.get(peer);
+        return ps == null ? 0 : ps.dontWant.size();
+    }
+
+    /** The protocol id negotiated on the outbound stream to {@code peer}, or null; event loop only (tests). */
+    String protocolTo(PeerId peer) {
+        PeerState ps = peers.get(peer);
+        return ps == null ? null : ps.protocol;
+    }
 }

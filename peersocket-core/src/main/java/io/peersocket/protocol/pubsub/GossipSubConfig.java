@@ -5,7 +5,7 @@ import java.util.concurrent.Executor;
 
 /**
  * Settings of {@link GossipSub}; immutable. Start from {@link #defaults()} and change fields with the
- * {@code with…} methods. Times are in ms, sizes in bytes. Defaults follow the gossipsub v1.0/v1.1 specs
+ * {@code with…} methods. Times are in ms, sizes in bytes. Defaults follow the gossipsub v1.0/v1.1/v1.2 specs
  * (libp2p specs pubsub/gossipsub) and go-libp2p-pubsub, except {@code dLo} = 5 (the spec says 4).
  *
  * @param d target mesh degree (D)
@@ -34,9 +34,15 @@ import java.util.concurrent.Executor;
  * @param maxTopicsPerPeer topics a remote peer may be subscribed to as we track it; further subscriptions are ignored
  * @param maxTopicBytes longest topic name accepted (UTF-8 bytes)
  * @param maxMessagesPerRpc messages accepted in one RPC; the rest are dropped and counted
- * @param maxControlPerRpc control entries (IHAVE + IWANT + GRAFT + PRUNE) accepted in one RPC
+ * @param maxControlPerRpc control entries (IHAVE + IWANT + GRAFT + PRUNE + IDONTWANT) accepted in one RPC
  * @param maxPendingBytesPerPeer bytes queued for a peer whose stream is not open yet (more are dropped and
  *     counted); once it is open, forwarded messages are dropped while the stream is not writable
+ * @param idontwantThresholdBytes v1.2: on first receipt of a message whose protobuf encoding has at least this many
+ *     bytes, send IDONTWANT with its id to the mesh peers that speak {@code /meshsub/1.2.0} (default 1024, as
+ *     go-libp2p-pubsub's {@code IDontWantMessageThreshold}); {@link Integer#MAX_VALUE} sends none
+ * @param maxIDontWantMessages v1.2 {@code max_idontwant_messages}: IDONTWANT ids accepted per peer per heartbeat;
+ *     more are ignored and counted (default 1000, as go-libp2p-pubsub); each id is remembered for
+ *     {@link GossipSub#IDONTWANT_TTL_HEARTBEATS} heartbeats
  * @param signing {@link SignaturePolicy}: sign and require signatures (default), or neither
  * @param messageId how message ids are computed (default from ‖ seqno); every node of a network must use the same
  * @param score peer scoring parameters and thresholds
@@ -48,7 +54,8 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
                               long unsubscribeBackoffMs, boolean floodPublish, int prunePeers, int maxFrameBytes,
                               int maxIHaveLength, int maxIHaveMessages, int gossipRetransmission, long iwantFollowupMs,
                               int maxTopicsPerPeer, int maxTopicBytes, int maxMessagesPerRpc, int maxControlPerRpc,
-                              int maxPendingBytesPerPeer, SignaturePolicy signing, MessageIdFunction messageId,
+                              int maxPendingBytesPerPeer, int idontwantThresholdBytes, int maxIDontWantMessages,
+                              SignaturePolicy signing, MessageIdFunction messageId,
                               PeerScoreParams score, Executor handlerExecutor) {
 
     /** Whether messages are signed ({@code StrictSign} in libp2p terms) or carry no author ({@code StrictNoSign}). */
@@ -70,6 +77,8 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
         if (historyGossip < 1 || historyLength < historyGossip) {
             throw new IllegalArgumentException("need 1 <= historyGossip <= historyLength");
         }
+        if (idontwantThresholdBytes < 0) throw new IllegalArgumentException("idontwantThresholdBytes must be >= 0");
+        if (maxIDontWantMessages < 0) throw new IllegalArgumentException("maxIDontWantMessages must be >= 0");
         if (maxFrameBytes < 1024) throw new IllegalArgumentException("maxFrameBytes must be >= 1024");
         if (seenTtlMs < 1 || maxSeenIds < 1) throw new IllegalArgumentException("seen cache needs a positive TTL and size");
         Objects.requireNonNull(signing, "signing");
@@ -80,7 +89,7 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
     /** Spec defaults: D 6 (5…12), lazy 6, heartbeat 1 s, history 5/3, seen TTL 2 min, flood publish, strict signing. */
     public static GossipSubConfig defaults() {
         return new GossipSubConfig(6, 5, 12, 6, 4, 2, 0.25, 1_000, 100, 60_000, 5, 3, 120_000, 200_000, 60_000, 10_000,
-                true, 16, 1 << 20, 5_000, 10, 3, 3_000, 1_000, 1_024, 1_000, 5_000, 4 << 20,
+                true, 16, 1 << 20, 5_000, 10, 3, 3_000, 1_000, 1_024, 1_000, 5_000, 4 << 20, 1_024, 1_000,
                 SignaturePolicy.STRICT_SIGN, MessageIdFunction.FROM_AND_SEQNO, PeerScoreParams.defaults(), null);
     }
 
@@ -91,7 +100,7 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
                 heartbeatMs, heartbeatInitialDelayMs, fanoutTtlMs, historyLength, historyGossip, seenTtlMs, maxSeenIds,
                 pruneBackoffMs, unsubscribeBackoffMs, floodPublish, prunePeers, maxFrameBytes, maxIHaveLength,
                 maxIHaveMessages, gossipRetransmission, iwantFollowupMs, maxTopicsPerPeer, maxTopicBytes,
-                maxMessagesPerRpc, maxControlPerRpc, maxPendingBytesPerPeer, signing, messageId, score, handlerExecutor);
+                maxMessagesPerRpc, maxControlPerRpc, maxPendingBytesPerPeer, idontwantThresholdBytes, maxIDontWantMessages, signing, messageId, score, handlerExecutor);
     }
 
     public GossipSubConfig withDLazy(int lazy) {
@@ -99,7 +108,7 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
                 fanoutTtlMs, historyLength, historyGossip, seenTtlMs, maxSeenIds, pruneBackoffMs, unsubscribeBackoffMs,
                 floodPublish, prunePeers, maxFrameBytes, maxIHaveLength, maxIHaveMessages, gossipRetransmission,
                 iwantFollowupMs, maxTopicsPerPeer, maxTopicBytes, maxMessagesPerRpc, maxControlPerRpc,
-                maxPendingBytesPerPeer, signing, messageId, score, handlerExecutor);
+                maxPendingBytesPerPeer, idontwantThresholdBytes, maxIDontWantMessages, signing, messageId, score, handlerExecutor);
     }
 
     public GossipSubConfig withHeartbeatMs(long ms) {
@@ -107,7 +116,7 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
                 fanoutTtlMs, historyLength, historyGossip, seenTtlMs, maxSeenIds, pruneBackoffMs, unsubscribeBackoffMs,
                 floodPublish, prunePeers, maxFrameBytes, maxIHaveLength, maxIHaveMessages, gossipRetransmission,
                 iwantFollowupMs, maxTopicsPerPeer, maxTopicBytes, maxMessagesPerRpc, maxControlPerRpc,
-                maxPendingBytesPerPeer, signing, messageId, score, handlerExecutor);
+                maxPendingBytesPerPeer, idontwantThresholdBytes, maxIDontWantMessages, signing, messageId, score, handlerExecutor);
     }
 
     public GossipSubConfig withFloodPublish(boolean on) {
@@ -115,7 +124,7 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
                 fanoutTtlMs, historyLength, historyGossip, seenTtlMs, maxSeenIds, pruneBackoffMs, unsubscribeBackoffMs,
                 on, prunePeers, maxFrameBytes, maxIHaveLength, maxIHaveMessages, gossipRetransmission,
                 iwantFollowupMs, maxTopicsPerPeer, maxTopicBytes, maxMessagesPerRpc, maxControlPerRpc,
-                maxPendingBytesPerPeer, signing, messageId, score, handlerExecutor);
+                maxPendingBytesPerPeer, idontwantThresholdBytes, maxIDontWantMessages, signing, messageId, score, handlerExecutor);
     }
 
     public GossipSubConfig withMaxFrameBytes(int bytes) {
@@ -123,7 +132,7 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
                 fanoutTtlMs, historyLength, historyGossip, seenTtlMs, maxSeenIds, pruneBackoffMs, unsubscribeBackoffMs,
                 floodPublish, prunePeers, bytes, maxIHaveLength, maxIHaveMessages, gossipRetransmission,
                 iwantFollowupMs, maxTopicsPerPeer, maxTopicBytes, maxMessagesPerRpc, maxControlPerRpc,
-                maxPendingBytesPerPeer, signing, messageId, score, handlerExecutor);
+                maxPendingBytesPerPeer, idontwantThresholdBytes, maxIDontWantMessages, signing, messageId, score, handlerExecutor);
     }
 
     public GossipSubConfig withSigning(SignaturePolicy policy) {
@@ -131,7 +140,7 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
                 fanoutTtlMs, historyLength, historyGossip, seenTtlMs, maxSeenIds, pruneBackoffMs, unsubscribeBackoffMs,
                 floodPublish, prunePeers, maxFrameBytes, maxIHaveLength, maxIHaveMessages, gossipRetransmission,
                 iwantFollowupMs, maxTopicsPerPeer, maxTopicBytes, maxMessagesPerRpc, maxControlPerRpc,
-                maxPendingBytesPerPeer, policy, messageId, score, handlerExecutor);
+                maxPendingBytesPerPeer, idontwantThresholdBytes, maxIDontWantMessages, policy, messageId, score, handlerExecutor);
     }
 
     public GossipSubConfig withMessageId(MessageIdFunction fn) {
@@ -139,7 +148,7 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
                 fanoutTtlMs, historyLength, historyGossip, seenTtlMs, maxSeenIds, pruneBackoffMs, unsubscribeBackoffMs,
                 floodPublish, prunePeers, maxFrameBytes, maxIHaveLength, maxIHaveMessages, gossipRetransmission,
                 iwantFollowupMs, maxTopicsPerPeer, maxTopicBytes, maxMessagesPerRpc, maxControlPerRpc,
-                maxPendingBytesPerPeer, signing, fn, score, handlerExecutor);
+                maxPendingBytesPerPeer, idontwantThresholdBytes, maxIDontWantMessages, signing, fn, score, handlerExecutor);
     }
 
     public GossipSubConfig withScore(PeerScoreParams params) {
@@ -147,7 +156,7 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
                 fanoutTtlMs, historyLength, historyGossip, seenTtlMs, maxSeenIds, pruneBackoffMs, unsubscribeBackoffMs,
                 floodPublish, prunePeers, maxFrameBytes, maxIHaveLength, maxIHaveMessages, gossipRetransmission,
                 iwantFollowupMs, maxTopicsPerPeer, maxTopicBytes, maxMessagesPerRpc, maxControlPerRpc,
-                maxPendingBytesPerPeer, signing, messageId, params, handlerExecutor);
+                maxPendingBytesPerPeer, idontwantThresholdBytes, maxIDontWantMessages, signing, messageId, params, handlerExecutor);
     }
 
     public GossipSubConfig withPrunePeers(int n) {
@@ -155,7 +164,7 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
                 fanoutTtlMs, historyLength, historyGossip, seenTtlMs, maxSeenIds, pruneBackoffMs, unsubscribeBackoffMs,
                 floodPublish, n, maxFrameBytes, maxIHaveLength, maxIHaveMessages, gossipRetransmission,
                 iwantFollowupMs, maxTopicsPerPeer, maxTopicBytes, maxMessagesPerRpc, maxControlPerRpc,
-                maxPendingBytesPerPeer, signing, messageId, score, handlerExecutor);
+                maxPendingBytesPerPeer, idontwantThresholdBytes, maxIDontWantMessages, signing, messageId, score, handlerExecutor);
     }
 
     /** Runs subscription handlers on {@code executor} (e.g. {@code Runnable::run} or the event loop in simulation). */
@@ -164,6 +173,18 @@ public record GossipSubConfig(int d, int dLo, int dHi, int dLazy, int dScore, in
                 fanoutTtlMs, historyLength, historyGossip, seenTtlMs, maxSeenIds, pruneBackoffMs, unsubscribeBackoffMs,
                 floodPublish, prunePeers, maxFrameBytes, maxIHaveLength, maxIHaveMessages, gossipRetransmission,
                 iwantFollowupMs, maxTopicsPerPeer, maxTopicBytes, maxMessagesPerRpc, maxControlPerRpc,
-                maxPendingBytesPerPeer, signing, messageId, score, executor);
+                maxPendingBytesPerPeer, idontwantThresholdBytes, maxIDontWantMessages, signing, messageId, score, executor);
+    }
+
+    /**
+     * gossipsub v1.2 IDONTWANT: the message size (protobuf bytes) from which IDONTWANT is sent
+     * ({@link Integer#MAX_VALUE}: never), and the IDONTWANT ids accepted per peer per heartbeat (0: ignore all).
+     */
+    public GossipSubConfig withIDontWant(int thresholdBytes, int maxPerHeartbeat) {
+        return new GossipSubConfig(d, dLo, dHi, dLazy, dScore, dOut, gossipFactor, heartbeatMs, heartbeatInitialDelayMs,
+                fanoutTtlMs, historyLength, historyGossip, seenTtlMs, maxSeenIds, pruneBackoffMs, unsubscribeBackoffMs,
+                floodPublish, prunePeers, maxFrameBytes, maxIHaveLength, maxIHaveMessages, gossipRetransmission,
+                iwantFollowupMs, maxTopicsPerPeer, maxTopicBytes, maxMessagesPerRpc, maxControlPerRpc,
+                maxPendingBytesPerPeer, thresholdBytes, maxPerHeartbeat, signing, messageId, score, handlerExecutor);
     }
 }

@@ -20,6 +20,15 @@ final class MessageCache {
         final String topic;
         final RpcProto.Message message;
         final Map<PeerId, Integer> sent = new HashMap<>(2);
+        /** Peers this node pushed the message to (published, forwarded or answered by IWANT); null until one. */
+        java.util.Set<PeerId> pushedTo;
+
+        void pushed(PeerId p) {
+            if (pushedTo == null) pushedTo = new java.util.HashSet<>();
+            pushedTo.add(p);
+        }
+
+        boolean pushedTo(PeerId p) { return pushedTo != null && pushedTo.contains(p); }
 
         Entry(MessageId id, String topic, RpcProto.Message message) {
             this.id = id;

@@ -113,6 +113,22 @@ public final class RelayClient implements ProtocolHandler {
         }
     }
 
+    /**
+     * The address that reaches {@code target} through the relay at {@code relayAddress}:
+     * {@code relayAddress/p2p-circuit/p2p/TARGET}.
+     *
+     * @param relayAddress a direct address of the relay ending in {@code /p2p/RELAY}, or just {@code /p2p/RELAY}
+     *     for a relay whose address the node knows
+     * @throws IllegalArgumentException if {@code relayAddress} does not end in {@code /p2p/} or is itself a circuit
+     */
+    public static Multiaddr circuitAddress(Multiaddr relayAddress, PeerId target) {
+        List<Multiaddr.Component> cs = relayAddress.components();
+        if (cs.isEmpty() || cs.get(cs.size() - 1).protocol() != Protocol.P2P || relayAddress.has(Protocol.P2P_CIRCUIT)) {
+            throw new IllegalArgumentException("relay address must end in /p2p/RELAY and not be a circuit: " + relayAddress);
+        }
+        return relayAddress.encapsulate(CIRCUIT).withPeerId(target);
+    }
+
     /** Relay part, relay and target of a circuit address. */
     private record Target(Multiaddr relayAddress, PeerId relay, PeerId target) {}
 

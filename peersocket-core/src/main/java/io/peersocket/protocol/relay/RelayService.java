@@ -119,7 +119,11 @@ public final class RelayService implements ProtocolHandler {
     private void onPeerEvent(PeerEvent e) {
         if (e.kind() != PeerEvent.Kind.DISCONNECTED) return;
         Res r = reservations.get(e.peer());
-        if (r != null && !r.connection.isOpen() && usableConnection(e.peer()) == null) {
+        if (r == null || r.connection.isOpen()) return;
+        Connection other = usableConnection(e.peer());
+        if (other != null) {
+            reservations.put(e.peer(), new Res(r.peer, other, r.ip, r.expireMs)); // still connected: keep it
+        } else {
             reservations.remove(e.peer());
             counters.increment("relay.reserve.dropped.disconnected");
         }
@@ -218,9 +222,9 @@ public final class RelayService implements ProtocolHandler {
             if (!a.has(Protocol.P2P_CIRCUIT)) addrs.add(a.withPeerId(host.peerId()));
         }
         byte[] voucher = new ReservationVoucher(host.peerId(), peer, expireSeconds).seal(key);
+        counters.increment(existing == null ? "relay.reserve.accepted" : "relay.reserve.refreshed");
         ms.send(RelayCodec.encode(HopMessage.ok(new HopMessage.Reservation(expireSeconds, addrs, voucher), config.limit())));
         ms.stream().close();
-        counters.increment(existing == null ? "relay.reserve.accepted" : "relay.reserve.refreshed");
         log.debug("reservation for {} until {}", peer, expireSeconds);
     }
 
@@ -342,8 +346,8 @@ public final class RelayService implements ProtocolHandler {
             settled = true;
             timer.cancel();
             pendingCircuits--;
-            hop.send(RelayCodec.encode(HopMessage.ok(null, config.limit())));
             counters.increment("relay.connect.ok");
+            hop.send(RelayCodec.encode(HopMessage.ok(null, config.limit())));
             Splice[] holder = new Splice[1];
             // the hop stream's reader above is replaced by the splice
             Splice splice = new Splice(loop, counters, hop, stop, config.limitDurationMs(), config.limitDataBytes(),

@@ -22,6 +22,15 @@ public interface LinkModel {
     MemoryNetwork.LinkConditions conditions(PeerId from, PeerId to);
 
     /**
+     * The conditions for one write of {@code bytes} of stream data from {@code from} to {@code to} at
+     * {@code nowNanos} (the sender's clock): the seam for bandwidth models, where a write also waits for the
+     * sender's earlier writes to leave its uplink. Default: {@link #conditions(PeerId, PeerId)}.
+     */
+    default MemoryNetwork.LinkConditions conditions(PeerId from, PeerId to, int bytes, long nowNanos) {
+        return conditions(from, to);
+    }
+
+    /**
      * Whether packets from {@code from} reach {@code to} at all. False for a partition or a crashed peer: dials
      * between them fail with {@code TIMEOUT} at the dialer's handshake timeout and datagrams are lost. Connections
      * already established are not affected; break them with {@link MemoryNetwork#breakConnections}. Default

@@ -93,6 +93,11 @@ final class MemoryConnection implements Connection {
         return transport.net.linkLocked(transport.peerId(), remotePeer).latencyMs();
     }
 
+    /** Latency of a stream write of {@code bytes} (bandwidth models add the wait for the sender's uplink). */
+    long latencyLocked(int bytes) {
+        return transport.net.linkLocked(transport.peerId(), remotePeer, bytes, transport.nowNanos()).latencyMs();
+    }
+
     // ---- handshake ----------------------------------------------------------------------------------
 
     /** Listener side, one latency after the dial: accept or refuse. */

@@ -171,6 +171,17 @@ public final class MemoryNetwork {
                 : defaultLink;
     }
 
+    /** Conditions of one stream write of {@code bytes} from {@code a} to {@code b} at {@code nowNanos}. */
+    LinkConditions linkLocked(PeerId a, PeerId b, int bytes, long nowNanos) {
+        if (!links.isEmpty()) {
+            LinkConditions own = links.get(PeerPair.of(a, b));
+            if (own != null) return own;
+        }
+        return linkModel != null
+                ? Objects.requireNonNull(linkModel.conditions(a, b, bytes, nowNanos), "link model returned null")
+                : defaultLink;
+    }
+
     /** Whether datagrams from {@code a} reach {@code b} (the link model's verdict; true without a model). */
     boolean reachableLocked(PeerId a, PeerId b) {
         return linkModel == null || linkModel.reachable(a, b);

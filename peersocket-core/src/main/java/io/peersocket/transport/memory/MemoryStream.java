@@ -55,7 +55,7 @@ final class MemoryStream implements Stream {
                 byte[] copy = data.clone();
                 inFlight += copy.length;
                 MemoryStream p = peer;
-                p.conn.inbox.postLocked(conn.latencyLocked(), () -> p.dataArrived(copy, this));
+                p.conn.inbox.postLocked(conn.latencyLocked(copy.length), () -> p.dataArrived(copy, this));
             }
             conn.transport.post(() -> result.complete(null));
         }

@@ -129,6 +129,35 @@ class GossipSubBadInputTest {
     }
 
     @Test
+    void aDuplicateIsDroppedByItsIdBeforeItsSignatureIsChecked() {
+        try (Fixture f = new Fixture()) {
+            RpcProto.Message m = signed(f.net.node(1).hostKey(), TOPIC, "first", 11);
+            f.write(frame(m));
+            double before = f.scoreOfRaw();
+            // same from and seqno (same id), broken signature: a duplicate, not a signature failure (not checked)
+            RpcProto.Message copy = m.toBuilder().setSignature(bs(new byte[64])).build();
+            f.write(frame(copy));
+            assertThat(f.got).containsExactly("first");
+            assertThat(f.counter("pubsub.message.duplicate")).isEqualTo(1);
+            assertThat(f.counter("pubsub.message.rejected.signature")).isZero();
+            assertThat(f.scoreOfRaw()).isEqualTo(before);
+        }
+    }
+
+    @Test
+    void aForgedCopyDoesNotMarkTheRealMessageSeen() {
+        try (Fixture f = new Fixture()) {
+            RpcProto.Message real = signed(f.net.node(1).hostKey(), TOPIC, "real", 12);
+            RpcProto.Message forged = real.toBuilder().setData(bs("forged".getBytes(StandardCharsets.UTF_8))).build();
+            f.write(frame(forged)); // arrives first, same id, bad signature
+            assertThat(f.counter("pubsub.message.rejected.signature")).isEqualTo(1);
+            f.write(frame(real));
+            assertThat(f.got).containsExactly("real");
+            assertThat(f.counter("pubsub.message.duplicate")).isZero();
+        }
+    }
+
+    @Test
     void anOversizedFrameResetsTheStreamAndTheNodeKeepsServing() {
         try (Fixture f = new Fixture()) {
             byte[] len = Varint.encode(2L << 20); // 2 MiB declared, over the 1 MiB limit

@@ -62,6 +62,12 @@ class PubSubCodecFuzzTest {
             for (RpcProto.ControlIHave h : c.getIhaveList()) {
                 for (var id : h.getMessageIDsList()) assertThat(id.size()).isLessThanOrEqualTo(PubSubCodec.MAX_MESSAGE_ID_BYTES);
             }
+            for (RpcProto.ControlIWant w : c.getIwantList()) {
+                for (var id : w.getMessageIDsList()) assertThat(id.size()).isLessThanOrEqualTo(PubSubCodec.MAX_MESSAGE_ID_BYTES);
+            }
+            for (RpcProto.ControlIDontWant w : c.getIdontwantList()) {
+                for (var id : w.getMessageIDsList()) assertThat(id.size()).isLessThanOrEqualTo(PubSubCodec.MAX_MESSAGE_ID_BYTES);
+            }
             for (RpcProto.ControlPrune p : c.getPruneList()) {
                 assertThat(p.getPeersCount()).isLessThanOrEqualTo(LIMITS.maxPeersPerPrune());
             }

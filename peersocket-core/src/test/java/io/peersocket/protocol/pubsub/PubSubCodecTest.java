@@ -37,6 +37,14 @@ class PubSubCodecTest {
         RpcProto.RPC longId = RpcProto.RPC.newBuilder().setControl(RpcProto.ControlMessage.newBuilder()
                 .addIwant(RpcProto.ControlIWant.newBuilder().addMessageIDs(ByteString.copyFrom(new byte[257])))).build();
         assertThatThrownBy(() -> PubSubCodec.decode(longId.toByteArray(), LIMITS)).hasMessageContaining("IWANT message id of 257");
+        RpcProto.RPC longDontWant = RpcProto.RPC.newBuilder().setControl(RpcProto.ControlMessage.newBuilder()
+                .addIdontwant(RpcProto.ControlIDontWant.newBuilder().addMessageIDs(ByteString.copyFrom(new byte[257])))).build();
+        assertThatThrownBy(() -> PubSubCodec.decode(longDontWant.toByteArray(), LIMITS))
+                .hasMessageContaining("IDONTWANT message id of 257");
+        RpcProto.ControlIDontWant.Builder manyIds = RpcProto.ControlIDontWant.newBuilder();
+        for (int i = 0; i <= LIMITS.maxIds(); i++) manyIds.addMessageIDs(ByteString.copyFrom(new byte[] {(byte) i}));
+        RpcProto.RPC tooMany = RpcProto.RPC.newBuilder().setControl(RpcProto.ControlMessage.newBuilder().addIdontwant(manyIds)).build();
+        assertThatThrownBy(() -> PubSubCodec.decode(tooMany.toByteArray(), LIMITS)).hasMessageContaining("message ids in control");
         assertThatThrownBy(() -> PubSubCodec.decode(new byte[] {0x0a, 0x05, 0x01}, LIMITS))
                 .hasMessageStartingWith("malformed pubsub RPC");
     }

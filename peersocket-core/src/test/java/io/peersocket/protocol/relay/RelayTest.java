@@ -75,8 +75,7 @@ class RelayTest {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!cond.getAsBoolean()) {
             if (System.nanoTime() > end) throw new AssertionError("condition not met within 10 s");
-            Thread.onSpinWait();
-            Thread.yield();
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // poll, without burning a shared core
         }
     }
 
@@ -177,7 +176,7 @@ class RelayTest {
         p.out.attach(atA);
         p.in.attach(new Sink());
         assertThat(get(atA.closed)).isNotNull(); // reset by the relay
-        assertThat(r.counters().get("relay.circuit.closed.duration_limit")).isEqualTo(1);
+        await(() -> r.counters().get("relay.circuit.closed.duration_limit") == 1);
     }
 
     @Test
@@ -193,6 +192,9 @@ class RelayTest {
         // a node that holds no reservation on R refuses R's stop CONNECT (R cannot be made to reach it)
         assertThat(RelayClient.isCircuitAddress(circuit(r, b))).isTrue();
         assertThat(RelayClient.isCircuitAddress(r.addresses().get(0))).isFalse();
+        assertThat(RelayClient.circuitAddress(r.addresses().get(0), b.peerId())).isEqualTo(circuit(r, b));
+        assertThatThrownBy(() -> RelayClient.circuitAddress(r.listenAddresses().get(0), b.peerId()))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -244,6 +246,49 @@ class RelayTest {
         await(() -> r.counters().get("relay.reserve.refreshed") >= 1);
         await(() -> !b.relay().reservations().isEmpty() && b.relay().reservations().get(0).expireMs() > first.expireMs());
         assertThat(b.relay().circuitAddresses()).isNotEmpty();
+    }
+
+    @Test
+    void circuitAndPerIpCapsAreEnforced() throws Exception {
+        Node r = node(RelayConfig.defaults().withMaxCircuits(16, 1).withMaxReservations(128, 1));
+        Node a = node(null);
+        Node b = node(null);
+        Node c = node(null);
+        Pair p = circuitAtoB(a, r, b);
+        p.in.attach(new Sink());
+        p.out.attach(new Sink());
+        // B is already in one circuit: a second one to B exceeds the per-peer cap
+        assertThatThrownBy(() -> get(a.relay().openCircuit(circuit(r, b))))
+                .isInstanceOf(ExecutionException.class).cause()
+                .isInstanceOfSatisfying(RelayException.class, e -> assertThat(e.status()).isEqualTo(RelayStatus.RESOURCE_LIMIT_EXCEEDED));
+        assertThat(r.counters().get("relay.connect.refused.limit")).isEqualTo(1);
+        // every node is on 127.0.0.1: with one reservation per IP, C is refused
+        assertThatThrownBy(() -> get(c.relay().reserve(r.addresses().get(0))))
+                .isInstanceOf(ExecutionException.class).cause()
+                .isInstanceOfSatisfying(RelayException.class, e -> assertThat(e.status()).isEqualTo(RelayStatus.RESERVATION_REFUSED));
+        assertThat(r.counters().get("relay.reserve.refused.ip")).isEqualTo(1);
+        // closing the circuit frees the slot
+        p.out.stream().reset();
+        await(() -> r.counters().get("relay.circuit.closed.reset") == 1);
+        CompletableFuture<Circuit> again = new CompletableFuture<>();
+        b.relay().inboundCircuits(again::complete);
+        assertThat(get(a.relay().openCircuit(circuit(r, b))).remotePeer()).isEqualTo(b.peerId());
+        assertThat(get(again).remotePeer()).isEqualTo(a.peerId());
+    }
+
+    @Test
+    void reservationEndsWithTheConnectionAndTheClientMakesANewOne() throws Exception {
+        Node r = node(RelayConfig.defaults());
+        Node b = node(null);
+        get(b.relay().reserve(r.addresses().get(0)));
+        get(b.disconnect(r.peerId()));
+        await(() -> r.counters().get("relay.reserve.dropped.disconnected") == 1);
+        await(() -> b.counters().get("relay.client.reserve.lost") == 1);
+        // the client reconnects and reserves again by itself
+        await(() -> r.counters().get("relay.reserve.accepted") == 2);
+        await(() -> !b.relay().reservations().isEmpty());
+        b.relay().cancel(r.peerId());
+        await(() -> b.relay().reservations().isEmpty() && b.relay().circuitAddresses().isEmpty());
     }
 
     /** Sends one framed hop message on a new raw hop stream; completes with the relay's answer. */

@@ -452,6 +452,40 @@ class MemoryTransportTest {
     }
 
     @Test
+    void limitedConnectionsUseTheRelayedPathCarryNoDatagramsAndLeaveLaterOnesDirect() {
+        Peer a = new Peer(net, loop, 1), b = new Peer(net, loop, 2);
+        net.setLink(a.key.peerId(), b.key.peerId(), new MemoryNetwork.LinkConditions(5, 0));
+        net.setLimited(b.key.peerId(), a.key.peerId(), new MemoryNetwork.LinkConditions(30, 0));
+        Multiaddr bAddr = b.listen();
+        CompletableFuture<Connection> f = a.transport.dial(bAddr, null);
+        loop.advance(59);
+        assertThat(f).isNotDone();
+        loop.advance(1);
+        Connection relayed = f.join();
+        net.setLimited(a.key.peerId(), b.key.peerId(), null);
+        assertThat(relayed.isLimited()).isTrue();
+        assertThat(b.connections.get(0).isLimited()).isTrue();
+        assertThat(relayed.maxDatagramSize()).isZero();
+        assertThat(relayed.sendDatagram(utf8("d"))).isFalse();
+        assertThat(relayed.toString()).contains("limited");
+        CompletableFuture<Connection> g = a.transport.dial(bAddr, null);
+        loop.advance(10);
+        Connection direct = g.join();
+        assertThat(direct.isLimited()).isFalse();
+        assertThat(b.connections.get(1).isLimited()).isFalse();
+        assertThat(direct.maxDatagramSize()).isPositive();
+        // a stream on the relayed connection takes its 30 ms, one on the direct connection 5 ms
+        CompletableFuture<Stream> fr = relayed.openStream(a.recorder("r")), fd = direct.openStream(a.recorder("d"));
+        loop.runPending();
+        fr.join().write(utf8("slow"));
+        fd.join().write(utf8("fast"));
+        loop.advance(5);
+        assertThat(b.events).contains("in data 0 fast").doesNotContain("in data 0 slow");
+        loop.advance(25);
+        assertThat(b.events).contains("in data 0 slow");
+    }
+
+    @Test
     void handshakeRoundTripOverTimeoutFailsWithTimeoutAtTheTimeout() {
         Peer a = new Peer(net, loop, 1, cfg -> cfg.withHandshakeTimeoutMs(1_000)), b = new Peer(net, loop, 2);
         net.setDefaultLink(new MemoryNetwork.LinkConditions(600, 0));

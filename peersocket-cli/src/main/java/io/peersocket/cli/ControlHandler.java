@@ -47,8 +47,9 @@ import java.util.function.Consumer;
  * conversation); {@code demo-ping {peer, bytes?}} (demo PING → PONG request, returns the RTT);
  * {@code demo-forward {via, to}} (demo FORWARD request to {@code via}, which forwards it to {@code to} — a peer id
  * or a list of them — and answers when the last one has; returns the RTT and the path); {@code stats} (counters, connected peers);
- * {@code connect {peer | addr, direct?, attempts?, dialTimeoutMs?}} (a connection; {@code direct}: introduction and
- * hole punching, {@link Node#connectDirect}; answers {@code peer, direct, limited, remoteAddress, ms});
+ * {@code connect {peer | addr, direct?, attempts?, dialTimeoutMs?, via?}} (a connection; {@code direct}: introduction and
+ * hole punching, {@link Node#connectDirect}; {@code via}: through that Circuit Relay v2 relay; answers
+ * {@code peer, direct, limited, relayed, remoteAddress, ms});
  * {@code disconnect {peer}} (closes every connection to it; answers {@code closed}, and {@code drained} false if the
  * closes took over 3 s);
  * {@code firewall {block?, unblock?, clear?}} (drop all UDP traffic to/from listed addresses: a network cut for tests); {@code kad {network?}} (routing table in seed 001 terms);
@@ -221,6 +222,9 @@ final class ControlHandler {
             case "status" -> {
                 out.put("peerId", node.peerId().toString());
                 out.put("addresses", node.addresses().stream().map(Multiaddr::toString).toList());
+                out.put("circuitAddresses", node.relay().circuitAddresses().stream()
+                        .map(a -> a.withPeerId(node.peerId()).toString()).toList());
+                out.put("relayService", node.relayService() != null);
                 out.put("connected", node.connectedPeers().get(TIMEOUT_S, TimeUnit.SECONDS).size());
                 out.put("protocols", node.protocols());
                 out.put("reachability", node.reachability().name());
@@ -566,13 +570,26 @@ final class ControlHandler {
     /**
      * {@code connect}: {@code peer} (id) or {@code addr} (multiaddr, with {@code /p2p/} when direct); {@code direct}
      * (default false) asks for a direct connection by introduction and hole punching with {@code attempts} tries
-     * (1..10, default from the node's settings). Room for {@code via} (a relay) later.
+     * (1..10, default from the node's settings); {@code via} (a relay's multiaddr ending in {@code /p2p/RELAY}) dials
+     * the target through that relay ({@code …/p2p/RELAY/p2p-circuit/p2p/TARGET}), giving a limited (relayed)
+     * connection; {@code via} and {@code direct} together are refused.
      */
     private void connect(Map<String, Object> r, Map<String, Object> out) throws Exception {
         boolean direct = Boolean.TRUE.equals(r.get("direct"));
         long t0 = System.nanoTime();
         io.peersocket.transport.Connection c;
-        if (r.get("addr") != null) {
+        if (r.get("via") != null) {
+            if (direct) throw new IllegalArgumentException("\"via\" and \"direct\" exclude each other");
+            Multiaddr relay = Multiaddr.parse(str(r, "via"));
+            if (relay.peerId() == null || relay.has(io.peersocket.multiaddr.Protocol.P2P_CIRCUIT)) {
+                throw new IllegalArgumentException("\"via\" must be a relay address ending in /p2p/RELAY: " + relay);
+            }
+            PeerId target = r.get("addr") != null ? Multiaddr.parse(str(r, "addr")).peerId() : PeerId.parse(str(r, "peer"));
+            if (target == null) throw new IllegalArgumentException("a connect via a relay needs the target's /p2p/PEER");
+            Multiaddr circuit = Multiaddr.parse(relay + "/p2p-circuit/p2p/" + target);
+            c = node.connect(circuit).get(TIMEOUT_S, TimeUnit.SECONDS);
+            out.put("circuitAddress", circuit.toString());
+        } else if (r.get("addr") != null) {
             Multiaddr addr = Multiaddr.parse(str(r, "addr"));
             if (direct) {
                 PeerId peer = addr.peerId();
@@ -589,6 +606,7 @@ final class ControlHandler {
         out.put("peer", c.remotePeer().toString());
         out.put("direct", !c.isLimited());
         out.put("limited", c.isLimited());
+        out.put("relayed", c.isLimited());
         out.put("remoteAddress", c.remoteAddress().toString());
         out.put("connectionDirection", c.direction().name().toLowerCase(java.util.Locale.ROOT));
         out.put("ms", (System.nanoTime() - t0) / 1_000_000);

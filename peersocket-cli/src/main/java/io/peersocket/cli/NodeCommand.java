@@ -11,6 +11,7 @@ import io.peersocket.protocol.content.BandwidthScheduler;
 import io.peersocket.protocol.content.ContentConfig;
 import io.peersocket.protocol.kad.KadConfig;
 import io.peersocket.protocol.pubsub.GossipSubConfig;
+import io.peersocket.protocol.relay.RelayConfig;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -137,6 +138,33 @@ final class NodeCommand implements Callable<Integer> {
             description = "Ledger connector step interval, ms (the testbed shortens it).")
     long ledgerCycleMs;
 
+    @Option(names = "--relay-service",
+            description = {"Serve as a Circuit Relay v2 relay (/libp2p/circuit/relay/0.2.0/hop): peers reserve slots and others",
+                    "reach them through this node over limited, relayed connections (docs/wire.md)."})
+    boolean relayService;
+
+    @Option(names = "--relay-max-reservations", paramLabel = "N", defaultValue = "128",
+            description = "With --relay-service: most reservations held at once (default ${DEFAULT-VALUE}).")
+    int relayMaxReservations;
+
+    @Option(names = "--relay-max-circuits", paramLabel = "N", defaultValue = "16",
+            description = "With --relay-service: most circuits open at once (default ${DEFAULT-VALUE}).")
+    int relayMaxCircuits;
+
+    @Option(names = "--relay-circuit-bytes", paramLabel = "BYTES", defaultValue = "128k",
+            description = "With --relay-service: most bytes relayed per direction of one circuit before it is closed;"
+                    + " suffixes k, M, G (x1024); 0 = unlimited (default ${DEFAULT-VALUE}).")
+    String relayCircuitBytes;
+
+    @Option(names = "--relay-circuit-ms", paramLabel = "MS", defaultValue = "120000",
+            description = "With --relay-service: longest life of one circuit, ms; 0 = unlimited (default ${DEFAULT-VALUE}).")
+    long relayCircuitMs;
+
+    @Option(names = "--relay", paramLabel = "MULTIADDR", split = ",",
+            description = {"Keep a reservation on this relay (…/p2p/RELAY; repeatable) and advertise the circuit address",
+                    "…/p2p/RELAY/p2p-circuit/p2p/ME, printed as a listening line once reserved; a failed first try is repeated (5 s, doubling up to 60 s)."})
+    List<String> relays = new ArrayList<>();
+
     @Option(names = "--control-stdin", hidden = true,
             description = "Also read JSON control requests on stdin and answer on stdout (used by the testbed); EOF stops the node.")
     boolean controlStdin;
@@ -170,6 +198,15 @@ final class NodeCommand implements Callable<Integer> {
         }
         if (idleTimeoutMs < 100) throw new IllegalArgumentException("--idle-timeout-ms must be >= 100");
         if (handshakeTimeoutMs < 100) throw new IllegalArgumentException("--handshake-timeout-ms must be >= 100");
+        List<Multiaddr> relayAddrs = new ArrayList<>();
+        for (String r : relays) {
+            Multiaddr a = Multiaddr.parse(r);
+            if (a.peerId() == null || a.has(io.peersocket.multiaddr.Protocol.P2P_CIRCUIT)) {
+                throw new IllegalArgumentException("--relay must be a direct address ending in /p2p/RELAY, got " + r);
+            }
+            relayAddrs.add(a);
+        }
+        RelayConfig relayConf = relayService ? relayConfig() : null;
         HostKey key = HostKey.loadOrCreate(data);
         NodeTelemetry telemetry = NodeTelemetry.start(data, key.peerId(), traceSampling, otlpEndpoint, metricsHost, metricsPort);
         NodeBuilder b = Node.builder().dataDir(data).hostKey(key).openTelemetry(telemetry.openTelemetry())
@@ -204,6 +241,7 @@ final class NodeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--punch-dial-timeout-ms must be 100..60000");
         }
         b.holePunch(io.peersocket.protocol.holepunch.HolePunchConfig.defaults().withDialTimeoutMs(punchDialTimeoutMs));
+        if (relayService) b.relayService(relayConf);
         Node node;
         try {
             node = b.start();
@@ -238,6 +276,8 @@ final class NodeCommand implements Callable<Integer> {
         PrintStream out = System.out;
         for (Multiaddr a : node.addresses()) out.println("listening " + a);
         out.flush();
+        // stdout in --control-stdin mode carries JSON answers only after the first lines: circuit lines go to stderr there
+        for (Multiaddr r : relayAddrs) keepReservation(node, r, controlStdin ? System.err : out);
         if (!controlStdin) {
             // Issue 7: the node shows its reachability and external addresses as AutoNAT settles them (stdout in
             // --control-stdin mode carries JSON answers only; `status` shows the same there).
@@ -264,6 +304,51 @@ final class NodeCommand implements Callable<Integer> {
         }
         stopped.await();
         return 0;
+    }
+
+    /** The relay service's settings: defaults with the --relay-* limits. */
+    RelayConfig relayConfig() {
+        if (relayMaxReservations < 0) throw new IllegalArgumentException("--relay-max-reservations must be >= 0");
+        if (relayMaxCircuits < 0) throw new IllegalArgumentException("--relay-max-circuits must be >= 0");
+        if (relayCircuitMs < 0) throw new IllegalArgumentException("--relay-circuit-ms must be >= 0");
+        long bytes = parseRate("--relay-circuit-bytes", relayCircuitBytes);
+        RelayConfig d = RelayConfig.defaults();
+        return d.withMaxReservations(relayMaxReservations, d.maxReservationsPerIp())
+                .withMaxCircuits(relayMaxCircuits, d.maxCircuitsPerPeer())
+                .withLimit(relayCircuitMs, bytes);
+    }
+
+    /** Delay before a failed first reservation is tried again, ms; doubled after each failure up to {@link #RESERVE_RETRY_MAX_MS}. */
+    static final long RESERVE_RETRY_MS = 5_000;
+    static final long RESERVE_RETRY_MAX_MS = 60_000;
+
+    /**
+     * Reserves on {@code relay} and prints the circuit addresses as {@code listening} lines; a failed first
+     * reservation is tried again after {@link #RESERVE_RETRY_MS}, then with doubling delays up to
+     * {@link #RESERVE_RETRY_MAX_MS}. Once held, the relay client refreshes it and makes a new one if the relay
+     * drops it.
+     */
+    static void keepReservation(Node node, Multiaddr relay, PrintStream out) {
+        keepReservation(node, relay, out, RESERVE_RETRY_MS);
+    }
+
+    private static void keepReservation(Node node, Multiaddr relay, PrintStream out, long retryMs) {
+        node.relay().reserve(relay).whenComplete((res, err) -> {
+            if (err == null) {
+                synchronized (out) {
+                    for (Multiaddr a : res.circuitAddresses()) out.println("listening " + a.withPeerId(node.peerId()));
+                    out.flush();
+                }
+                return;
+            }
+            Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+            System.err.println("relay " + relay + ": reservation failed (" + cause.getMessage() + "), retrying in "
+                    + retryMs + " ms");
+            java.util.concurrent.CompletableFuture.delayedExecutor(retryMs, java.util.concurrent.TimeUnit.MILLISECONDS)
+                    .execute(() -> {
+                        if (!node.isClosed()) keepReservation(node, relay, out, Math.min(RESERVE_RETRY_MAX_MS, retryMs * 2));
+                    });
+        });
     }
 
     /**

@@ -38,7 +38,8 @@ import picocli.CommandLine.Option;
         description = {"Start N node processes on loopback, connect them (peer i dials every j > i),",
                 "ping, request/reply and converse between them, print a summary; exit 0 only if all checks pass."})
 final class TestbedCommand implements Callable<Integer> {
-    @Option(names = "--peers", paramLabel = "N", defaultValue = "10", description = "Number of node processes (default ${DEFAULT-VALUE}).")
+    @Option(names = "--peers", paramLabel = "N", defaultValue = "10",
+            description = "Number of node processes (default ${DEFAULT-VALUE}; 4 with --scenario relay, which adds a relay node).")
     int peers;
 
     @Option(names = "--pings", paramLabel = "N", defaultValue = "20", description = "Pings from peer 0 to random peers (default ${DEFAULT-VALUE}).")
@@ -63,8 +64,19 @@ final class TestbedCommand implements Callable<Integer> {
                     "then node N-1 starts late with an empty chain and must catch up from zero.",
                     "content: full mesh with the DHT; peer 0 shares real data (--share), peer 1 gets it (byte-identical by",
                     "SHA-256), every node converges on its neighbourhood's chunks, a late joiner is killed (kill -9) during",
-                    "historical sync and restarted on its data dir, and resumes from its persisted intervals."})
+                    "historical sync and restarted on its data dir, and resumes from its persisted intervals.",
+                "relay: N nodes (default 4) reserve on one relay node; pairs cut apart by the firewall connect through",
+                "the relay and run conversations, then the cut is lifted and they upgrade to direct connections while a",
+                "conversation runs: no message may be lost; reports relayed vs direct connections and upgrade times."})
     String scenario;
+
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    /** Whether --peers was on the command line (false when the command runs without picocli parsing). */
+    private boolean peersGiven() {
+        var pr = spec == null || spec.commandLine() == null ? null : spec.commandLine().getParseResult();
+        return pr == null || pr.hasMatchedOption("--peers");
+    }
 
     @Option(names = "--health-timeout", paramLabel = "S", defaultValue = "120",
             description = "Discovery: seconds to wait for healthy routing tables (default ${DEFAULT-VALUE}).")
@@ -129,6 +141,7 @@ final class TestbedCommand implements Callable<Integer> {
     private final PrintStream progress = System.err;
 
     @Override public Integer call() throws Exception {
+        if (scenario.equals("relay") && !peersGiven()) peers = 4; // the relay scenario's own default
         if (peers < 2) throw new IllegalArgumentException("--peers must be >= 2");
         if (peers > 64) throw new IllegalArgumentException("--peers must be <= 64 on one machine");
         if (viewPort < 0 || viewPort > 65535) throw new IllegalArgumentException("--view-port must be 0..65535");
@@ -146,7 +159,8 @@ final class TestbedCommand implements Callable<Integer> {
                 case "snapshot" -> snapshotScenario(random, s);
                 case "ledger" -> ledgerScenario(s);
                 case "content" -> new ContentScenario(this, s).run();
-                default -> throw new IllegalArgumentException("unknown --scenario " + scenario + " (basic, discovery, snapshot, ledger, content)");
+                case "relay" -> new RelayScenario(this, s).run();
+                default -> throw new IllegalArgumentException("unknown --scenario " + scenario + " (basic, discovery, snapshot, ledger, content, relay)");
             }
             if (view) serveViewer(random, s);
         } finally {
@@ -645,7 +659,7 @@ final class TestbedCommand implements Callable<Integer> {
             printMap(m, s);
             return;
         }
-        if (scenario.equals("snapshot") || scenario.equals("ledger") || scenario.equals("content")) {
+        if (scenario.equals("snapshot") || scenario.equals("ledger") || scenario.equals("content") || scenario.equals("relay")) {
             m.putAll(s.extra);
             m.put("failures", s.failures.size());
             m.put("seconds", Math.round(s.seconds * 10) / 10.0);
